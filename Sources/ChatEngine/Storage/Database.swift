@@ -1,0 +1,385 @@
+import CSQLite
+import Foundation
+
+/// A value SQLite can store. Binding and reading are typed through this enum.
+public enum SQLValue: Sendable, Equatable, Hashable {
+    case null
+    case integer(Int64)
+    case double(Double)
+    case text(String)
+    case blob([UInt8])
+
+    public var int: Int? {
+        switch self {
+        case .integer(let v): return Int(v)
+        case .double(let v): return Int(v)
+        case .text(let s): return Int(s)
+        default: return nil
+        }
+    }
+    public var int64: Int64? { int.map(Int64.init) }
+    public var double: Double? {
+        switch self {
+        case .integer(let v): return Double(v)
+        case .double(let v): return v
+        case .text(let s): return Double(s)
+        default: return nil
+        }
+    }
+    public var string: String? {
+        switch self {
+        case .text(let s): return s
+        case .integer(let v): return String(v)
+        case .double(let v): return String(v)
+        case .blob(let b): return String(decoding: b, as: UTF8.self)
+        case .null: return nil
+        }
+    }
+    public var bytes: [UInt8]? {
+        switch self {
+        case .blob(let b): return b
+        case .text(let s): return Array(s.utf8)
+        default: return nil
+        }
+    }
+    public var isNull: Bool { self == .null }
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(nilLiteral: ()) { self = .null }
+    public init(floatLiteral value: Double) { self = .double(value) }
+}
+
+public extension SQLValue {
+    init(_ v: String?) { self = v.map { .text($0) } ?? .null }
+    init(_ v: Int?) { self = v.map { .integer(Int64($0)) } ?? .null }
+    init(_ v: Double?) { self = v.map { .double($0) } ?? .null }
+    init(_ v: Bool?) { self = v.map { .integer($0 ? 1 : 0) } ?? .null }
+}
+
+/// One row of a query result: values by position or by column name.
+public struct Row: Sendable {
+    public let columns: [String]
+    public let values: [SQLValue]
+    public subscript(_ index: Int) -> SQLValue { values[index] }
+    public subscript(_ name: String) -> SQLValue {
+        guard let i = columns.firstIndex(of: name) else { return .null }
+        return values[i]
+    }
+}
+
+/// A typed storage error that names the file and what failed.
+public struct StorageError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Kind: String, Sendable {
+        case notADatabase, newerSchema, openFailed, queryFailed, busy, readOnly, diskFull, corrupt, migrationFailed
+    }
+    public let kind: Kind
+    public let path: String
+    public let message: String
+    public var description: String { "\(path): \(message)" }
+
+    init(_ kind: Kind, path: String, _ message: String) {
+        self.kind = kind
+        self.path = path
+        self.message = message
+    }
+
+    /// Maps an SQLite result code to a kind a user can act on.
+    static func from(code: Int32, path: String, context: String, detail: String) -> StorageError {
+        let primary = code & 0xff
+        let kind: Kind
+        var hint = ""
+        switch primary {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            kind = .busy; hint = " (another chatbench may be holding the file; try again)"
+        case SQLITE_READONLY:
+            kind = .readOnly; hint = " (check the file's permissions)"
+        case SQLITE_FULL:
+            kind = .diskFull; hint = " (the disk is full; free space and try again)"
+        case SQLITE_CORRUPT, SQLITE_NOTADB:
+            kind = .corrupt; hint = " (the file is damaged; move it aside to start afresh)"
+        case SQLITE_CANTOPEN:
+            kind = .openFailed
+        default:
+            kind = .queryFailed
+        }
+        return StorageError(kind, path: path, "\(context) failed: \(detail)\(hint)")
+    }
+}
+
+/// An ordered schema step. `version` is the `PRAGMA user_version` the database has after it.
+public struct Migration: Sendable {
+    public let version: Int
+    public let apply: @Sendable (Database) throws -> Void
+    public init(version: Int, _ apply: @escaping @Sendable (Database) throws -> Void) {
+        self.version = version
+        self.apply = apply
+    }
+    public init(version: Int, sql: String) {
+        self.init(version: version) { try $0.executeScript(sql) }
+    }
+}
+
+/// A connection to one SQLite database: WAL, busy timeout, cached prepared statements,
+/// transactions that roll back on throw, migrations keyed on `PRAGMA user_version`.
+/// Safe to share across threads: every call takes the connection's lock.
+public final class Database: @unchecked Sendable {
+    public let path: String
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    private let lock = NSRecursiveLock()
+    private var transactionDepth = 0
+
+    private static let sqliteMagic = Array("SQLite format 3\0".utf8)
+
+    /// Opens (creating if needed) a database file. A new file gets mode 0600 and its folder 0700.
+    /// A file that is not SQLite, or whose schema is newer than `migrations` know, is refused untouched.
+    public static func open(path: String, migrations: [Migration], busyTimeoutMs: Int32 = 5000) throws -> Database {
+        let fm = FileManager.default
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try Paths.ensureDirectory(folder) }
+        if fm.fileExists(atPath: path) {
+            try refuseIfNotSQLite(path)
+        } else {
+            let fd = Glibc.open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                throw StorageError(.openFailed, path: path, "cannot create the file: \(String(cString: strerror(errno)))")
+            }
+            Glibc.close(fd)
+        }
+        let db = try Database(path: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, busyTimeoutMs: busyTimeoutMs)
+        do {
+            try db.prepareSchema(migrations: migrations, wal: true)
+        } catch {
+            db.close()
+            throw error
+        }
+        return db
+    }
+
+    /// An in-memory database (tests, scratch work).
+    public static func inMemory(migrations: [Migration] = []) throws -> Database {
+        let db = try Database(path: ":memory:", flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, busyTimeoutMs: 0)
+        try db.prepareSchema(migrations: migrations, wal: false)
+        return db
+    }
+
+    private init(path: String, flags: Int32, busyTimeoutMs: Int32) throws {
+        self.path = path
+        var h: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &h, flags, nil)
+        guard rc == SQLITE_OK, let h else {
+            let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let h { sqlite3_close_v2(h) }
+            throw StorageError.from(code: rc, path: path, context: "opening the database", detail: msg)
+        }
+        handle = h
+        sqlite3_extended_result_codes(h, 1)
+        sqlite3_busy_timeout(h, busyTimeoutMs)
+    }
+
+    deinit { close() }
+
+    public func close() {
+        lock.lock(); defer { lock.unlock() }
+        for (_, st) in statements { sqlite3_finalize(st) }
+        statements.removeAll()
+        if let h = handle { sqlite3_close_v2(h) }
+        handle = nil
+    }
+
+    private static func refuseIfNotSQLite(_ path: String) throws {
+        guard let fh = FileHandle(forReadingAtPath: path) else {
+            throw StorageError(.openFailed, path: path, "cannot read the file (check its permissions)")
+        }
+        defer { try? fh.close() }
+        let head = [UInt8](fh.readData(ofLength: 16))
+        if head.isEmpty { return }  // an empty file is a new database
+        guard head == sqliteMagic else {
+            throw StorageError(.notADatabase, path: path, "is not a SQLite database; chatbench left it unchanged (move it aside to start afresh)")
+        }
+    }
+
+    /// Checks the schema version before anything writes to the file, then switches to WAL and migrates.
+    private func prepareSchema(migrations: [Migration], wal: Bool) throws {
+        let known = migrations.map(\.version).max() ?? 0
+        let current: Int
+        do {
+            current = try userVersion()
+        } catch let e as StorageError where e.kind == .corrupt {
+            throw StorageError(.notADatabase, path: path, "is not a readable SQLite database; chatbench left it unchanged (\(e.message))")
+        }
+        if current > known {
+            throw StorageError(.newerSchema, path: path,
+                "was written by a newer chatbench (schema version \(current); this build knows up to \(known)); it was left unchanged — upgrade chatbench to open it")
+        }
+        if wal {
+            let mode = try query("PRAGMA journal_mode=WAL").first?[0].string ?? ""
+            if mode.lowercased() != "wal" {
+                throw StorageError(.openFailed, path: path, "could not switch to WAL journal mode (got '\(mode)')")
+            }
+            try execute("PRAGMA synchronous=NORMAL")
+        }
+        try execute("PRAGMA foreign_keys=ON")
+        for step in migrations.sorted(by: { $0.version < $1.version }) where step.version > current {
+            do {
+                try transaction {
+                    try step.apply(self)
+                    try execute("PRAGMA user_version=\(step.version)")
+                }
+            } catch let e as StorageError {
+                throw StorageError(.migrationFailed, path: path, "migrating to schema version \(step.version) failed: \(e.message)")
+            }
+        }
+    }
+
+    public func userVersion() throws -> Int {
+        try query("PRAGMA user_version").first?[0].int ?? 0
+    }
+
+    // MARK: Statements
+
+    private func error(_ rc: Int32, _ context: String) -> StorageError {
+        let detail = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed"
+        return StorageError.from(code: rc, path: path, context: context, detail: detail)
+    }
+
+    private func statement(_ sql: String) throws -> OpaquePointer {
+        if let st = statements[sql] { return st }
+        guard let h = handle else { throw StorageError(.queryFailed, path: path, "the database is closed") }
+        var st: OpaquePointer?
+        let rc = sqlite3_prepare_v2(h, sql, -1, &st, nil)
+        guard rc == SQLITE_OK, let st else { throw error(rc, "preparing \(Self.brief(sql))") }
+        statements[sql] = st
+        return st
+    }
+
+    private static func brief(_ sql: String) -> String {
+        let one = sql.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        return one.count > 60 ? "'\(one.prefix(57))...'" : "'\(one)'"
+    }
+
+    private func bind(_ st: OpaquePointer, _ params: [SQLValue]) throws {
+        for (i, p) in params.enumerated() {
+            let idx = Int32(i + 1)
+            let rc: Int32
+            switch p {
+            case .null: rc = sqlite3_bind_null(st, idx)
+            case .integer(let v): rc = sqlite3_bind_int64(st, idx, v)
+            case .double(let v): rc = sqlite3_bind_double(st, idx, v)
+            case .text(let s):
+                var s = s
+                rc = s.withUTF8 { buf -> Int32 in
+                    guard let base = buf.baseAddress, buf.count > 0 else {
+                        return sqlite3_bind_text(st, idx, "", 0, shim_SQLITE_TRANSIENT())
+                    }
+                    return UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                        sqlite3_bind_text(st, idx, $0, Int32(buf.count), shim_SQLITE_TRANSIENT())
+                    }
+                }
+            case .blob(let b):
+                rc = b.withUnsafeBytes { buf in
+                    sqlite3_bind_blob(st, idx, buf.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buf.count), shim_SQLITE_TRANSIENT())
+                }
+            }
+            if rc != SQLITE_OK { throw error(rc, "binding parameter \(idx)") }
+        }
+    }
+
+    private func read(_ st: OpaquePointer, _ col: Int32) -> SQLValue {
+        switch sqlite3_column_type(st, col) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(st, col))
+        case SQLITE_FLOAT: return .double(sqlite3_column_double(st, col))
+        case SQLITE_TEXT:
+            let n = Int(sqlite3_column_bytes(st, col))
+            guard let p = sqlite3_column_text(st, col) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+        case SQLITE_BLOB:
+            let n = Int(sqlite3_column_bytes(st, col))
+            guard n > 0, let p = sqlite3_column_blob(st, col) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: p, count: n)))
+        default: return .null
+        }
+    }
+
+    /// Runs a statement and returns its rows. The statement is reset before returning, always.
+    @discardableResult
+    public func query(_ sql: String, _ params: [SQLValue] = []) throws -> [Row] {
+        lock.lock(); defer { lock.unlock() }
+        let st = try statement(sql)
+        defer { sqlite3_reset(st); sqlite3_clear_bindings(st) }
+        try bind(st, params)
+        let n = sqlite3_column_count(st)
+        let columns = (0..<n).map { String(cString: sqlite3_column_name(st, $0)) }
+        var rows: [Row] = []
+        while true {
+            let rc = sqlite3_step(st)
+            if rc == SQLITE_ROW {
+                rows.append(Row(columns: columns, values: (0..<n).map { read(st, $0) }))
+            } else if rc == SQLITE_DONE {
+                return rows
+            } else {
+                throw error(rc, "running \(Self.brief(sql))")
+            }
+        }
+    }
+
+    /// Runs a statement that returns no rows we need.
+    public func execute(_ sql: String, _ params: [SQLValue] = []) throws {
+        try query(sql, params)
+    }
+
+    /// Runs several `;`-separated statements (schema scripts). Not cached.
+    public func executeScript(_ sql: String) throws {
+        lock.lock(); defer { lock.unlock() }
+        guard let h = handle else { throw StorageError(.queryFailed, path: path, "the database is closed") }
+        var err: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(h, sql, nil, nil, &err)
+        if rc != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? "error \(rc)"
+            sqlite3_free(err)
+            throw StorageError.from(code: rc, path: path, context: "running a schema script", detail: msg)
+        }
+    }
+
+    public var lastInsertRowID: Int64 {
+        lock.lock(); defer { lock.unlock() }
+        return handle.map { sqlite3_last_insert_rowid($0) } ?? 0
+    }
+
+    public var changes: Int {
+        lock.lock(); defer { lock.unlock() }
+        return handle.map { Int(sqlite3_changes($0)) } ?? 0
+    }
+
+    /// Runs `body` in a transaction (`BEGIN IMMEDIATE`, so writers queue on the busy timeout instead of
+    /// failing mid-way). Nested calls join the outer transaction through savepoints. Rolls back if `body` throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        lock.lock(); defer { lock.unlock() }
+        let depth = transactionDepth
+        if depth == 0 { try execute("BEGIN IMMEDIATE") } else { try execute("SAVEPOINT sp\(depth)") }
+        transactionDepth += 1
+        do {
+            let result = try body()
+            transactionDepth -= 1
+            if depth == 0 { try execute("COMMIT") } else { try execute("RELEASE sp\(depth)") }
+            return result
+        } catch {
+            transactionDepth = depth
+            if depth == 0 {
+                try? execute("ROLLBACK")
+            } else {
+                try? execute("ROLLBACK TO sp\(depth)")
+                try? execute("RELEASE sp\(depth)")
+            }
+            throw error
+        }
+    }
+
+    /// `PRAGMA integrity_check` result: "ok" when healthy.
+    public func integrityCheck() throws -> String {
+        try query("PRAGMA integrity_check").map { $0[0].string ?? "" }.joined(separator: "; ")
+    }
+}

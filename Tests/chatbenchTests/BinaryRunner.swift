@@ -1,0 +1,66 @@
+import Foundation
+
+/// Runs the real `chatbench` binary with a private CHATBENCH_HOME and captures its output.
+struct ChatbenchProcess {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The built executable, beside the test bundle (SwiftPM puts both in the same bin folder).
+    static let binary: String = {
+        let fm = FileManager.default
+        var candidates: [String] = []
+        if let arg0 = CommandLine.arguments.first {
+            var dir = URL(fileURLWithPath: arg0).deletingLastPathComponent()
+            // The runner may be inside X.xctest/ on some platforms; walk up a little.
+            for _ in 0..<3 {
+                candidates.append(dir.appendingPathComponent("chatbench").path)
+                dir.deleteLastPathComponent()
+            }
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        candidates.append(root.appendingPathComponent(".build/debug/chatbench").path)
+        return candidates.first { fm.isExecutableFile(atPath: $0) } ?? candidates.last!
+    }()
+
+    static func run(_ args: [String], home: String, extraEnv: [String: String] = [:], stdin: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["CHATBENCH_HOME"] = home
+        env["XDG_CONFIG_HOME"] = home + "/config"
+        env.removeValue(forKey: "OPENAI_API_KEY")
+        env.removeValue(forKey: "OPENAI_BASE_URL")
+        for (k, v) in extraEnv { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
+        try inp.fileHandleForWriting.close()
+        // Read both pipes fully before waiting, so a large output cannot block the child.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var outData = Data(), errData = Data()
+        group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.wait()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus,
+                      stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+final class TempHome: @unchecked Sendable {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "chatbench-home-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
