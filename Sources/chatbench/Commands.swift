@@ -9,5 +9,6 @@ enum Commands {
                         CLI.printError("chatbench: the workbench screen is not built yet; see 'chatbench --help'")
                         return 1
                     }),
+        SendCommand.spec,
     ]
 }

@@ -1,0 +1,329 @@
+import Foundation
+
+/// How a session keeps its memory.
+public enum MemoryMode: String, Sendable, CaseIterable, Codable {
+    case chain          // server: previous_response_id, auto-chained
+    case conversation   // server: a Conversations API object
+    case client         // client: the whole (policy-filtered) history every turn
+    case hybrid         // server chain + long-term facts from the client store as instructions
+
+    public var title: String {
+        switch self {
+        case .chain: return "SERVER CHAIN"
+        case .conversation: return "SERVER CONVERSATION"
+        case .client: return "CLIENT"
+        case .hybrid: return "HYBRID"
+        }
+    }
+    public var isServerManaged: Bool { self != .client }
+}
+
+public struct SessionRecord: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var mode: MemoryMode
+    public var backend: String
+    public var model: String
+    public var policy: String
+    public var profile: String
+    /// The response the next chain/hybrid turn continues from.
+    public var chainHead: String?
+    /// The last transcript message the server chain holds (messages after it must be replayed).
+    public var chainCovers: Int64
+    public var conversationID: String?
+    /// The last transcript message the server conversation holds.
+    public var conversationCovers: Int64
+    /// The last transcript message the client session holds.
+    public var clientCovers: Int64
+    public var createdAt: Double
+    public var updatedAt: Double
+}
+
+public struct MessageRecord: Sendable, Equatable {
+    public var id: Int64
+    public var sessionID: Int64
+    public var parentID: Int64?
+    public var role: String
+    public var content: String
+    public var item: Item
+    /// complete | interrupted | failed. Only complete messages are part of the memory.
+    public var status: String
+    public var turnID: Int64?
+    public var createdAt: Double
+}
+
+/// What a turn's memory policy did to the history (client mode).
+public struct PolicyEffect: Codable, Sendable, Equatable {
+    public var policy: String
+    public var kept: Int
+    public var dropped: Int
+    public var summarized: Int
+    public init(policy: String, kept: Int, dropped: Int, summarized: Int) {
+        self.policy = policy
+        self.kept = kept
+        self.dropped = dropped
+        self.summarized = summarized
+    }
+}
+
+/// One row per turn: what was sent, what came back, what it cost.
+public struct TurnRecord: Sendable, Equatable {
+    public var id: Int64 = 0
+    public var sessionID: Int64
+    public var number: Int
+    public var mode: MemoryMode
+    public var backend: String
+    public var model: String
+    public var previousResponseID: String?
+    public var responseID: String?
+    public var conversationID: String?
+    public var itemsSent: Int
+    public var requestBytes: Int
+    public var inputTokens: Int?
+    public var cachedTokens: Int?
+    public var outputTokens: Int?
+    public var latencyMs: Double?
+    /// completed | interrupted | failed
+    public var status: String
+    public var errorCode: String?
+    public var errorMessage: String?
+    /// How the turn related to the server's memory: start | continue | replay | repair | switch.
+    public var chainEvent: String?
+    public var policyEffect: PolicyEffect?
+    public var userMessageID: Int64?
+    public var replyMessageID: Int64?
+    public var createdAt: Double
+}
+
+/// The workbench's own SQLite file: sessions, the transcript (a parent-linked message list per
+/// session), and one row per turn. Every panel, report and browser is a query over these rows.
+public final class WorkbenchStore: @unchecked Sendable {
+    public let db: Database
+
+    public static let migrations: [Migration] = [
+        Migration(version: 1, sql: """
+            CREATE TABLE sessions (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                mode TEXT NOT NULL,
+                backend TEXT NOT NULL,
+                model TEXT NOT NULL,
+                policy TEXT NOT NULL DEFAULT 'all',
+                profile TEXT NOT NULL DEFAULT 'default',
+                chain_head TEXT,
+                chain_covers INTEGER NOT NULL DEFAULT 0,
+                conversation_id TEXT,
+                conversation_covers INTEGER NOT NULL DEFAULT 0,
+                client_covers INTEGER NOT NULL DEFAULT 0,
+                forked_from TEXT,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            );
+            CREATE TABLE messages (
+                id INTEGER PRIMARY KEY,
+                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                parent_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+                role TEXT NOT NULL,
+                content TEXT NOT NULL,
+                item TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'complete',
+                turn_id INTEGER,
+                created_at REAL NOT NULL
+            );
+            CREATE INDEX messages_by_session ON messages(session_id, id);
+            CREATE TABLE turns (
+                id INTEGER PRIMARY KEY,
+                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                number INTEGER NOT NULL,
+                mode TEXT NOT NULL,
+                backend TEXT NOT NULL,
+                model TEXT NOT NULL,
+                previous_response_id TEXT,
+                response_id TEXT,
+                conversation_id TEXT,
+                items_sent INTEGER NOT NULL,
+                request_bytes INTEGER NOT NULL,
+                input_tokens INTEGER,
+                cached_tokens INTEGER,
+                output_tokens INTEGER,
+                latency_ms REAL,
+                status TEXT NOT NULL,
+                error_code TEXT,
+                error_message TEXT,
+                chain_event TEXT,
+                policy_effect TEXT,
+                user_message_id INTEGER,
+                reply_message_id INTEGER,
+                created_at REAL NOT NULL
+            );
+            CREATE INDEX turns_by_session ON turns(session_id, number);
+            CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            """),
+    ]
+
+    public init(path: String) throws {
+        db = try Database.open(path: path, migrations: Self.migrations)
+    }
+
+    public init(database: Database) {
+        db = database
+    }
+
+    public static func inMemory() throws -> WorkbenchStore {
+        WorkbenchStore(database: try Database.inMemory(migrations: migrations))
+    }
+
+    // MARK: Sessions
+
+    private static let sessionColumns = """
+        id, name, mode, backend, model, policy, profile, chain_head, chain_covers, conversation_id,
+        conversation_covers, client_covers, created_at, updated_at
+        """
+
+    private func session(from r: Row) -> SessionRecord {
+        SessionRecord(id: r["id"].int64 ?? 0, name: r["name"].string ?? "", mode: MemoryMode(rawValue: r["mode"].string ?? "") ?? .chain,
+                      backend: r["backend"].string ?? "offline", model: r["model"].string ?? "", policy: r["policy"].string ?? "all",
+                      profile: r["profile"].string ?? "default", chainHead: r["chain_head"].string,
+                      chainCovers: r["chain_covers"].int64 ?? 0, conversationID: r["conversation_id"].string,
+                      conversationCovers: r["conversation_covers"].int64 ?? 0, clientCovers: r["client_covers"].int64 ?? 0,
+                      createdAt: r["created_at"].double ?? 0, updatedAt: r["updated_at"].double ?? 0)
+    }
+
+    public func session(named name: String) throws -> SessionRecord? {
+        try db.query("SELECT \(Self.sessionColumns) FROM sessions WHERE name = ?", [.text(name)]).first.map(session(from:))
+    }
+
+    public func session(id: Int64) throws -> SessionRecord? {
+        try db.query("SELECT \(Self.sessionColumns) FROM sessions WHERE id = ?", [.integer(id)]).first.map(session(from:))
+    }
+
+    public func createSession(name: String, mode: MemoryMode, backend: String, model: String,
+                              policy: String = "all", profile: String = "default") throws -> SessionRecord {
+        let now = Date().timeIntervalSince1970
+        try db.execute("""
+            INSERT INTO sessions(name, mode, backend, model, policy, profile, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(name), .text(mode.rawValue), .text(backend), .text(model), .text(policy), .text(profile), .double(now), .double(now)])
+        guard let s = try session(named: name) else { throw StorageError(.queryFailed, path: db.path, "session '\(name)' vanished after insert") }
+        return s
+    }
+
+    /// Writes every mutable field of the session back.
+    public func save(_ s: SessionRecord) throws {
+        try db.execute("""
+            UPDATE sessions SET mode = ?, backend = ?, model = ?, policy = ?, profile = ?, chain_head = ?, chain_covers = ?,
+                conversation_id = ?, conversation_covers = ?, client_covers = ?, updated_at = ? WHERE id = ?
+            """, [.text(s.mode.rawValue), .text(s.backend), .text(s.model), .text(s.policy), .text(s.profile), SQLValue(s.chainHead),
+                  .integer(s.chainCovers), SQLValue(s.conversationID), .integer(s.conversationCovers), .integer(s.clientCovers),
+                  .double(Date().timeIntervalSince1970), .integer(s.id)])
+    }
+
+    public func sessions() throws -> [SessionRecord] {
+        try db.query("SELECT \(Self.sessionColumns) FROM sessions ORDER BY updated_at DESC").map(session(from:))
+    }
+
+    // MARK: Settings
+
+    public func setting(_ key: String) throws -> String? {
+        try db.query("SELECT value FROM settings WHERE key = ?", [.text(key)]).first?["value"].string
+    }
+
+    public func setSetting(_ key: String, _ value: String) throws {
+        try db.execute("INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                       [.text(key), .text(value)])
+    }
+
+    // MARK: Transcript
+
+    private static let messageColumns = "id, session_id, parent_id, role, content, item, status, turn_id, created_at"
+
+    private func message(from r: Row) -> MessageRecord {
+        let item = (try? WireJSON.decode(Item.self, from: r["item"].string ?? "")) ?? .userText(r["content"].string ?? "")
+        return MessageRecord(id: r["id"].int64 ?? 0, sessionID: r["session_id"].int64 ?? 0, parentID: r["parent_id"].int64,
+                             role: r["role"].string ?? "", content: r["content"].string ?? "", item: item,
+                             status: r["status"].string ?? "complete", turnID: r["turn_id"].int64, createdAt: r["created_at"].double ?? 0)
+    }
+
+    /// The whole transcript of a session, oldest first.
+    public func messages(session: Int64) throws -> [MessageRecord] {
+        try db.query("SELECT \(Self.messageColumns) FROM messages WHERE session_id = ? ORDER BY id", [.integer(session)]).map(message(from:))
+    }
+
+    /// Complete messages after `afterID`: what a store of the memory has not seen yet.
+    public func completeMessages(session: Int64, after afterID: Int64 = 0) throws -> [MessageRecord] {
+        try db.query("SELECT \(Self.messageColumns) FROM messages WHERE session_id = ? AND id > ? AND status = 'complete' ORDER BY id",
+                     [.integer(session), .integer(afterID)]).map(message(from:))
+    }
+
+    /// The id of the last complete message (0 when there is none).
+    public func lastCompleteMessageID(session: Int64) throws -> Int64 {
+        try db.query("SELECT coalesce(max(id), 0) FROM messages WHERE session_id = ? AND status = 'complete'", [.integer(session)])[0][0].int64 ?? 0
+    }
+
+    @discardableResult
+    func insertMessage(session: Int64, role: String, item: Item, status: String, turn: Int64?) throws -> Int64 {
+        let parent = try db.query("SELECT max(id) FROM messages WHERE session_id = ?", [.integer(session)])[0][0]
+        try db.execute("INSERT INTO messages(session_id, parent_id, role, content, item, status, turn_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [.integer(session), parent, .text(role), .text(item.text), .text(item.jsonString()), .text(status),
+                        SQLValue(turn.map(Int.init)), .double(Date().timeIntervalSince1970)])
+        return db.lastInsertRowID
+    }
+
+    // MARK: Turns
+
+    private func turn(from r: Row) -> TurnRecord {
+        TurnRecord(id: r["id"].int64 ?? 0, sessionID: r["session_id"].int64 ?? 0, number: r["number"].int ?? 0,
+                   mode: MemoryMode(rawValue: r["mode"].string ?? "") ?? .chain, backend: r["backend"].string ?? "",
+                   model: r["model"].string ?? "", previousResponseID: r["previous_response_id"].string,
+                   responseID: r["response_id"].string, conversationID: r["conversation_id"].string,
+                   itemsSent: r["items_sent"].int ?? 0, requestBytes: r["request_bytes"].int ?? 0,
+                   inputTokens: r["input_tokens"].int, cachedTokens: r["cached_tokens"].int, outputTokens: r["output_tokens"].int,
+                   latencyMs: r["latency_ms"].double, status: r["status"].string ?? "", errorCode: r["error_code"].string,
+                   errorMessage: r["error_message"].string, chainEvent: r["chain_event"].string,
+                   policyEffect: r["policy_effect"].string.flatMap { try? WireJSON.decode(PolicyEffect.self, from: $0) },
+                   userMessageID: r["user_message_id"].int64, replyMessageID: r["reply_message_id"].int64,
+                   createdAt: r["created_at"].double ?? 0)
+    }
+
+    public func turns(session: Int64) throws -> [TurnRecord] {
+        try db.query("SELECT * FROM turns WHERE session_id = ? ORDER BY number, id", [.integer(session)]).map(turn(from:))
+    }
+
+    public func nextTurnNumber(session: Int64) throws -> Int {
+        (try db.query("SELECT coalesce(max(number), 0) FROM turns WHERE session_id = ?", [.integer(session)])[0][0].int ?? 0) + 1
+    }
+
+    /// Records a turn atomically: the user message, the reply (if any), the turn row and the session's
+    /// new memory anchors commit together or not at all. `update` runs inside the same transaction with
+    /// the new message ids, to move the session's anchors and write other rows (client items, facts).
+    @discardableResult
+    public func recordTurn(_ draft: TurnRecord, userItem: Item, userStatus: String, reply: Item?, replyStatus: String,
+                           session: SessionRecord,
+                           update: (inout SessionRecord, _ userMessageID: Int64, _ replyMessageID: Int64?) throws -> Void = { _, _, _ in })
+        throws -> (TurnRecord, SessionRecord) {
+        try db.transaction {
+            var t = draft
+            try db.execute("""
+                INSERT INTO turns(session_id, number, mode, backend, model, previous_response_id, response_id, conversation_id, items_sent,
+                    request_bytes, input_tokens, cached_tokens, output_tokens, latency_ms, status, error_code, error_message, chain_event,
+                    policy_effect, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.integer(t.sessionID), .integer(Int64(t.number)), .text(t.mode.rawValue), .text(t.backend), .text(t.model),
+                      SQLValue(t.previousResponseID), SQLValue(t.responseID), SQLValue(t.conversationID), .integer(Int64(t.itemsSent)),
+                      .integer(Int64(t.requestBytes)), SQLValue(t.inputTokens), SQLValue(t.cachedTokens), SQLValue(t.outputTokens),
+                      SQLValue(t.latencyMs), .text(t.status), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent),
+                      SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt)])
+            t.id = db.lastInsertRowID
+            let userID = try insertMessage(session: t.sessionID, role: "user", item: userItem, status: userStatus, turn: t.id)
+            t.userMessageID = userID
+            if let reply {
+                t.replyMessageID = try insertMessage(session: t.sessionID, role: "assistant", item: reply, status: replyStatus, turn: t.id)
+            }
+            try db.execute("UPDATE turns SET user_message_id = ?, reply_message_id = ? WHERE id = ?",
+                           [.integer(userID), SQLValue(t.replyMessageID.map(Int.init)), .integer(t.id)])
+            var s = session
+            try update(&s, userID, t.replyMessageID)
+            try save(s)
+            return (t, s)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// A configuration problem the user can fix (bad flag value, unknown backend): exit code 2.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Opens what a command needs — the workbench store, a backend, the session — the same way for every
+/// entry point (CLI subcommands and the screen).
+public final class Workbench: @unchecked Sendable {
+    public let paths: Paths
+    public let store: WorkbenchStore
+    public let backend: ResponsesBackend
+
+    public static let knownBackends = ["offline", "openai"]
+
+    /// The backend to use: an explicit choice, else the session's, else OpenAI when a key is set, else offline.
+    public static func chooseBackend(explicit: String?, session: SessionRecord?, environment: [String: String]) throws -> String {
+        if let explicit {
+            guard knownBackends.contains(explicit) else {
+                throw ConfigurationError("unknown backend '\(explicit)'; choose one of: \(knownBackends.joined(separator: ", "))")
+            }
+            return explicit
+        }
+        if let s = session { return s.backend }
+        if let key = environment["OPENAI_API_KEY"], !key.isEmpty { return "openai" }
+        return "offline"
+    }
+
+    public init(paths: Paths, backendName: String, streamDelay: Duration = .zero) throws {
+        self.paths = paths
+        try Paths.ensureDirectory(paths.dataDirectory)
+        store = try WorkbenchStore(path: paths.workbenchDatabase)
+        switch backendName {
+        case "offline":
+            backend = try OfflineBackend(path: paths.offlineServerDatabase, streamDelay: streamDelay)
+        default:
+            throw ConfigurationError("the '\(backendName)' backend is not available in this build yet; use --backend offline")
+        }
+    }
+
+    /// Opens the session `name`, creating it on first use. A `mode` that differs from the session's
+    /// switches it; the runner then carries what the new mode's store lacks.
+    public func openSession(name: String, mode: MemoryMode?, model: String? = nil) throws -> SessionRecord {
+        if var s = try store.session(named: name) {
+            var changed = false
+            if let mode, mode != s.mode { s.mode = mode; changed = true }
+            if s.backend != backend.info.name {
+                // A session moved to another backend: its server anchors mean nothing there.
+                s.backend = backend.info.name
+                s.model = model ?? backend.info.defaultModel
+                s.chainHead = nil
+                s.conversationID = nil
+                changed = true
+            } else if let model, model != s.model {
+                s.model = model
+                changed = true
+            }
+            if changed { try store.save(s) }
+            try store.setSetting("last_session", name)
+            return s
+        }
+        let s = try store.createSession(name: name, mode: mode ?? .chain, backend: backend.info.name, model: model ?? backend.info.defaultModel)
+        try store.setSetting("last_session", name)
+        return s
+    }
+
+    /// The session to open when none is named: the last one used, else "default".
+    public static func defaultSessionName(store: WorkbenchStore?) -> String {
+        (try? store?.setting("last_session")) ?? nil ?? "default"
+    }
+}

@@ -1,0 +1,105 @@
+import ChatEngine
+import Foundation
+
+/// `chatbench send`: one turn in a named session, from the shell.
+enum SendCommand {
+    static let spec = CommandSpec(
+        name: "send", summary: "send one message in a session and print the reply",
+        positionals: "MESSAGE...", minPositionals: 1, maxPositionals: Int.max,
+        flags: [
+            FlagSpec("--session", "NAME", "session to use (created on first use; default: the last one used)"),
+            FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid (default: the session's, else chain)"),
+            FlagSpec("--backend", "NAME", "offline | openai (default: the session's, else openai with a key, else offline)"),
+            FlagSpec("--json", nil, "print one JSON object with the reply and the turn's metrics"),
+            FlagSpec("--no-stream", nil, "ask for the whole reply at once instead of streaming it"),
+        ],
+        details: """
+            The words of MESSAGE are joined with spaces; '-' reads the message from standard input.
+            The session remembers its mode and backend; a flag overrides them (a mode change carries
+            the history into the new mode's store).
+            --json prints: reply, session, mode, backend, model, turn, status, chain_event, response_id,
+            previous_response_id, conversation_id, request_bytes, items_sent,
+            usage {input_tokens, cached_tokens, output_tokens}, latency_ms.
+            """,
+        run: { await run($0) })
+
+    static func run(_ inv: Invocation) async -> Int32 {
+        var text = inv.positionals.joined(separator: " ")
+        if text == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            CLI.printError("chatbench: send: the message is empty (see 'chatbench help send')")
+            return 2
+        }
+        var mode: MemoryMode?
+        if let m = inv.value("--mode") {
+            guard let parsed = MemoryMode(rawValue: m) else {
+                CLI.printError("chatbench: send: unknown mode '\(m)' (choose chain, conversation, client or hybrid)")
+                return 2
+            }
+            mode = parsed
+        }
+        let json = inv.has("--json")
+        do {
+            let paths = Paths(environment: inv.environment)
+            try Paths.ensureDirectory(paths.dataDirectory)
+            let probe = try WorkbenchStore(path: paths.workbenchDatabase)
+            let name = inv.value("--session") ?? Workbench.defaultSessionName(store: probe)
+            let existing = try probe.session(named: name)
+            let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: existing, environment: inv.environment)
+            let bench = try Workbench(paths: paths, backendName: backendName)
+            let session = try bench.openSession(name: name, mode: mode)
+            let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
+            let out = FileHandle.standardOutput
+            let result = try await runner.send(text, in: session.name) { delta in
+                if !json { out.write(Data(delta.utf8)) }
+            }
+            if json {
+                print(try jsonReport(result, backend: bench.backend.info))
+            } else {
+                out.write(Data("\n".utf8))
+            }
+            return 0
+        } catch let e as ConfigurationError {
+            CLI.printError("chatbench: send: \(e.message)")
+            return 2
+        } catch let e as TurnFailure {
+            CLI.printError("chatbench: send: the turn failed: \(e.underlying) (your message is kept in the session)")
+            return 1
+        } catch let e as StorageError {
+            CLI.printError("chatbench: send: \(e.description)")
+            return 1
+        } catch {
+            CLI.printError("chatbench: send: \(error)")
+            return 1
+        }
+    }
+
+    static func jsonReport(_ r: TurnResult, backend: BackendInfo) throws -> String {
+        let t = r.turn
+        var usage: [String: JSONValue] = [:]
+        usage["input_tokens"] = t.inputTokens.map { .int(Int64($0)) } ?? .null
+        usage["cached_tokens"] = t.cachedTokens.map { .int(Int64($0)) } ?? .null
+        usage["output_tokens"] = t.outputTokens.map { .int(Int64($0)) } ?? .null
+        let obj: [String: JSONValue] = [
+            "reply": .string(r.reply),
+            "session": .string(r.session.name),
+            "mode": .string(t.mode.rawValue),
+            "backend": .string(backend.name),
+            "model": .string(t.model),
+            "turn": .int(Int64(t.number)),
+            "status": .string(t.status),
+            "chain_event": t.chainEvent.map { .string($0) } ?? .null,
+            "response_id": t.responseID.map { .string($0) } ?? .null,
+            "previous_response_id": t.previousResponseID.map { .string($0) } ?? .null,
+            "conversation_id": t.conversationID.map { .string($0) } ?? .null,
+            "request_bytes": .int(Int64(t.requestBytes)),
+            "items_sent": .int(Int64(t.itemsSent)),
+            "usage": .object(usage),
+            "latency_ms": .double(((t.latencyMs ?? 0) * 1000).rounded() / 1000),
+            "error_code": t.errorCode.map { .string($0) } ?? .null,
+        ]
+        return try WireJSON.encodeString(JSONValue.object(obj))
+    }
+}
