@@ -370,12 +370,35 @@ private struct Responder {
         var parts: [String] = []
         let learned = memory.learnedFromLast
         if !learned.isEmpty { parts.append(acknowledge(learned)) }
-        if let answer = answer(q, raw: text) {
-            parts.append(answer)
+        // Each question in the message gets its answer ("Where do I live? And my name?").
+        var answers: [String] = []
+        for segment in Self.segments(text) {
+            let sq = Self.normalise(segment)
+            if let a = answer(sq, raw: segment), !answers.contains(a) { answers.append(a) }
+        }
+        if answers.isEmpty, let a = answer(q, raw: text) { answers.append(a) }
+        if !answers.isEmpty {
+            parts += answers
         } else if learned.isEmpty {
             parts.append(fallback(q, raw: text))
         }
         return parts.joined(separator: " ")
+    }
+
+    /// The message cut into sentences and " and "-joined parts, each keeping its question mark.
+    static func segments(_ text: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        for ch in text {
+            current.append(ch)
+            if "?.!;\n".contains(ch) { out.append(current); current = "" }
+        }
+        out.append(current)
+        return out.flatMap { sentence -> [String] in
+            let mark = sentence.hasSuffix("?") ? "?" : ""
+            let pieces = sentence.components(separatedBy: " and ")
+            return pieces.count == 1 ? [sentence] : pieces.map { $0.hasSuffix("?") ? $0 : $0 + mark }
+        }.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
     }
 
     // MARK: acknowledgements

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+@Suite struct SendCommandTests {
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test(arguments: ["chain", "conversation"])
+    func recallFromTheShellWithAnEmptyHome(mode: String) throws {
+        let home = TempHome()
+        let first = try ChatbenchProcess.run(["send", "--session", "s", "--mode", mode, "My name is Priya and I'm moving to Lisbon."], home: home.path)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("Priya"))
+        // A separate invocation continues the session: it remembers its mode.
+        let second = try ChatbenchProcess.run(["send", "--session", "s", "Where am I moving?"], home: home.path)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("Lisbon"))
+        let third = try ChatbenchProcess.run(["send", "--session", "s", "--json", "What's my name?"], home: home.path)
+        let obj = try json(third.stdout)
+        #expect(obj["mode"] as? String == mode)
+        #expect((obj["reply"] as? String)?.contains("Priya") == true)
+        #expect((obj["response_id"] as? String)?.hasPrefix("resp_") == true)
+        #expect(obj["items_sent"] as? Int == 1)
+        #expect((obj["request_bytes"] as? Int ?? 0) > 0)
+        let usage = try #require(obj["usage"] as? [String: Any])
+        #expect((usage["input_tokens"] as? Int ?? 0) > 0 && usage["cached_tokens"] as? Int == 0)
+        #expect(obj["latency_ms"] is Double || obj["latency_ms"] is Int)
+        if mode == "chain" {
+            #expect((obj["previous_response_id"] as? String)?.hasPrefix("resp_") == true)
+            #expect(obj["conversation_id"] is NSNull)
+        } else {
+            #expect((obj["conversation_id"] as? String)?.hasPrefix("conv_") == true)
+            #expect(obj["previous_response_id"] is NSNull)
+        }
+        // Both files exist in the home, private to the user.
+        for f in ["workbench.sqlite", "offline-server.sqlite"] {
+            let attrs = try FileManager.default.attributesOfItem(atPath: home.path + "/" + f)
+            #expect((attrs[.posixPermissions] as? Int) == 0o600)
+        }
+    }
+
+    @Test func aNewSessionKnowsNothing() throws {
+        let home = TempHome()
+        _ = try ChatbenchProcess.run(["send", "--session", "a", "My name is Priya."], home: home.path)
+        let other = try ChatbenchProcess.run(["send", "--session", "b", "What's my name?"], home: home.path)
+        #expect(other.stdout.contains("don't know your name"))
+    }
+
+    @Test func theLastUsedSessionIsTheDefault() throws {
+        let home = TempHome()
+        _ = try ChatbenchProcess.run(["send", "--session", "trip", "I'm planning a trip to Japan."], home: home.path)
+        let r = try ChatbenchProcess.run(["send", "Where am I going?"], home: home.path)
+        #expect(r.stdout.contains("Japan"))
+    }
+
+    @Test func messageFromStandardInput() throws {
+        let home = TempHome()
+        let r = try ChatbenchProcess.run(["send", "--session", "s", "-"], home: home.path, stdin: "I'm 34 years old.\n")
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("34"))
+    }
+
+    @Test func badInputGetsAClearErrorAndExit2() throws {
+        let home = TempHome()
+        let mode = try ChatbenchProcess.run(["send", "--mode", "telepathy", "hi"], home: home.path)
+        #expect(mode.status == 2 && mode.stderr.contains("unknown mode 'telepathy'"))
+        let backend = try ChatbenchProcess.run(["send", "--backend", "carrier-pigeon", "hi"], home: home.path)
+        #expect(backend.status == 2 && backend.stderr.contains("unknown backend"))
+        let empty = try ChatbenchProcess.run(["send", "  "], home: home.path)
+        #expect(empty.status == 2 && empty.stderr.contains("empty"))
+        let missing = try ChatbenchProcess.run(["send"], home: home.path)
+        #expect(missing.status == 2 && missing.stderr.contains("missing MESSAGE"))
+    }
+
+    @Test func aCorruptWorkbenchFileIsRefusedAndLeftAlone() throws {
+        let home = TempHome()
+        let path = home.path + "/workbench.sqlite"
+        let junk = Data("definitely not sqlite".utf8)
+        FileManager.default.createFile(atPath: path, contents: junk)
+        let r = try ChatbenchProcess.run(["send", "hi"], home: home.path)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("not a SQLite database") && r.stderr.contains(path))
+        #expect(FileManager.default.contents(atPath: path) == junk)
+    }
+}
