@@ -41,28 +41,63 @@ public final class Workbench: @unchecked Sendable {
         }
     }
 
+    /// What a command line or the screen asks of a session; nil fields keep the session's own.
+    public struct SessionOptions: Sendable {
+        public var mode: MemoryMode?
+        public var policy: String?
+        public var profile: String?
+        public var clientDB: String?
+        public var model: String?
+        public init(mode: MemoryMode? = nil, policy: String? = nil, profile: String? = nil, clientDB: String? = nil, model: String? = nil) {
+            self.mode = mode
+            self.policy = policy
+            self.profile = profile
+            self.clientDB = clientDB
+            self.model = model
+        }
+    }
+
     /// Opens the session `name`, creating it on first use. A `mode` that differs from the session's
     /// switches it; the runner then carries what the new mode's store lacks.
-    public func openSession(name: String, mode: MemoryMode?, model: String? = nil) throws -> SessionRecord {
-        if var s = try store.session(named: name) {
-            var changed = false
-            if let mode, mode != s.mode { s.mode = mode; changed = true }
-            if s.backend != backend.info.name {
-                // A session moved to another backend: its server anchors mean nothing there.
-                s.backend = backend.info.name
-                s.model = model ?? backend.info.defaultModel
-                s.chainHead = nil
-                s.conversationID = nil
-                changed = true
-            } else if let model, model != s.model {
-                s.model = model
+    public func openSession(name: String, options o: SessionOptions = SessionOptions()) throws -> SessionRecord {
+        if let policy = o.policy { _ = try MemoryPolicy(parsing: policy) }
+        if let profile = o.profile, profile.isEmpty { throw ConfigurationError("the profile name is empty") }
+        var mode = o.mode
+        if o.clientDB != nil && mode == nil { mode = .client }
+        if let clientDB = o.clientDB, mode != .client {
+            throw ConfigurationError("--session-db '\(clientDB)' is a client-side session file: use it with --mode client")
+        }
+        var s: SessionRecord
+        var changed = false
+        if let existing = try store.session(named: name) {
+            s = existing
+        } else {
+            s = try store.createSession(name: name, mode: mode ?? .chain, backend: backend.info.name, model: o.model ?? backend.info.defaultModel)
+        }
+        if let mode, mode != s.mode { s.mode = mode; changed = true }
+        if let policy = o.policy, policy != s.policy { s.policy = policy; changed = true }
+        if let profile = o.profile, profile != s.profile { s.profile = profile; changed = true }
+        if let clientDB = o.clientDB {
+            let absolute = URL(fileURLWithPath: clientDB).standardizedFileURL.path
+            if absolute != s.clientDB {
+                _ = try SQLiteAgentSession.openExternal(path: absolute, sessionID: name)
+                s.clientDB = absolute
+                s.clientCovers = try store.lastCompleteMessageID(session: s.id)  // the file holds its own history
                 changed = true
             }
-            if changed { try store.save(s) }
-            try store.setSetting("last_session", name)
-            return s
         }
-        let s = try store.createSession(name: name, mode: mode ?? .chain, backend: backend.info.name, model: model ?? backend.info.defaultModel)
+        if s.backend != backend.info.name {
+            // A session moved to another backend: its server anchors mean nothing there.
+            s.backend = backend.info.name
+            s.model = o.model ?? backend.info.defaultModel
+            s.chainHead = nil
+            s.conversationID = nil
+            changed = true
+        } else if let model = o.model, model != s.model {
+            s.model = model
+            changed = true
+        }
+        if changed { try store.save(s) }
         try store.setSetting("last_session", name)
         return s
     }

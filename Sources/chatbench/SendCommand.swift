@@ -9,6 +9,9 @@ enum SendCommand {
         flags: [
             FlagSpec("--session", "NAME", "session to use (created on first use; default: the last one used)"),
             FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid (default: the session's, else chain)"),
+            FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
+            FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile (default: default)"),
+            FlagSpec("--session-db", "FILE", "an Agents SDK SQLite session file to read and append to (client mode)"),
             FlagSpec("--backend", "NAME", "offline | openai (default: the session's, else openai with a key, else offline)"),
             FlagSpec("--json", nil, "print one JSON object with the reply and the turn's metrics"),
             FlagSpec("--no-stream", nil, "ask for the whole reply at once instead of streaming it"),
@@ -19,7 +22,10 @@ enum SendCommand {
             the history into the new mode's store).
             --json prints: reply, session, mode, backend, model, turn, status, chain_event, response_id,
             previous_response_id, conversation_id, request_bytes, items_sent,
-            usage {input_tokens, cached_tokens, output_tokens}, latency_ms.
+            usage {input_tokens, cached_tokens, output_tokens}, latency_ms, and in client mode
+            policy {policy, kept, dropped, summarized}.
+            Hybrid mode chains like chain mode and sends the profile's long-term facts as instructions;
+            facts you state in a hybrid session are saved to its profile (chatbench's local extractor).
             """,
         run: { await run($0) })
 
@@ -49,7 +55,8 @@ enum SendCommand {
             let existing = try probe.session(named: name)
             let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: existing, environment: inv.environment)
             let bench = try Workbench(paths: paths, backendName: backendName)
-            let session = try bench.openSession(name: name, mode: mode)
+            let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"),
+                                                                           profile: inv.value("--profile"), clientDB: inv.value("--session-db")))
             let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
             let out = FileHandle.standardOutput
             let result = try await runner.send(text, in: session.name) { delta in
@@ -99,6 +106,10 @@ enum SendCommand {
             "usage": .object(usage),
             "latency_ms": .double(((t.latencyMs ?? 0) * 1000).rounded() / 1000),
             "error_code": t.errorCode.map { .string($0) } ?? .null,
+            "policy": t.policyEffect.map { p in
+                .object(["policy": .string(p.policy), "kept": .int(Int64(p.kept)), "dropped": .int(Int64(p.dropped)),
+                         "summarized": .int(Int64(p.summarized))])
+            } ?? .null,
         ]
         return try WireJSON.encodeString(JSONValue.object(obj))
     }

@@ -77,14 +77,22 @@ public struct OfflineModel: TextModel {
                 memory.order.insert(key, at: 0)
             }
         }
+        if let instructions, instructions.lowercased().contains("summarize the conversation") {
+            return summary(of: memory)
+        }
         return Responder(memory: memory).reply()
     }
 
     public func summarize(_ items: [Item]) -> String {
         var memory = Memory()
         for item in items { absorb(item, into: &memory) }
+        return summary(of: memory)
+    }
+
+    /// A summary that states the extracted facts in the user's words, so reading it back restores them.
+    func summary(of memory: Memory) -> String {
         let statements = memory.order.compactMap { key in memory.facts[key].map { FactExtractor.statement(key: key, value: $0) } }
-        var text = "Summary of \(items.count) earlier item\(items.count == 1 ? "" : "s")."
+        var text = "Summary of the earlier conversation."
         text += statements.isEmpty ? " The user stated no facts about themselves." : " The user said: " + statements.joined(separator: " ")
         return text
     }

@@ -51,7 +51,13 @@ public final class Runner: @unchecked Sendable {
         var previousSent: String?
         var conversationID: String?
         var event: String
-        var repair: APIError?
+        var repair: APIError? = nil
+        /// Client mode: what the policy did, the transcript items the client store lacked, a new summary.
+        var policyEffect: PolicyEffect? = nil
+        var clientSeed: [Item] = []
+        var compaction: WorkbenchStore.Compaction? = nil
+        /// Tokens billed by extra requests of the turn (a summary).
+        var extraUsage: Usage? = nil
     }
 
     /// Partial reply text collected while streaming (kept when the turn is interrupted).
@@ -73,14 +79,20 @@ public final class Runner: @unchecked Sendable {
         var draft = TurnRecord(sessionID: session.id, number: number, mode: session.mode, backend: backend.info.name, model: session.model,
                                itemsSent: 0, requestBytes: 0, status: "completed", createdAt: started.timeIntervalSince1970)
         do {
-            let exchange: Exchange
+            var exchange: Exchange
             switch session.mode {
-            case .chain, .hybrid:
+            case .chain:
                 exchange = try await chainTurn(session, userItem, &sent, partial, onDelta)
+            case .hybrid:
+                exchange = try await chainTurn(session, userItem, &sent, partial, onDelta, instructions: try factsInstructions(session.profile))
             case .conversation:
                 exchange = try await conversationTurn(session, userItem, &sent, partial, onDelta)
             case .client:
                 exchange = try await clientTurn(session, userItem, &sent, partial, onDelta)
+            }
+            // A turn in another mode than the last one is a recorded switch (a repair says more).
+            if exchange.event != "repair", let last = try store.lastTurnMode(session: session.id), last != session.mode {
+                exchange.event = "switch"
             }
             let r = exchange.response
             draft.previousResponseID = exchange.previousSent
@@ -88,28 +100,38 @@ public final class Runner: @unchecked Sendable {
             draft.conversationID = exchange.conversationID
             draft.itemsSent = sent.items
             draft.requestBytes = sent.bytes
-            draft.inputTokens = r.usage?.input_tokens
-            draft.cachedTokens = r.usage?.cachedTokens
-            draft.outputTokens = r.usage?.output_tokens
+            draft.inputTokens = r.usage.map { $0.input_tokens + (exchange.extraUsage?.input_tokens ?? 0) }
+            draft.cachedTokens = r.usage.map { $0.cachedTokens + (exchange.extraUsage?.cachedTokens ?? 0) }
+            draft.outputTokens = r.usage.map { $0.output_tokens + (exchange.extraUsage?.output_tokens ?? 0) }
             draft.latencyMs = Date().timeIntervalSince(started) * 1000
             draft.chainEvent = exchange.event
             draft.errorCode = exchange.repair?.code
             draft.errorMessage = exchange.repair?.message
+            draft.policyEffect = exchange.policyEffect
             let replyText = r.outputText
             let replyItem = r.output.first(where: { $0.role == "assistant" }) ?? .assistantMessage(id: nil, text: replyText)
             let mode = session.mode
+            let store = self.store
             let (turn, updated) = try store.recordTurn(draft, userItem: userItem, userStatus: "complete", reply: replyItem,
                                                        replyStatus: "complete", session: session) { s, _, replyID in
                 guard let replyID else { return }
                 switch mode {
-                case .chain, .hybrid:
+                case .chain:
                     s.chainHead = r.id
                     s.chainCovers = replyID
+                case .hybrid:
+                    s.chainHead = r.id
+                    s.chainCovers = replyID
+                    for (key, value) in FactExtractor.facts(in: text) {
+                        try store.saveFact(profile: s.profile, key: key, value: value, session: s.name)
+                    }
                 case .conversation:
                     s.conversationID = exchange.conversationID
                     s.conversationCovers = replyID
                 case .client:
+                    try store.agentSession(for: s).addItems(exchange.clientSeed + [userItem] + r.output)
                     s.clientCovers = replyID
+                    if let c = exchange.compaction { try store.saveCompaction(session: s.id, turn: nil, c) }
                 }
             }
             return TurnResult(turn: turn, session: updated, reply: replyText)
@@ -213,14 +235,73 @@ public final class Runner: @unchecked Sendable {
         }
     }
 
-    /// Client mode: the whole history every turn, no server state. (Policies and the Agents SDK session
-    /// store come with the client-side memory work; until then the transcript is the client store.)
+    /// Client mode: the session's items from its Agents SDK session (plus any transcript messages it
+    /// lacks after turns in other modes), filtered by the memory policy, then the new message.
+    /// Nothing is kept on the server (`store` is left to the server's default, as the SDK does).
     func clientTurn(_ s: SessionRecord, _ user: Item, _ sent: inout Sent, _ partial: Partial,
                     _ onDelta: @escaping @Sendable (String) -> Void) async throws -> Exchange {
-        let history = try store.completeMessages(session: s.id)
-        var request = CreateResponseRequest(model: s.model, input: .items(replayItems(history) + [user]))
+        let agentSession = try store.agentSession(for: s)
+        let seed = replayItems(try store.completeMessages(session: s.id, after: s.clientCovers))
+        let history = try agentSession.getItems(limit: nil).map(Self.cleanForInput) + seed
+        let policy = try MemoryPolicy(parsing: s.policy)
+        var context: [Item]
+        var effect: PolicyEffect
+        var compaction: WorkbenchStore.Compaction?
+        var extraUsage: Usage?
+        if case .summarize(let n) = policy, history.count > n {
+            let keep = policy.summarizeKeep
+            let older = Array(history.dropLast(keep))
+            let prior = try store.latestCompaction(session: s.id)
+            let summary: String
+            if let prior, prior.covers == older.count {
+                summary = prior.summary
+            } else {
+                // Incremental: the previous summary plus what became old since it.
+                var input: [Item] = []
+                var newlyOld = older
+                if let prior, prior.covers < older.count {
+                    input.append(Self.summaryItem(prior.summary))
+                    newlyOld = Array(older.dropFirst(prior.covers))
+                }
+                input += newlyOld
+                let request = CreateResponseRequest(model: s.model, input: .items(input), instructions: MemoryPolicy.summaryInstructions, store: false)
+                try sent.add(request, items: input.count)
+                let r = try await backend.createResponse(request)
+                summary = r.outputText
+                extraUsage = r.usage
+                compaction = WorkbenchStore.Compaction(covers: older.count, summarized: older.count, summary: summary)
+            }
+            context = [Self.summaryItem(summary)] + history.suffix(keep)
+            effect = PolicyEffect(policy: policy.description, kept: keep, dropped: 0, summarized: older.count)
+        } else {
+            let (kept, dropped) = policy.select(history)
+            context = kept
+            effect = PolicyEffect(policy: policy.description, kept: kept.count, dropped: dropped, summarized: 0)
+        }
+        var request = CreateResponseRequest(model: s.model, input: .items(context + [user]))
         let r = try await exchange(&request, &sent, partial, onDelta)
-        return Exchange(response: r, previousSent: nil, conversationID: nil, event: "client")
+        return Exchange(response: r, previousSent: nil, conversationID: nil, event: "client", policyEffect: effect,
+                        clientSeed: seed, compaction: compaction, extraUsage: extraUsage)
+    }
+
+    /// A summary as an input item: developer text the model reads as context.
+    static func summaryItem(_ text: String) -> Item { .message(Message(role: "developer", content: .text(text))) }
+
+    /// What the Agents SDK strips before sending stored items to the Responses API: the fake ids and
+    /// `provider_data` of Chat Completions items.
+    static func cleanForInput(_ item: Item) -> Item {
+        guard case .message(var m) = item else { return item }
+        if m.id == "__fake_id__" { m.id = nil }
+        m.extra.removeValue(forKey: "provider_data")
+        return .message(m)
+    }
+
+    /// Hybrid mode's instructions: the profile's long-term facts, in the user's words.
+    func factsInstructions(_ profile: String) throws -> String? {
+        let facts = try store.facts(profile: profile)
+        guard !facts.isEmpty else { return nil }
+        let statements = facts.map { FactExtractor.statement(key: $0.0, value: $0.1) }.joined(separator: " ")
+        return "Long-term memory: facts the user told you in earlier conversations, in the user's words. " + statements
     }
 
     /// Creates a conversation seeded with `seed` (20 items at creation, the rest added in batches of 20).

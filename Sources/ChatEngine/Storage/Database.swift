@@ -136,7 +136,8 @@ public final class Database: @unchecked Sendable {
 
     /// Opens (creating if needed) a database file. A new file gets mode 0600 and its folder 0700.
     /// A file that is not SQLite, or whose schema is newer than `migrations` know, is refused untouched.
-    public static func open(path: String, migrations: [Migration], busyTimeoutMs: Int32 = 5000) throws -> Database {
+    /// `refuseNewer: false` opens a file another program owns (its `user_version` is not ours to judge).
+    public static func open(path: String, migrations: [Migration], busyTimeoutMs: Int32 = 5000, refuseNewer: Bool = true) throws -> Database {
         let fm = FileManager.default
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try Paths.ensureDirectory(folder) }
@@ -151,7 +152,7 @@ public final class Database: @unchecked Sendable {
         }
         let db = try Database(path: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, busyTimeoutMs: busyTimeoutMs)
         do {
-            try db.prepareSchema(migrations: migrations, wal: true)
+            try db.prepareSchema(migrations: migrations, wal: true, refuseNewer: refuseNewer)
         } catch {
             db.close()
             throw error
@@ -203,7 +204,7 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Checks the schema version before anything writes to the file, then switches to WAL and migrates.
-    private func prepareSchema(migrations: [Migration], wal: Bool) throws {
+    private func prepareSchema(migrations: [Migration], wal: Bool, refuseNewer: Bool = true) throws {
         let known = migrations.map(\.version).max() ?? 0
         let current: Int
         do {
@@ -211,7 +212,7 @@ public final class Database: @unchecked Sendable {
         } catch let e as StorageError where e.kind == .corrupt {
             throw StorageError(.notADatabase, path: path, "is not a readable SQLite database; chatbench left it unchanged (\(e.message))")
         }
-        if current > known {
+        if current > known && refuseNewer {
             throw StorageError(.newerSchema, path: path,
                 "was written by a newer chatbench (schema version \(current); this build knows up to \(known)); it was left unchanged — upgrade chatbench to open it")
         }

@@ -35,6 +35,8 @@ public struct SessionRecord: Sendable, Equatable {
     public var conversationCovers: Int64
     /// The last transcript message the client session holds.
     public var clientCovers: Int64
+    /// An external Agents SDK session file used as this session's client store (nil: workbench.sqlite).
+    public var clientDB: String?
     public var createdAt: Double
     public var updatedAt: Double
 }
@@ -159,6 +161,28 @@ public final class WorkbenchStore: @unchecked Sendable {
             CREATE INDEX turns_by_session ON turns(session_id, number);
             CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             """),
+        // Client-side memory: the Agents SDK session tables (so the Python SDK can open chatbench's
+        // sessions), long-term facts for hybrid mode, and summarizing policies' compactions.
+        Migration(version: 2, sql: SQLiteAgentSession.schema() + """
+            CREATE TABLE facts (
+                profile TEXT NOT NULL,
+                key TEXT NOT NULL,
+                value TEXT NOT NULL,
+                session TEXT,
+                updated_at REAL NOT NULL,
+                PRIMARY KEY (profile, key)
+            );
+            CREATE TABLE compactions (
+                id INTEGER PRIMARY KEY,
+                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                turn_id INTEGER,
+                covers INTEGER NOT NULL,
+                summarized INTEGER NOT NULL,
+                summary TEXT NOT NULL,
+                created_at REAL NOT NULL
+            );
+            ALTER TABLE sessions ADD COLUMN client_db TEXT;
+            """),
     ]
 
     public init(path: String) throws {
@@ -177,7 +201,7 @@ public final class WorkbenchStore: @unchecked Sendable {
 
     private static let sessionColumns = """
         id, name, mode, backend, model, policy, profile, chain_head, chain_covers, conversation_id,
-        conversation_covers, client_covers, created_at, updated_at
+        conversation_covers, client_covers, client_db, created_at, updated_at
         """
 
     private func session(from r: Row) -> SessionRecord {
@@ -186,7 +210,7 @@ public final class WorkbenchStore: @unchecked Sendable {
                       profile: r["profile"].string ?? "default", chainHead: r["chain_head"].string,
                       chainCovers: r["chain_covers"].int64 ?? 0, conversationID: r["conversation_id"].string,
                       conversationCovers: r["conversation_covers"].int64 ?? 0, clientCovers: r["client_covers"].int64 ?? 0,
-                      createdAt: r["created_at"].double ?? 0, updatedAt: r["updated_at"].double ?? 0)
+                      clientDB: r["client_db"].string, createdAt: r["created_at"].double ?? 0, updatedAt: r["updated_at"].double ?? 0)
     }
 
     public func session(named name: String) throws -> SessionRecord? {
@@ -211,10 +235,10 @@ public final class WorkbenchStore: @unchecked Sendable {
     public func save(_ s: SessionRecord) throws {
         try db.execute("""
             UPDATE sessions SET mode = ?, backend = ?, model = ?, policy = ?, profile = ?, chain_head = ?, chain_covers = ?,
-                conversation_id = ?, conversation_covers = ?, client_covers = ?, updated_at = ? WHERE id = ?
+                conversation_id = ?, conversation_covers = ?, client_covers = ?, client_db = ?, updated_at = ? WHERE id = ?
             """, [.text(s.mode.rawValue), .text(s.backend), .text(s.model), .text(s.policy), .text(s.profile), SQLValue(s.chainHead),
                   .integer(s.chainCovers), SQLValue(s.conversationID), .integer(s.conversationCovers), .integer(s.clientCovers),
-                  .double(Date().timeIntervalSince1970), .integer(s.id)])
+                  SQLValue(s.clientDB), .double(Date().timeIntervalSince1970), .integer(s.id)])
     }
 
     public func sessions() throws -> [SessionRecord] {
@@ -288,6 +312,12 @@ public final class WorkbenchStore: @unchecked Sendable {
         try db.query("SELECT * FROM turns WHERE session_id = ? ORDER BY number, id", [.integer(session)]).map(turn(from:))
     }
 
+    /// The mode of the session's last turn (nil before the first).
+    public func lastTurnMode(session: Int64) throws -> MemoryMode? {
+        try db.query("SELECT mode FROM turns WHERE session_id = ? ORDER BY id DESC LIMIT 1", [.integer(session)]).first
+            .flatMap { MemoryMode(rawValue: $0[0].string ?? "") }
+    }
+
     public func nextTurnNumber(session: Int64) throws -> Int {
         (try db.query("SELECT coalesce(max(number), 0) FROM turns WHERE session_id = ?", [.integer(session)])[0][0].int ?? 0) + 1
     }
@@ -325,5 +355,45 @@ public final class WorkbenchStore: @unchecked Sendable {
             try save(s)
             return (t, s)
         }
+    }
+
+    // MARK: Long-term facts (hybrid mode)
+
+    /// The facts of a profile, oldest first, as (key, value).
+    public func facts(profile: String) throws -> [(String, String)] {
+        try db.query("SELECT key, value FROM facts WHERE profile = ? ORDER BY updated_at, rowid", [.text(profile)])
+            .map { ($0[0].string ?? "", $0[1].string ?? "") }
+    }
+
+    public func saveFact(profile: String, key: String, value: String, session: String) throws {
+        try db.execute("""
+            INSERT INTO facts(profile, key, value, session, updated_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(profile, key) DO UPDATE SET value = excluded.value, session = excluded.session, updated_at = excluded.updated_at
+            """, [.text(profile), .text(key), .text(value), .text(session), .double(Date().timeIntervalSince1970)])
+    }
+
+    // MARK: Compactions (summarizing policies)
+
+    public struct Compaction: Sendable, Equatable {
+        public var covers: Int
+        public var summarized: Int
+        public var summary: String
+    }
+
+    public func latestCompaction(session: Int64) throws -> Compaction? {
+        try db.query("SELECT covers, summarized, summary FROM compactions WHERE session_id = ? ORDER BY id DESC LIMIT 1", [.integer(session)])
+            .first.map { Compaction(covers: $0[0].int ?? 0, summarized: $0[1].int ?? 0, summary: $0[2].string ?? "") }
+    }
+
+    public func saveCompaction(session: Int64, turn: Int64?, _ c: Compaction) throws {
+        try db.execute("INSERT INTO compactions(session_id, turn_id, covers, summarized, summary, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                       [.integer(session), SQLValue(turn.map(Int.init)), .integer(Int64(c.covers)), .integer(Int64(c.summarized)),
+                        .text(c.summary), .double(Date().timeIntervalSince1970)])
+    }
+
+    /// The Agents SDK session holding this session's client-side items.
+    public func agentSession(for s: SessionRecord) throws -> SQLiteAgentSession {
+        if let external = s.clientDB { return try SQLiteAgentSession.openExternal(path: external, sessionID: s.name) }
+        return SQLiteAgentSession(sessionID: s.name, database: db)
     }
 }

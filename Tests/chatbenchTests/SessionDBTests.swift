@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import ChatEngine
+
+@Suite struct SessionDBTests {
+    /// An Agents SDK session file as the Python SDK lays it out, written with plain SQL.
+    func writeSDKFile(_ path: String) throws {
+        let db = try Database.open(path: path, migrations: [], refuseNewer: false)
+        try db.executeScript("""
+            CREATE TABLE IF NOT EXISTS agent_sessions (session_id TEXT PRIMARY KEY, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+                updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
+            CREATE TABLE IF NOT EXISTS agent_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL,
+                message_data TEXT NOT NULL, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+                FOREIGN KEY (session_id) REFERENCES agent_sessions (session_id) ON DELETE CASCADE);
+            CREATE INDEX IF NOT EXISTS idx_agent_messages_session_id ON agent_messages (session_id, id);
+            INSERT INTO agent_sessions(session_id) VALUES ('user-1');
+            """)
+        let rows = [
+            #"{"content": "My name is Priya and I'm moving to Lisbon.", "role": "user"}"#,
+            #"{"id": "msg_2e00", "content": [{"annotations": [], "text": "Nice to meet you.", "type": "output_text", "logprobs": []}], "role": "assistant", "status": "completed", "type": "message"}"#,
+            #"{"arguments":"{\"city\":\"Lisbon\"}","call_id":"call_1","name":"get_weather","type":"function_call","id":"fc_94bf","status":"completed"}"#,
+            #"{"call_id":"call_1","output":"Sunny in Lisbon","type":"function_call_output"}"#,
+        ]
+        for r in rows { try db.execute("INSERT INTO agent_messages(session_id, message_data) VALUES ('user-1', ?)", [.text(r)]) }
+        db.close()
+    }
+
+    @Test func continuesAnSDKSessionFileAndAppendsValidRows() throws {
+        let home = TempHome()
+        let file = home.path + "/agent.db"
+        try writeSDKFile(file)
+        let r = try ChatbenchProcess.run(["send", "--session", "user-1", "--session-db", file, "--json", "Where am I moving? What's my name?"], home: home.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect((obj["reply"] as? String)?.contains("Lisbon") == true)
+        #expect((obj["reply"] as? String)?.contains("Priya") == true)
+        #expect(obj["mode"] as? String == "client")
+        #expect(obj["items_sent"] as? Int == 5)     // the file's four items + the new message
+        let r2 = try ChatbenchProcess.run(["send", "--session", "user-1", "I have a cat named Miso."], home: home.path)
+        #expect(r2.status == 0)
+        // Read the file the way the SDK does: every row json.loads, in id order, untouched rows kept.
+        let db = try Database.open(path: file, migrations: [], refuseNewer: false)
+        let rows = try db.query("SELECT message_data FROM agent_messages WHERE session_id = 'user-1' ORDER BY id").map { $0[0].string ?? "" }
+        #expect(rows.count == 8)
+        #expect(rows[0] == #"{"content": "My name is Priya and I'm moving to Lisbon.", "role": "user"}"#)  // never rewritten
+        for row in rows { #expect((try? JSONSerialization.jsonObject(with: Data(row.utf8))) != nil, "\(row)") }
+        #expect(rows[4].contains("\"role\":\"user\"") && rows[4].contains("Where am I moving"))
+        #expect(rows[6].contains("Miso"))
+        if let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: python)
+            p.arguments = ["-c", """
+                import json, sqlite3, sys
+                c = sqlite3.connect(sys.argv[1])
+                rows = [json.loads(r[0]) for r in c.execute("SELECT message_data FROM agent_messages WHERE session_id=? ORDER BY id ASC", ("user-1",))]
+                assert [r.get("role") for r in rows if r.get("type", "message") == "message"][-2:] == ["user", "assistant"], rows
+                print(len(rows))
+                """, file]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            #expect(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "8")
+        }
+    }
+
+    @Test func sessionDBNeedsClientMode() throws {
+        let home = TempHome()
+        let r = try ChatbenchProcess.run(["send", "--mode", "chain", "--session-db", home.path + "/x.db", "hi"], home: home.path)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("--mode client"))
+        let bad = try ChatbenchProcess.run(["send", "--mode", "client", "--policy", "window:0", "hi"], home: home.path)
+        #expect(bad.status == 2 && bad.stderr.contains("bad policy 'window:0'"))
+    }
+
+    @Test func chainToClientToConversationToHybridFromTheShell() throws {
+        let home = TempHome()
+        func send(_ args: [String]) throws -> String {
+            let r = try ChatbenchProcess.run(["send", "--session", "s"] + args, home: home.path)
+            #expect(r.status == 0, "\(r.stderr)")
+            return r.stdout
+        }
+        _ = try send(["--mode", "chain", "My name is Priya and I'm moving to Lisbon."])
+        #expect(try send(["--mode", "client", "Where am I moving?"]).contains("Lisbon"))
+        #expect(try send(["--mode", "conversation", "What's my name?"]).contains("Priya"))
+        #expect(try send(["--mode", "hybrid", "Where am I moving? What's my name?"]).contains("Lisbon"))
+    }
+}
