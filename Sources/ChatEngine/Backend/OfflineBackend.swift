@@ -171,19 +171,11 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     /// Stores a prepared response (and appends to its conversation) in one transaction.
     func commit(_ p: Prepared) throws {
         let r = p.response
+        // A store:false response is not kept (so it can be neither retrieved nor chained), unless
+        // the backend was told to emulate servers that do keep them.
+        let keep = r.store != false || storeFalseChainable
         try db.transaction {
-            try db.execute("""
-                INSERT INTO responses(id, previous_response_id, conversation_id, stored, depth, context_tokens, model_state, created_at, body)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(r.id), SQLValue(r.previous_response_id), SQLValue(r.conversation?.id), .integer(r.store == false ? 0 : 1),
-                      .integer(Int64(p.depth)), .integer(Int64(p.contextTokens)), .text(p.snapshot), .double(r.created_at),
-                      .text(try WireJSON.encodeString(r))])
-            for (kind, items) in [("input", p.input), ("output", p.output)] {
-                for (i, item) in items.enumerated() {
-                    try db.execute("INSERT INTO response_items(response_id, kind, position, item_id, data) VALUES (?, ?, ?, ?, ?)",
-                                   [.text(r.id), .text(kind), .integer(Int64(i)), SQLValue(item.id), .text(item.jsonString())])
-                }
-            }
+            if keep { try insertResponse(p) }
             if let conv = r.conversation?.id {
                 guard try db.query("SELECT 1 FROM conversations WHERE id = ? AND deleted = 0", [.text(conv)]).first != nil else {
                     throw APIError.notFound("Conversation with id '\(conv)' not found.", param: "conversation")
@@ -197,6 +189,22 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
                     // Another request changed the conversation meanwhile: rebuild its memory on next use.
                     try db.execute("UPDATE conversations SET model_state = NULL WHERE id = ?", [.text(conv)])
                 }
+            }
+        }
+    }
+
+    private func insertResponse(_ p: Prepared) throws {
+        let r = p.response
+        try db.execute("""
+                INSERT INTO responses(id, previous_response_id, conversation_id, stored, depth, context_tokens, model_state, created_at, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(r.id), SQLValue(r.previous_response_id), SQLValue(r.conversation?.id), .integer(r.store == false ? 0 : 1),
+                      .integer(Int64(p.depth)), .integer(Int64(p.contextTokens)), .text(p.snapshot), .double(r.created_at),
+                      .text(try WireJSON.encodeString(r))])
+        for (kind, items) in [("input", p.input), ("output", p.output)] {
+            for (i, item) in items.enumerated() {
+                try db.execute("INSERT INTO response_items(response_id, kind, position, item_id, data) VALUES (?, ?, ?, ?, ?)",
+                               [.text(r.id), .text(kind), .integer(Int64(i)), SQLValue(item.id), .text(item.jsonString())])
             }
         }
     }

@@ -39,6 +39,8 @@ public final class Runner: @unchecked Sendable {
     struct Sent {
         var bytes = 0
         var items = 0
+        /// Input items of the last create request (the one whose response the turn keeps).
+        var lastInputItems = 0
         mutating func add<T: Encodable>(_ body: T, items n: Int) throws {
             bytes += try WireJSON.encode(body).count
             items += n
@@ -99,6 +101,7 @@ public final class Runner: @unchecked Sendable {
             draft.responseID = r.id
             draft.conversationID = exchange.conversationID
             draft.itemsSent = sent.items
+            draft.inputItems = sent.lastInputItems
             draft.requestBytes = sent.bytes
             draft.inputTokens = r.usage.map { $0.input_tokens + (exchange.extraUsage?.input_tokens ?? 0) }
             draft.cachedTokens = r.usage.map { $0.cachedTokens + (exchange.extraUsage?.cachedTokens ?? 0) }
@@ -112,8 +115,9 @@ public final class Runner: @unchecked Sendable {
             let replyItem = r.output.first(where: { $0.role == "assistant" }) ?? .assistantMessage(id: nil, text: replyText)
             let mode = session.mode
             let store = self.store
+            let current = try store.session(id: session.id) ?? session
             let (turn, updated) = try store.recordTurn(draft, userItem: userItem, userStatus: "complete", reply: replyItem,
-                                                       replyStatus: "complete", session: session) { s, _, replyID in
+                                                       replyStatus: "complete", session: current) { s, _, replyID in
                 guard let replyID else { return }
                 switch mode {
                 case .chain:
@@ -146,8 +150,9 @@ public final class Runner: @unchecked Sendable {
             draft.errorCode = interrupted ? "interrupted" : (api?.code ?? api.map { String($0.status) } ?? "error")
             draft.errorMessage = interrupted ? "cancelled by the user" : "\(error)"
             let reply: Item? = partial.text.isEmpty ? nil : .assistantMessage(id: nil, text: partial.text, status: "incomplete")
+            let current = try store.session(id: session.id) ?? session
             let (turn, _) = try store.recordTurn(draft, userItem: userItem, userStatus: interrupted ? "interrupted" : "failed",
-                                                 reply: reply, replyStatus: "interrupted", session: session)
+                                                 reply: reply, replyStatus: "interrupted", session: current)
             if interrupted { throw CancellationError() }
             throw TurnFailure(turn: turn, underlying: "\(error)", apiError: api)
         }
@@ -219,6 +224,7 @@ public final class Runner: @unchecked Sendable {
             conversation = try await createConversation(seed: replayItems(history), &sent)
             event = history.isEmpty ? "start" : "switch"
         }
+        try keepConversation(s, conversation)
         var request = CreateResponseRequest(model: s.model, input: .items([user]), conversation: conversation)
         do {
             let r = try await exchange(&request, &sent, partial, onDelta)
@@ -228,6 +234,7 @@ public final class Runner: @unchecked Sendable {
             repair = e
             let history = try store.completeMessages(session: s.id)
             conversation = try await createConversation(seed: replayItems(history), &sent)
+            try keepConversation(s, conversation)
             request = CreateResponseRequest(model: s.model, input: .items([user]), conversation: conversation)
             partial.text = ""
             let r = try await exchange(&request, &sent, partial, onDelta)
@@ -237,7 +244,7 @@ public final class Runner: @unchecked Sendable {
 
     /// Client mode: the session's items from its Agents SDK session (plus any transcript messages it
     /// lacks after turns in other modes), filtered by the memory policy, then the new message.
-    /// Nothing is kept on the server (`store` is left to the server's default, as the SDK does).
+    /// Requests carry `store: false`, so the server keeps nothing of the session.
     func clientTurn(_ s: SessionRecord, _ user: Item, _ sent: inout Sent, _ partial: Partial,
                     _ onDelta: @escaping @Sendable (String) -> Void) async throws -> Exchange {
         let agentSession = try store.agentSession(for: s)
@@ -278,7 +285,8 @@ public final class Runner: @unchecked Sendable {
             context = kept
             effect = PolicyEffect(policy: policy.description, kept: kept.count, dropped: dropped, summarized: 0)
         }
-        var request = CreateResponseRequest(model: s.model, input: .items(context + [user]))
+        // store:false: the client holds the history, so the server need not keep a copy.
+        var request = CreateResponseRequest(model: s.model, input: .items(context + [user]), store: false)
         let r = try await exchange(&request, &sent, partial, onDelta)
         return Exchange(response: r, previousSent: nil, conversationID: nil, event: "client", policyEffect: effect,
                         clientSeed: seed, compaction: compaction, extraUsage: extraUsage)
@@ -302,6 +310,15 @@ public final class Runner: @unchecked Sendable {
         guard !facts.isEmpty else { return nil }
         let statements = facts.map { FactExtractor.statement(key: $0.0, value: $0.1) }.joined(separator: " ")
         return "Long-term memory: facts the user told you in earlier conversations, in the user's words. " + statements
+    }
+
+    /// Once a conversation holds the whole transcript, that is true whatever happens to this turn:
+    /// remember it now, so an interrupted or failed turn does not orphan it on the server.
+    func keepConversation(_ s: SessionRecord, _ id: String?) throws {
+        guard var fresh = try store.session(id: s.id) else { return }
+        fresh.conversationID = id
+        fresh.conversationCovers = try store.lastCompleteMessageID(session: s.id)
+        try store.save(fresh)
     }
 
     /// Creates a conversation seeded with `seed` (20 items at creation, the rest added in batches of 20).
@@ -329,6 +346,7 @@ public final class Runner: @unchecked Sendable {
                   _ onDelta: @escaping @Sendable (String) -> Void) async throws -> Response {
         request.stream = streaming ? true : nil
         try sent.add(request, items: request.input?.items.count ?? 0)
+        sent.lastInputItems = request.input?.items.count ?? 0
         if !streaming {
             let r = try await backend.createResponse(request)
             onDelta(r.outputText)

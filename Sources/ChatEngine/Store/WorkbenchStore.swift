@@ -39,6 +39,24 @@ public struct SessionRecord: Sendable, Equatable {
     public var clientDB: String?
     public var createdAt: Double
     public var updatedAt: Double
+    public init(id: Int64, name: String, mode: MemoryMode, backend: String, model: String, policy: String, profile: String, chainHead: String? = nil, chainCovers: Int64, conversationID: String? = nil, conversationCovers: Int64, clientCovers: Int64, clientDB: String? = nil, createdAt: Double, updatedAt: Double) {
+        self.id = id
+        self.name = name
+        self.mode = mode
+        self.backend = backend
+        self.model = model
+        self.policy = policy
+        self.profile = profile
+        self.chainHead = chainHead
+        self.chainCovers = chainCovers
+        self.conversationID = conversationID
+        self.conversationCovers = conversationCovers
+        self.clientCovers = clientCovers
+        self.clientDB = clientDB
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
 }
 
 public struct MessageRecord: Sendable, Equatable {
@@ -80,6 +98,8 @@ public struct TurnRecord: Sendable, Equatable {
     public var responseID: String?
     public var conversationID: String?
     public var itemsSent: Int
+    /// Input items of the final request (a repair's replay, not the failed attempt).
+    public var inputItems: Int = 0
     public var requestBytes: Int
     public var inputTokens: Int?
     public var cachedTokens: Int?
@@ -95,6 +115,33 @@ public struct TurnRecord: Sendable, Equatable {
     public var userMessageID: Int64?
     public var replyMessageID: Int64?
     public var createdAt: Double
+
+    public init(id: Int64 = 0, sessionID: Int64, number: Int, mode: MemoryMode, backend: String, model: String, previousResponseID: String? = nil, responseID: String? = nil, conversationID: String? = nil, itemsSent: Int, inputItems: Int = 0, requestBytes: Int, inputTokens: Int? = nil, cachedTokens: Int? = nil, outputTokens: Int? = nil, latencyMs: Double? = nil, status: String, errorCode: String? = nil, errorMessage: String? = nil, chainEvent: String? = nil, policyEffect: PolicyEffect? = nil, userMessageID: Int64? = nil, replyMessageID: Int64? = nil, createdAt: Double) {
+        self.id = id
+        self.sessionID = sessionID
+        self.number = number
+        self.mode = mode
+        self.backend = backend
+        self.model = model
+        self.previousResponseID = previousResponseID
+        self.responseID = responseID
+        self.conversationID = conversationID
+        self.itemsSent = itemsSent
+        self.inputItems = inputItems
+        self.requestBytes = requestBytes
+        self.inputTokens = inputTokens
+        self.cachedTokens = cachedTokens
+        self.outputTokens = outputTokens
+        self.latencyMs = latencyMs
+        self.status = status
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.chainEvent = chainEvent
+        self.policyEffect = policyEffect
+        self.userMessageID = userMessageID
+        self.replyMessageID = replyMessageID
+        self.createdAt = createdAt
+    }
 }
 
 /// The workbench's own SQLite file: sessions, the transcript (a parent-linked message list per
@@ -183,6 +230,8 @@ public final class WorkbenchStore: @unchecked Sendable {
             );
             ALTER TABLE sessions ADD COLUMN client_db TEXT;
             """),
+        // The number of input items of the turn's final request: what it added to a server chain.
+        Migration(version: 3, sql: "ALTER TABLE turns ADD COLUMN input_items INTEGER NOT NULL DEFAULT 0;"),
     ]
 
     public init(path: String) throws {
@@ -299,7 +348,7 @@ public final class WorkbenchStore: @unchecked Sendable {
                    mode: MemoryMode(rawValue: r["mode"].string ?? "") ?? .chain, backend: r["backend"].string ?? "",
                    model: r["model"].string ?? "", previousResponseID: r["previous_response_id"].string,
                    responseID: r["response_id"].string, conversationID: r["conversation_id"].string,
-                   itemsSent: r["items_sent"].int ?? 0, requestBytes: r["request_bytes"].int ?? 0,
+                   itemsSent: r["items_sent"].int ?? 0, inputItems: r["input_items"].int ?? 0, requestBytes: r["request_bytes"].int ?? 0,
                    inputTokens: r["input_tokens"].int, cachedTokens: r["cached_tokens"].int, outputTokens: r["output_tokens"].int,
                    latencyMs: r["latency_ms"].double, status: r["status"].string ?? "", errorCode: r["error_code"].string,
                    errorMessage: r["error_message"].string, chainEvent: r["chain_event"].string,
@@ -335,13 +384,13 @@ public final class WorkbenchStore: @unchecked Sendable {
             try db.execute("""
                 INSERT INTO turns(session_id, number, mode, backend, model, previous_response_id, response_id, conversation_id, items_sent,
                     request_bytes, input_tokens, cached_tokens, output_tokens, latency_ms, status, error_code, error_message, chain_event,
-                    policy_effect, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    policy_effect, created_at, input_items)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.integer(t.sessionID), .integer(Int64(t.number)), .text(t.mode.rawValue), .text(t.backend), .text(t.model),
                       SQLValue(t.previousResponseID), SQLValue(t.responseID), SQLValue(t.conversationID), .integer(Int64(t.itemsSent)),
                       .integer(Int64(t.requestBytes)), SQLValue(t.inputTokens), SQLValue(t.cachedTokens), SQLValue(t.outputTokens),
                       SQLValue(t.latencyMs), .text(t.status), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent),
-                      SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt)])
+                      SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt), .integer(Int64(t.inputItems))])
             t.id = db.lastInsertRowID
             let userID = try insertMessage(session: t.sessionID, role: "user", item: userItem, status: userStatus, turn: t.id)
             t.userMessageID = userID

@@ -1,0 +1,192 @@
+import ChatEngine
+import Foundation
+
+/// A thread-safe queue of events from engine tasks to the UI loop (curses is used from one thread).
+final class Inbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [Event] = []
+    func push(_ e: Event) { lock.lock(); events.append(e); lock.unlock() }
+    func drain() -> [Event] {
+        lock.lock(); defer { lock.unlock() }
+        let out = events
+        events.removeAll()
+        return out
+    }
+}
+
+/// Loads what the screen shows from the store.
+public enum ScreenData {
+    public static func messages(_ store: WorkbenchStore, session: Int64, after: Int64 = 0) throws -> [ChatMessage] {
+        try store.db.query("""
+            SELECT m.id, m.role, m.content, m.status, t.error_message FROM messages m LEFT JOIN turns t ON t.id = m.turn_id
+            WHERE m.session_id = ? AND m.id > ? ORDER BY m.id
+            """, [.integer(session), .integer(after)]).map { r in
+            let status = r[3].string ?? "complete"
+            return ChatMessage(id: r[0].int64 ?? 0, role: r[1].string ?? "user", text: r[2].string ?? "", status: status,
+                               note: status == "failed" && (r[1].string ?? "") == "user" ? r[4].string : nil)
+        }
+    }
+
+    public static func load(_ store: WorkbenchStore, _ session: SessionRecord) throws -> EngineEvent {
+        .sessionLoaded(session: session, messages: try messages(store, session: session.id), turns: try store.turns(session: session.id),
+                       memory: try store.memoryState(for: session))
+    }
+}
+
+/// Runs the workbench screen: reads keys, runs effects off the UI path, coalesces frames to at most
+/// 60 per second, and always restores the terminal.
+public final class AppRuntime {
+    let bench: Workbench
+    let runner: Runner
+    var state: AppState
+    let layout = LayoutCache()
+    let inbox = Inbox()
+    var sendTask: Task<Void, Never>?
+    let theme: Theme
+    let noColor: Bool
+    let themeError: String?
+
+    public init(bench: Workbench, session: SessionRecord, theme: Theme, themeError: String?, noColor: Bool) {
+        self.bench = bench
+        runner = Runner(store: bench.store, backend: bench.backend)
+        self.theme = theme
+        self.noColor = noColor
+        self.themeError = themeError
+        state = AppState(width: 80, height: 24, backend: bench.backend.info)
+        state.session = session
+    }
+
+    /// Runs until the user quits or a signal arrives. Returns the exit code.
+    public func run() -> Int32 {
+        let terminal: CursesTerminal
+        do {
+            terminal = try CursesTerminal(theme: theme, noColor: noColor)
+        } catch {
+            FileHandle.standardError.write(Data("chatbench: \(error)\n".utf8))
+            return 1
+        }
+        defer { terminal.restore() }
+        (state.width, state.height) = terminal.size
+        if let s = state.session, let loaded = try? ScreenData.load(bench.store, s) {
+            _ = App.update(&state, .engine(loaded), layout: layout)
+        }
+        state.history = (try? bench.store.db.query(
+            "SELECT content FROM messages WHERE session_id = ? AND role = 'user' ORDER BY id DESC LIMIT 200",
+            [.integer(state.session?.id ?? 0)]).reversed().compactMap { $0[0].string }) ?? []
+        if let themeError { state.lastError = themeError }
+        var lastFrame = DispatchTime(uptimeNanoseconds: 0)
+        var dirty = true
+        var quitting = false
+        let frameInterval: UInt64 = 16_666_667
+        while !quitting {
+            if CursesTerminal.pendingSignal != 0 { break }
+            if let input = terminal.read() {
+                switch input {
+                case .eof:
+                    quitting = true
+                case .event(let event):
+                    if case .resize = event { terminal.invalidate() }
+                    quitting = perform(App.update(&state, event, layout: layout), terminal) || quitting
+                    dirty = true
+                }
+            }
+            for event in inbox.drain() {
+                quitting = perform(App.update(&state, event, layout: layout), terminal) || quitting
+                dirty = true
+            }
+            let now = DispatchTime.now()
+            if dirty && now.uptimeNanoseconds - lastFrame.uptimeNanoseconds >= frameInterval {
+                terminal.draw(Views.render(state, layout: layout))
+                lastFrame = now
+                dirty = false
+            }
+        }
+        finishSend()
+        return 0
+    }
+
+    /// Cancels a reply in flight and waits (briefly) until its interrupted turn is recorded.
+    func finishSend() {
+        guard let task = sendTask else { return }
+        task.cancel()
+        let done = DispatchSemaphore(value: 0)
+        Task { await task.value; done.signal() }
+        _ = done.wait(timeout: .now() + 3)
+    }
+
+    /// Runs effects; returns true to quit.
+    func perform(_ effects: [Effect], _ terminal: CursesTerminal) -> Bool {
+        var quit = false
+        for effect in effects {
+            switch effect {
+            case .quit: quit = true
+            case .redraw: terminal.invalidate()
+            case .cancelStream: sendTask?.cancel()
+            case .send(let text): send(text)
+            case .switchMode(let mode, let policy): switchMode(mode, policy: policy)
+            case .newSession(let name): openSession(name)
+            }
+        }
+        return quit
+    }
+
+    func send(_ text: String) {
+        guard let session = state.session else { return }
+        let lastID = state.messages.last?.id ?? 0
+        let inbox = self.inbox
+        let store = bench.store
+        let runner = self.runner
+        sendTask = Task.detached {
+            var error: String?
+            do {
+                _ = try await runner.send(text, in: session.name) { inbox.push(.engine(.delta($0))) }
+            } catch is CancellationError {
+                error = nil
+            } catch let f as TurnFailure {
+                error = f.underlying
+            } catch {
+                inbox.push(.engine(.failure("\(error)")))
+            }
+            do {
+                guard let s = try store.session(id: session.id) else { return }
+                inbox.push(.engine(.turnRecorded(newMessages: try ScreenData.messages(store, session: s.id, after: lastID),
+                                                 turns: try store.turns(session: s.id), memory: try store.memoryState(for: s),
+                                                 session: s, error: error)))
+            } catch {
+                inbox.push(.engine(.failure("could not read the store: \(error)")))
+            }
+        }
+    }
+
+    func switchMode(_ mode: MemoryMode, policy: String?) {
+        guard var s = state.session else { return }
+        if state.streaming != nil {
+            state.notice = "wait for the reply (or Esc) before switching modes"
+            return
+        }
+        s.mode = mode
+        if let policy { s.policy = policy }
+        do {
+            try bench.store.save(s)
+            let memory = try bench.store.memoryState(for: s)
+            state.session = s
+            state.memory = memory
+            let what = mode == .client ? "\(mode.title) · policy \(s.policy)" : mode.title
+            state.notice = "switched to \(what); the next turn carries what this mode's store lacks"
+        } catch {
+            state.lastError = "could not switch: \(error)"
+        }
+    }
+
+    func openSession(_ name: String) {
+        do {
+            let mode = state.session?.mode
+            let s = try bench.openSession(name: name, options: .init(mode: mode))
+            _ = App.update(&state, .engine(try ScreenData.load(bench.store, s)), layout: layout)
+            state.history = []
+            state.notice = "session \"\(name)\""
+        } catch {
+            state.lastError = "\(error)"
+        }
+    }
+}

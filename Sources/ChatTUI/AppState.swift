@@ -1,0 +1,318 @@
+import ChatEngine
+import Foundation
+
+/// A dialog over the main screen.
+public enum Overlay: Equatable, Sendable {
+    case none
+    case help
+    case modePicker(selected: Int)
+    case newSession(InputEditor)
+}
+
+/// A reply arriving.
+public struct StreamState: Equatable, Sendable {
+    public var userText: String
+    public var reply: String
+    public var revision: Int
+}
+
+/// Everything the screen shows. A value: `update` changes it, views read it.
+public struct AppState: Sendable {
+    public var width: Int
+    public var height: Int
+    public var session: SessionRecord?
+    public var backend: BackendInfo
+    public var messages: [ChatMessage] = []
+    public var turns: [TurnRecord] = []
+    public var memory: MemoryState?
+    public var input = InputEditor()
+    public var history: [String] = []
+    public var historyIndex: Int?
+    public var historyDraft = ""
+    public var scroll: Scroll = .follow
+    public var streaming: StreamState?
+    public var notice: String?
+    public var lastError: String?
+    public var overlay: Overlay = .none
+    public var quitArmed = false
+    public var cancelling = false
+
+    public init(width: Int, height: Int, backend: BackendInfo) {
+        self.width = width
+        self.height = height
+        self.backend = backend
+    }
+
+    /// The messages the pane shows: the transcript plus the turn in flight.
+    public var displayMessages: [ChatMessage] {
+        guard let s = streaming else { return messages }
+        return messages + [ChatMessage(id: -1, role: "user", text: s.userText, status: "pending"),
+                           ChatMessage(id: -2, role: "assistant", text: s.reply, status: "streaming", revision: s.revision)]
+    }
+}
+
+/// What happened.
+public enum Event: Sendable {
+    case key(Key)
+    case paste(String)
+    case resize(width: Int, height: Int)
+    case engine(EngineEvent)
+}
+
+/// What the engine reports back to the screen.
+public enum EngineEvent: Sendable {
+    case delta(String)
+    /// A turn ended (completed, interrupted or failed) and is recorded; the new transcript rows and state.
+    case turnRecorded(newMessages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, session: SessionRecord, error: String?)
+    case sessionLoaded(session: SessionRecord, messages: [ChatMessage], turns: [TurnRecord], memory: MemoryState)
+    case notice(String)
+    case failure(String)
+}
+
+/// What the screen asks the engine (or the terminal) to do.
+public enum Effect: Equatable, Sendable {
+    case send(String)
+    case cancelStream
+    case switchMode(MemoryMode, policy: String?)
+    case newSession(String)
+    case quit
+    case redraw
+}
+
+/// The mode picker's choices: every mode, and client mode with each preset policy.
+public struct ModeChoice: Equatable, Sendable {
+    public let label: String
+    public let mode: MemoryMode
+    public let policy: String?
+    public static let all: [ModeChoice] = [
+        ModeChoice(label: "server chain         previous_response_id", mode: .chain, policy: nil),
+        ModeChoice(label: "server conversation  conversation id", mode: .conversation, policy: nil),
+        ModeChoice(label: "client               all items", mode: .client, policy: "all"),
+        ModeChoice(label: "client               window:4", mode: .client, policy: "window:4"),
+        ModeChoice(label: "client               window:10", mode: .client, policy: "window:10"),
+        ModeChoice(label: "client               budget:1000 tokens", mode: .client, policy: "budget:1000"),
+        ModeChoice(label: "client               summarize:6", mode: .client, policy: "summarize:6"),
+        ModeChoice(label: "hybrid               chain + long-term facts", mode: .hybrid, policy: nil),
+    ]
+}
+
+public enum App {
+    /// Handles one event. Pure but for the layout cache (a memo), which scrolling consults.
+    public static func update(_ state: inout AppState, _ event: Event, layout: LayoutCache) -> [Effect] {
+        switch event {
+        case .resize(let w, let h):
+            state.width = w
+            state.height = h
+            return [.redraw]
+        case .paste(let text):
+            switch state.overlay {
+            case .newSession(var editor):
+                editor.insert(text.replacingOccurrences(of: "\n", with: " "))
+                state.overlay = .newSession(editor)
+            case .none:
+                state.input.insert(text)   // a paste never sends, whatever it contains
+                state.historyIndex = nil
+            default:
+                break
+            }
+            return []
+        case .engine(let e):
+            return engine(&state, e, layout: layout)
+        case .key(let key):
+            if key != .ctrl("c") { state.quitArmed = false }
+            switch state.overlay {
+            case .help:
+                if [.escape, .f(1), .enter, .char("q"), .char("?"), .ctrl("q")].contains(key) { state.overlay = .none }
+                return key == .ctrl("q") ? quit(&state) : []
+            case .modePicker(let selected):
+                return picker(&state, key, selected)
+            case .newSession(let editor):
+                return newSessionPrompt(&state, key, editor)
+            case .none:
+                return main(&state, key, layout: layout)
+            }
+        }
+    }
+
+    static func quit(_ state: inout AppState) -> [Effect] {
+        state.streaming != nil ? [.cancelStream, .quit] : [.quit]
+    }
+
+    static func picker(_ state: inout AppState, _ key: Key, _ selected: Int) -> [Effect] {
+        let n = ModeChoice.all.count
+        switch key {
+        case .up: state.overlay = .modePicker(selected: (selected + n - 1) % n)
+        case .down, .tab: state.overlay = .modePicker(selected: (selected + 1) % n)
+        case .escape, .f(2): state.overlay = .none
+        case .enter:
+            state.overlay = .none
+            let c = ModeChoice.all[selected]
+            return [.switchMode(c.mode, policy: c.policy)]
+        case .ctrl("q"): return quit(&state)
+        default: break
+        }
+        return []
+    }
+
+    static func newSessionPrompt(_ state: inout AppState, _ key: Key, _ editor: InputEditor) -> [Effect] {
+        var e = editor
+        switch key {
+        case .escape: state.overlay = .none; return []
+        case .enter:
+            let name = e.text.trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else { state.notice = "a session needs a name"; return [] }
+            state.overlay = .none
+            return [.newSession(name)]
+        case .char(let c): e.insert(String(c))
+        case .backspace: e.backspace()
+        case .left: e.left()
+        case .right: e.right()
+        case .ctrl("u"): e.killToStart()
+        case .ctrl("q"): return quit(&state)
+        default: break
+        }
+        state.overlay = .newSession(e)
+        return []
+    }
+
+    /// The conversation pane's size for the current screen.
+    static func pane(_ state: AppState) -> (width: Int, height: Int) {
+        let l = MainLayout(state)
+        return (l.conversation.width - 2, l.conversation.height - 2)
+    }
+
+    static func main(_ state: inout AppState, _ key: Key, layout: LayoutCache) -> [Effect] {
+        if case .char(let c) = key {
+            if c == "?" && state.input.isEmpty { state.overlay = .help; return [] }
+            state.input.insert(String(c))
+            state.historyIndex = nil
+            return []
+        }
+        let pane = pane(state)
+        switch key {
+        case .backspace: state.input.backspace(); return []
+        case .delete: state.input.deleteForward(); return []
+        case .left: state.input.left(); return []
+        case .right: state.input.right(); return []
+        case .wheelUp: state.scroll = layout.move(state.scroll, by: -3, state.displayMessages, width: pane.width, height: pane.height); return []
+        case .wheelDown: state.scroll = layout.move(state.scroll, by: 3, state.displayMessages, width: pane.width, height: pane.height); return []
+        default: break
+        }
+        guard let action = KeyTable.action(for: key) else { return [] }
+        switch action {
+        case .send:
+            let text = state.input.text
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return [] }
+            if state.streaming != nil {
+                state.notice = "a reply is still arriving: Esc cancels it; your text stays in the input"
+                return []
+            }
+            if state.history.last != text { state.history.append(text) }
+            state.historyIndex = nil
+            state.input = InputEditor()
+            state.streaming = StreamState(userText: text, reply: "", revision: 0)
+            state.scroll = .follow
+            state.lastError = nil
+            state.notice = nil
+            return [.send(text)]
+        case .newline:
+            state.input.insert("\n")
+        case .cancel:
+            if state.streaming != nil && !state.cancelling {
+                state.cancelling = true
+                return [.cancelStream]
+            }
+        case .interrupt:
+            if state.streaming != nil {
+                if !state.cancelling { state.cancelling = true; return [.cancelStream] }
+                return []
+            }
+            if state.quitArmed { return [.quit] }
+            state.quitArmed = true
+            state.notice = "press Ctrl-C again to quit"
+        case .quit:
+            return quit(&state)
+        case .toggleMode:
+            guard let mode = state.session?.mode else { return [] }
+            let all = MemoryMode.allCases
+            let next = all[(all.firstIndex(of: mode)! + 1) % all.count]
+            return [.switchMode(next, policy: nil)]
+        case .modePicker:
+            let current = ModeChoice.all.firstIndex { $0.mode == state.session?.mode && ($0.policy == nil || $0.policy == state.session?.policy) } ?? 0
+            state.overlay = .modePicker(selected: current)
+        case .help:
+            state.overlay = .help
+        case .newSession:
+            state.overlay = .newSession(InputEditor("session-\(Self.stamp())"))
+        case .redraw:
+            return [.redraw]
+        case .scrollUp:
+            state.scroll = layout.move(state.scroll, by: -max(1, pane.height - 1), state.displayMessages, width: pane.width, height: pane.height)
+        case .scrollDown:
+            state.scroll = layout.move(state.scroll, by: max(1, pane.height - 1), state.displayMessages, width: pane.width, height: pane.height)
+        case .scrollTop:
+            state.scroll = state.displayMessages.isEmpty ? .follow : .anchored(message: 0, line: 0)
+        case .scrollBottom:
+            state.scroll = .follow
+        case .historyPrevious:
+            if state.input.isMultiline && state.input.verticalMove(-1) { return [] }
+            guard !state.history.isEmpty else { return [] }
+            if state.historyIndex == nil { state.historyDraft = state.input.text }
+            let i = max(0, (state.historyIndex ?? state.history.count) - 1)
+            state.historyIndex = i
+            state.input.set(state.history[i])
+        case .historyNext:
+            if state.input.isMultiline && state.input.verticalMove(1) { return [] }
+            guard let i = state.historyIndex else { return [] }
+            if i + 1 < state.history.count {
+                state.historyIndex = i + 1
+                state.input.set(state.history[i + 1])
+            } else {
+                state.historyIndex = nil
+                state.input.set(state.historyDraft)
+            }
+        case .lineStart: state.input.home()
+        case .lineEnd: state.input.end()
+        case .killToEnd: state.input.killToEnd()
+        case .killToStart: state.input.killToStart()
+        case .deleteWordBack: state.input.deleteWordBack()
+        }
+        return []
+    }
+
+    static func stamp() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "MMdd-HHmm"
+        return f.string(from: Date())
+    }
+
+    static func engine(_ state: inout AppState, _ e: EngineEvent, layout: LayoutCache) -> [Effect] {
+        switch e {
+        case .delta(let d):
+            state.streaming?.reply += d
+            state.streaming?.revision += 1
+        case .turnRecorded(let new, let turns, let memory, let session, let error):
+            state.streaming = nil
+            state.cancelling = false
+            state.messages += new
+            state.turns = turns
+            state.memory = memory
+            state.session = session
+            state.lastError = error
+        case .sessionLoaded(let session, let messages, let turns, let memory):
+            state.session = session
+            state.messages = messages
+            state.turns = turns
+            state.memory = memory
+            state.streaming = nil
+            state.scroll = .follow
+            state.lastError = nil
+        case .notice(let n):
+            state.notice = n
+        case .failure(let message):
+            state.lastError = message
+            state.cancelling = false
+        }
+        return []
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// A message as the conversation pane shows it. `revision` changes when its text does (streaming),
+/// so the layout cache re-lays out only that message.
+public struct ChatMessage: Equatable, Sendable {
+    public var id: Int64
+    public var role: String
+    public var text: String
+    /// complete | interrupted | failed | streaming | pending
+    public var status: String
+    public var revision: Int
+    public var note: String?
+
+    public init(id: Int64, role: String, text: String, status: String = "complete", revision: Int = 0, note: String? = nil) {
+        self.id = id
+        self.role = role
+        self.text = text
+        self.status = status
+        self.revision = revision
+        self.note = note
+    }
+}
+
+/// Where the conversation pane looks: following the newest line, or anchored at a line of a message.
+public enum Scroll: Equatable, Sendable {
+    case follow
+    case anchored(message: Int, line: Int)
+}
+
+/// Lays out messages for the conversation pane, cached per (message, revision, width). Only the
+/// messages on screen are ever laid out: following the bottom walks back from the newest message
+/// until the pane is full, so a 100,000-message session costs what a 10-message one does.
+public final class LayoutCache: @unchecked Sendable {
+    struct Key: Hashable {
+        let id: Int64
+        let revision: Int
+        let width: Int
+    }
+    private var entries: [Key: [Line]] = [:]
+    public private(set) var layouts = 0   // how many message layouts were computed (for tests and bench)
+    public static let labelWidth = 5
+    private let capacity = 4096
+
+    public init() {}
+
+    /// The rows of one message: a label column ("you ", "bot "), the wrapped Markdown, a status note,
+    /// and a blank separator row.
+    public func lines(for m: ChatMessage, width: Int) -> [Line] {
+        let key = Key(id: m.id, revision: m.revision, width: width)
+        if let cached = entries[key] { return cached }
+        layouts += 1
+        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+        let textWidth = max(1, width - Self.labelWidth)
+        let isUser = m.role == "user"
+        let base = Style(isUser ? .user : .assistant)
+        var body = TextLayout.markdown(m.text.isEmpty && m.status == "streaming" ? "" : m.text, width: textWidth, base: isUser ? Style(.text) : Style(.text))
+        if m.status == "streaming" {
+            if body.isEmpty { body = [Line()] }
+            var last = body.removeLast()
+            if last.width < textWidth { last.spans.append(Span("▍", Style(.accent))) } else { body.append(last); last = Line([Span("▍", Style(.accent))]) }
+            body.append(last)
+        }
+        let label = isUser ? "you" : (m.role == "assistant" ? "bot" : String(m.role.prefix(3)))
+        var out: [Line] = []
+        for (i, line) in body.enumerated() {
+            let lead = i == 0 ? Span(label.padding(toLength: Self.labelWidth, withPad: " ", startingAt: 0), base.bolded)
+                              : Span(String(repeating: " ", count: Self.labelWidth), Style(.text))
+            out.append(Line([lead] + line.spans))
+        }
+        let pad = String(repeating: " ", count: Self.labelWidth)
+        switch (m.status, isUser) {
+        case ("interrupted", false):
+            out += TextLayout.wrap([Span("⚠ interrupted" + (m.note.map { ": \($0)" } ?? ""), Style(.warning))], width: textWidth, firstIndent: [Span(pad, .text)], indent: Self.labelWidth)
+        case ("failed", true):
+            out += TextLayout.wrap([Span("✕ not answered" + (m.note.map { ": \($0)" } ?? ""), Style(.error))], width: textWidth, firstIndent: [Span(pad, .text)], indent: Self.labelWidth)
+        default:
+            break
+        }
+        out.append(Line())
+        entries[key] = out
+        return out
+    }
+
+    /// The rows visible in a pane of `height`, for the scroll position.
+    public func visible(_ messages: [ChatMessage], width: Int, height: Int, scroll: Scroll) -> [Line] {
+        guard height > 0, !messages.isEmpty else { return [] }
+        switch scroll {
+        case .follow:
+            var rows: [Line] = []
+            var i = messages.count - 1
+            while i >= 0 && rows.count < height {
+                rows.insert(contentsOf: lines(for: messages[i], width: width), at: 0)
+                i -= 1
+            }
+            return Array(rows.suffix(height))
+        case .anchored(let message, let line):
+            var rows: [Line] = []
+            var i = min(max(0, message), messages.count - 1)
+            var skip = max(0, line)
+            while i < messages.count && rows.count < height {
+                let ls = lines(for: messages[i], width: width)
+                rows += ls.dropFirst(min(skip, ls.count))
+                skip = 0
+                i += 1
+            }
+            return Array(rows.prefix(height))
+        }
+    }
+
+    /// The top anchor of the pane when it follows the bottom.
+    public func topAnchor(_ messages: [ChatMessage], width: Int, height: Int) -> (message: Int, line: Int) {
+        var remaining = height
+        var i = messages.count - 1
+        while i >= 0 {
+            let n = lines(for: messages[i], width: width).count
+            if n >= remaining { return (i, n - remaining) }
+            remaining -= n
+            i -= 1
+        }
+        return (0, 0)
+    }
+
+    /// Moves a scroll position by `delta` rows (negative: up). Returns `.follow` once the bottom is
+    /// on screen again.
+    public func move(_ scroll: Scroll, by delta: Int, _ messages: [ChatMessage], width: Int, height: Int) -> Scroll {
+        guard !messages.isEmpty else { return .follow }
+        var (m, l): (Int, Int)
+        switch scroll {
+        case .follow:
+            if delta >= 0 { return .follow }
+            (m, l) = topAnchor(messages, width: width, height: height)
+        case .anchored(let am, let al):
+            (m, l) = (min(am, messages.count - 1), al)
+        }
+        if delta < 0 {
+            var up = -delta
+            while up > 0 {
+                if l >= up { l -= up; up = 0 }
+                else if m == 0 { l = 0; up = 0 }
+                else { up -= l + 1; m -= 1; l = lines(for: messages[m], width: width).count - 1 }
+            }
+            return .anchored(message: m, line: l)
+        }
+        var down = delta
+        while down > 0 {
+            let n = lines(for: messages[m], width: width).count
+            if l + down < n { l += down; down = 0 }
+            else if m == messages.count - 1 { l = n - 1; down = 0 }
+            else { down -= n - l; m += 1; l = 0 }
+        }
+        // At or past the point where the last row would show: follow again.
+        let bottomTop = topAnchor(messages, width: width, height: height)
+        if (m, l) >= (bottomTop.message, bottomTop.line) { return .follow }
+        return .anchored(message: m, line: l)
+    }
+}

@@ -1,0 +1,124 @@
+/// The input line editor: text as grapheme clusters and a caret index. Multi-line (newlines are
+/// characters); wide characters are single clusters, so the caret never lands inside one.
+public struct InputEditor: Equatable, Sendable {
+    public private(set) var chars: [Character] = []
+    public private(set) var caret = 0
+
+    public init(_ text: String = "") {
+        chars = Array(text)
+        caret = chars.count
+    }
+
+    public var text: String { String(chars) }
+    public var isEmpty: Bool { chars.isEmpty }
+    public var isMultiline: Bool { chars.contains("\n") }
+
+    public mutating func insert(_ s: String) {
+        // Controls other than newline never enter the input (a paste of a terminal capture, say).
+        let clean = s.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+            .filter { $0 == "\n" || !($0.unicodeScalars.first.map { $0.value < 0x20 || $0.value == 0x7F } ?? false) }
+        chars.insert(contentsOf: clean, at: caret)
+        caret += clean.count
+    }
+
+    public mutating func set(_ text: String) {
+        chars = Array(text)
+        caret = chars.count
+    }
+
+    public mutating func backspace() {
+        guard caret > 0 else { return }
+        chars.remove(at: caret - 1)
+        caret -= 1
+    }
+
+    public mutating func deleteForward() {
+        guard caret < chars.count else { return }
+        chars.remove(at: caret)
+    }
+
+    public mutating func left() { caret = max(0, caret - 1) }
+    public mutating func right() { caret = min(chars.count, caret + 1) }
+
+    private var lineStart: Int {
+        var i = caret
+        while i > 0 && chars[i - 1] != "\n" { i -= 1 }
+        return i
+    }
+    private var lineEnd: Int {
+        var i = caret
+        while i < chars.count && chars[i] != "\n" { i += 1 }
+        return i
+    }
+
+    public mutating func home() { caret = lineStart }
+    public mutating func end() { caret = lineEnd }
+
+    public mutating func killToEnd() {
+        let e = lineEnd
+        if e == caret, caret < chars.count { chars.remove(at: caret) } else { chars.removeSubrange(caret..<e) }
+    }
+
+    public mutating func killToStart() {
+        let s = lineStart
+        chars.removeSubrange(s..<caret)
+        caret = s
+    }
+
+    public mutating func deleteWordBack() {
+        var i = caret
+        while i > 0 && chars[i - 1].isWhitespace { i -= 1 }
+        while i > 0 && !chars[i - 1].isWhitespace { i -= 1 }
+        chars.removeSubrange(i..<caret)
+        caret = i
+    }
+
+    /// Moves the caret to the previous/next line at the same column; false at the first/last line.
+    public mutating func verticalMove(_ delta: Int) -> Bool {
+        let start = lineStart
+        let col = caret - start
+        if delta < 0 {
+            guard start > 0 else { return false }
+            var prevStart = start - 1
+            while prevStart > 0 && chars[prevStart - 1] != "\n" { prevStart -= 1 }
+            caret = min(prevStart + col, start - 1)
+        } else {
+            let e = lineEnd
+            guard e < chars.count else { return false }
+            var nextEnd = e + 1
+            while nextEnd < chars.count && chars[nextEnd] != "\n" { nextEnd += 1 }
+            caret = min(e + 1 + col, nextEnd)
+        }
+        return true
+    }
+
+    /// Lays the input out in `width` cells (hard-wrapped by display width) and returns the lines and
+    /// the caret's (column, row) in them.
+    public func layout(width: Int) -> (lines: [String], caret: (x: Int, y: Int)) {
+        let width = max(1, width)
+        var lines: [String] = [""]
+        var col = 0
+        var caretPos = (x: 0, y: 0)
+        for (i, ch) in chars.enumerated() {
+            if i == caret { caretPos = (col, lines.count - 1) }
+            if ch == "\n" {
+                lines.append("")
+                col = 0
+                continue
+            }
+            let w = DisplayWidth.of(ch)
+            if col + w > width {
+                lines.append("")
+                col = 0
+                if i == caret { caretPos = (0, lines.count - 1) }
+            }
+            lines[lines.count - 1].append(ch)
+            col += w
+        }
+        if caret == chars.count {
+            if col >= width { lines.append(""); col = 0 }
+            caretPos = (col, lines.count - 1)
+        }
+        return (lines, caretPos)
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+
+/// A run of text in one style.
+public struct Span: Equatable, Sendable {
+    public var text: String
+    public var style: Style
+    public init(_ text: String, _ style: Style) {
+        self.text = text
+        self.style = style
+    }
+}
+
+/// One laid-out row: spans whose display width fits the width it was laid out for.
+public struct Line: Equatable, Sendable {
+    public var spans: [Span]
+    public var width: Int
+    public init(_ spans: [Span] = []) {
+        self.spans = spans
+        width = spans.reduce(0) { $0 + DisplayWidth.of($1.text) }
+    }
+    public var text: String { spans.map(\.text).joined() }
+}
+
+/// Wrapping by display width (CJK and emoji count as two cells; a line never exceeds its width),
+/// and a small Markdown subset: paragraphs, lists, fenced code blocks, headings, `inline code`, **bold**.
+public enum TextLayout {
+    /// At most this many characters of one message are laid out; the rest is summarised, so a
+    /// megabyte-long line cannot stall a frame.
+    public static let maxCharactersPerMessage = 20_000
+
+    /// Wraps styled text at word boundaries to `width` cells. Words longer than a line are broken;
+    /// wide (CJK) characters may break anywhere. `indent` cells are added before continuation lines.
+    public static func wrap(_ spans: [Span], width: Int, firstIndent: [Span] = [], indent: Int = 0) -> [Line] {
+        let width = max(1, width)
+        var lines: [Line] = []
+        var current: [Span] = firstIndent
+        var col = firstIndent.reduce(0) { $0 + DisplayWidth.of($1.text) }
+        let pad = String(repeating: " ", count: min(indent, width - 1))
+        func append(_ text: String, _ style: Style, _ w: Int) {
+            if let last = current.last, last.style == style { current[current.count - 1].text += text } else { current.append(Span(text, style)) }
+            col += w
+        }
+        func newline() {
+            lines.append(Line(current))
+            current = pad.isEmpty ? [] : [Span(pad, .text)]
+            col = pad.count
+        }
+        for span in spans {
+            var word = ""
+            var wordWidth = 0
+            func flushWord() {
+                guard !word.isEmpty else { return }
+                if col + wordWidth > width && col > pad.count { newline() }
+                if wordWidth <= width - col {
+                    append(word, span.style, wordWidth)
+                } else {
+                    // Longer than a line: break it by clusters.
+                    for ch in word {
+                        let w = DisplayWidth.of(ch)
+                        if col + w > width && col > pad.count { newline() }
+                        append(String(ch), span.style, w)
+                    }
+                }
+                word = ""
+                wordWidth = 0
+            }
+            for ch in span.text {
+                if ch == "\n" {
+                    flushWord()
+                    newline()
+                    continue
+                }
+                let w = DisplayWidth.of(ch)
+                if ch == " " {
+                    flushWord()
+                    if col >= width { newline(); continue }
+                    if col > pad.count || lines.isEmpty { append(" ", span.style, 1) }
+                    continue
+                }
+                if w == 2 {
+                    // Wide characters are their own words (CJK text has no spaces to break at).
+                    flushWord()
+                    word = String(ch)
+                    wordWidth = 2
+                    flushWord()
+                    continue
+                }
+                word.append(ch)
+                wordWidth += w
+            }
+            flushWord()
+        }
+        if !current.isEmpty || lines.isEmpty { lines.append(Line(current)) }
+        // Trailing spaces never count against the width.
+        return lines.map { line in
+            var l = line
+            while let last = l.spans.last, last.text.hasSuffix(" "), l.width > width {
+                l.spans[l.spans.count - 1].text.removeLast()
+                l = Line(l.spans)
+            }
+            return l
+        }
+    }
+
+    /// Inline Markdown: `code` and **bold**. Unclosed markers stay literal.
+    public static func inline(_ text: String, base: Style) -> [Span] {
+        var spans: [Span] = []
+        var plain = ""
+        var rest = Substring(text)
+        func flush() { if !plain.isEmpty { spans.append(Span(plain, base)); plain = "" } }
+        while let ch = rest.first {
+            if ch == "`", let end = rest.dropFirst().firstIndex(of: "`") {
+                flush()
+                spans.append(Span(String(rest[rest.index(after: rest.startIndex)..<end]), Style(.code)))
+                rest = rest[rest.index(after: end)...]
+                continue
+            }
+            if rest.hasPrefix("**"), let end = rest.dropFirst(2).range(of: "**"), end.lowerBound > rest.index(rest.startIndex, offsetBy: 2) {
+                flush()
+                spans.append(Span(String(rest[rest.index(rest.startIndex, offsetBy: 2)..<end.lowerBound]), base.bolded))
+                rest = rest[end.upperBound...]
+                continue
+            }
+            plain.append(ch)
+            rest = rest.dropFirst()
+        }
+        flush()
+        return spans
+    }
+
+    /// Lays out a message's Markdown for `width` cells.
+    public static func markdown(_ raw: String, width: Int, base: Style) -> [Line] {
+        var text = raw
+        var omitted = 0
+        if text.count > maxCharactersPerMessage {
+            omitted = text.count - maxCharactersPerMessage
+            text = String(text.prefix(maxCharactersPerMessage))
+        }
+        text = text.replacingOccurrences(of: "\t", with: "    ").replacingOccurrences(of: "\r\n", with: "\n")
+        var lines: [Line] = []
+        var inCode = false
+        for source in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = String(source)
+            let trimmed = line.drop { $0 == " " }
+            if trimmed.hasPrefix("```") {
+                inCode.toggle()
+                let lang = trimmed.dropFirst(3).trimmingCharacters(in: .whitespaces)
+                if inCode { lines.append(Line([Span("╭─" + (lang.isEmpty ? "" : " \(lang) "), Style(.dim))])) }
+                else { lines.append(Line([Span("╰─", Style(.dim))])) }
+                continue
+            }
+            if inCode {
+                // Code keeps its spaces and breaks only where it must.
+                lines += wrap([Span(line.isEmpty ? " " : line, Style(.code))], width: width, firstIndent: [Span("│ ", Style(.dim))], indent: 2)
+                continue
+            }
+            if trimmed.isEmpty { lines.append(Line()); continue }
+            if let heading = headingText(trimmed) {
+                lines += wrap(inline(heading, base: Style(.accent, bold: true)), width: width)
+                continue
+            }
+            if let (marker, body) = listItem(trimmed) {
+                let lead = line.count - trimmed.count
+                let prefix = String(repeating: " ", count: min(lead, 8)) + marker
+                lines += wrap(inline(body, base: base), width: width, firstIndent: [Span(prefix, Style(.accent))], indent: DisplayWidth.of(prefix))
+                continue
+            }
+            lines += wrap(inline(line, base: base), width: width)
+        }
+        if omitted > 0 {
+            lines.append(Line([Span("… \(omitted) more characters not shown", Style(.dim))]))
+        }
+        return lines
+    }
+
+    static func headingText(_ s: Substring) -> String? {
+        let hashes = s.prefix { $0 == "#" }.count
+        guard (1...6).contains(hashes), s.dropFirst(hashes).first == " " else { return nil }
+        return String(s.dropFirst(hashes + 1))
+    }
+
+    static func listItem(_ s: Substring) -> (String, String)? {
+        for bullet in ["- ", "* ", "+ "] where s.hasPrefix(bullet) { return ("• ", String(s.dropFirst(2))) }
+        let digits = s.prefix { $0.isASCII && $0.isNumber }
+        if !digits.isEmpty, digits.count <= 3, s.dropFirst(digits.count).hasPrefix(". ") {
+            return ("\(digits). ", String(s.dropFirst(digits.count + 2)))
+        }
+        return nil
+    }
+}

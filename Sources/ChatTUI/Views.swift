@@ -1,0 +1,340 @@
+import ChatEngine
+import Foundation
+
+public struct Rect: Equatable, Sendable {
+    public var x, y, width, height: Int
+}
+
+/// Where each part of the main screen goes, for a screen size and input height.
+public struct MainLayout: Sendable {
+    public static let minWidth = 40
+    public static let minHeight = 12
+    public static let sidebarMinWidth = 72
+
+    public let status: Rect
+    public let conversation: Rect
+    public let chain: Rect?
+    public let memory: Rect?
+    public let input: Rect
+    public let footer: Rect
+
+    public init(_ state: AppState) {
+        let w = state.width, h = state.height
+        let innerWidth = max(1, w - 2)
+        let inputLines = state.input.layout(width: max(1, innerWidth - 2)).lines.count
+        let inputH = min(max(3, inputLines + 2), max(3, h / 3))
+        status = Rect(x: 0, y: 0, width: w, height: 1)
+        footer = Rect(x: 0, y: h - 1, width: w, height: 1)
+        input = Rect(x: 0, y: h - 1 - inputH, width: w, height: inputH)
+        let bodyH = max(0, input.y - 1)
+        if w >= Self.sidebarMinWidth {
+            let sideW = max(30, min(44, w / 3))
+            conversation = Rect(x: 0, y: 1, width: w - sideW, height: bodyH)
+            let memH = min(Views.memoryRows(state).count + 2, max(5, bodyH - 6))
+            chain = Rect(x: w - sideW, y: 1, width: sideW, height: bodyH - memH)
+            memory = Rect(x: w - sideW, y: 1 + bodyH - memH, width: sideW, height: memH)
+        } else {
+            conversation = Rect(x: 0, y: 1, width: w, height: bodyH)
+            chain = nil
+            memory = nil
+        }
+    }
+}
+
+/// Pure views: (state, size) → grid.
+public enum Views {
+    public static func render(_ state: AppState, layout cache: LayoutCache) -> Grid {
+        var g = Grid(width: state.width, height: state.height)
+        guard state.width >= MainLayout.minWidth, state.height >= MainLayout.minHeight else {
+            tooSmall(&g)
+            return g
+        }
+        let l = MainLayout(state)
+        statusBar(&g, state, l.status)
+        conversation(&g, state, l.conversation, cache)
+        if let chainRect = l.chain { chainPanel(&g, state, chainRect) }
+        if let memRect = l.memory { memoryPanel(&g, state, memRect) }
+        inputBox(&g, state, l.input)
+        footer(&g, state, l.footer)
+        switch state.overlay {
+        case .none: break
+        case .help: help(&g)
+        case .modePicker(let selected): picker(&g, state, selected)
+        case .newSession(let editor): newSession(&g, editor)
+        }
+        return g
+    }
+
+    static func tooSmall(_ g: inout Grid) {
+        let msg = "terminal too small (need \(MainLayout.minWidth)×\(MainLayout.minHeight))"
+        let lines = TextLayout.wrap([Span(msg, Style(.warning))], width: max(1, g.width))
+        let top = max(0, (g.height - lines.count) / 2)
+        for (i, line) in lines.enumerated() where top + i < g.height {
+            g.put(line.text, x: max(0, (g.width - line.width) / 2), y: top + i, style: Style(.warning))
+        }
+    }
+
+    static func statusBar(_ g: inout Grid, _ s: AppState, _ r: Rect) {
+        let bar = Style(.status, reverse: true)
+        g.fill(x: 0, y: r.y, width: r.width, height: 1, style: bar)
+        let model = s.session?.model ?? s.backend.defaultModel
+        func parts(compact: Bool) -> String {
+            let backend = s.backend.isOffline
+                ? (compact ? "offline model" : "offline backend · offline model (not an LLM)")
+                : (compact ? "\(s.backend.name) · \(model)" : "\(s.backend.displayName) · model \(model)")
+            var p = [compact ? " \((s.session?.mode ?? .chain).title)" : " chatbench · \((s.session?.mode ?? .chain).title)", backend]
+            p.append(compact ? "\"\(s.session?.name ?? "…")\"" : "session \"\(s.session?.name ?? "…")\"")
+            if s.session?.mode == .client { p.append(compact ? s.session?.policy ?? "all" : "policy \(s.session?.policy ?? "all")") }
+            if s.session?.mode == .hybrid { p.append("profile \(s.session?.profile ?? "default")") }
+            if s.streaming != nil { p.append(s.cancelling ? "cancelling…" : "streaming…") }
+            return p.joined(separator: " · ")
+        }
+        let full = parts(compact: false)
+        let text = DisplayWidth.of(full) + (s.lastError == nil ? 0 : 20) <= r.width ? full : parts(compact: true)
+        var x = g.put(text, x: 0, y: r.y, style: Style(.status, bold: true, reverse: true))
+        if let err = s.lastError {
+            x = g.put(" · ", x: x, y: r.y, style: bar)
+            g.put("✕ " + err, x: x, y: r.y, style: Style(.error, bold: true, reverse: true))
+        }
+    }
+
+    static func conversation(_ g: inout Grid, _ s: AppState, _ r: Rect, _ cache: LayoutCache) {
+        let following = s.scroll == .follow
+        g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border),
+              title: following ? "Conversation" : "Conversation · scrolled (End follows)", titleStyle: Style(.title, bold: true))
+        let innerW = r.width - 2, innerH = r.height - 2
+        guard innerW > 0, innerH > 0 else { return }
+        let messages = s.displayMessages
+        if messages.isEmpty {
+            let hint = s.backend.isOffline
+                ? "Say something about yourself (\"My name is Priya and I'm moving to Lisbon.\"), then ask about it. Tab switches how the memory is kept."
+                : "Type a message and press Enter. Tab switches how the memory is kept."
+            for (i, line) in TextLayout.wrap([Span(hint, Style(.dim))], width: innerW).enumerated() where i < innerH {
+                g.put(line.text, x: r.x + 1, y: r.y + 1 + i, style: Style(.dim))
+            }
+            return
+        }
+        let rows = cache.visible(messages, width: innerW, height: innerH, scroll: s.scroll)
+        for (i, line) in rows.enumerated() {
+            var x = r.x + 1
+            for span in line.spans { x = g.put(span.text, x: x, y: r.y + 1 + i, style: span.style, maxX: r.x + 1 + innerW) }
+        }
+    }
+
+    // MARK: Chain panel
+
+    /// The chain panel's rows for the most recent turns (built from the newest back, only as many as fit).
+    public static func chainLines(_ s: AppState, width: Int, height: Int) -> [Line] {
+        var blocks: [[Line]] = []
+        var used = 0
+        let turns = s.turns
+        var i = turns.count - 1
+        while i >= 0 && used < height {
+            let t = turns[i]
+            var block: [Line] = []
+            let ok = t.status == "completed"
+            let marker = ok ? "●" : (t.status == "interrupted" ? "◌" : "✕")
+            let id = t.responseID.map { IDs.short($0) } ?? t.status
+            let tokens = t.inputTokens.map { "in \($0) out \(t.outputTokens ?? 0)" } ?? ""
+            block.append(Line([Span("\(marker) ", Style(ok ? .chain : .error, bold: true)), Span(id, Style(.chain)),
+                               Span(" t\(t.number) ", Style(.dim)), Span(tokens, Style(.text))]))
+            let previousMode = i > 0 ? turns[i - 1].mode : nil
+            switch t.chainEvent {
+            case "repair":
+                block.append(Line([Span("  ⟲ repaired: \(t.errorCode ?? "chain lost") → replay", Style(.warning))]))
+            case "switch":
+                let from = previousMode.map { " (was \($0.rawValue))" } ?? ""
+                block.append(Line([Span("  ⇄ switched to \(t.mode.rawValue)\(from)", Style(.accent))]))
+            case "start":
+                block.append(Line([Span("  ◆ new \(t.mode == .conversation ? "conversation" : t.mode == .client ? "client history" : "chain")", Style(.dim))]))
+            default:
+                break
+            }
+            if let prev = t.previousResponseID, t.chainEvent != "repair" {
+                block.append(Line([Span("  ↳ from \(IDs.short(prev))", Style(.dim))]))
+            } else if t.mode == .client, let p = t.policyEffect {
+                block.append(Line([Span("  sent \(t.inputItems) item\(t.inputItems == 1 ? "" : "s") · \(p.policy)", Style(.dim))]))
+            } else if t.mode == .conversation, let c = t.conversationID, t.chainEvent != "continue" {
+                block.append(Line([Span("  ↳ on \(IDs.short(c))", Style(.dim))]))
+            }
+            if !ok {
+                let why = t.status == "interrupted" ? "not part of the memory" : (t.errorCode ?? "error")
+                block.append(Line([Span("  \(why)", Style(t.status == "interrupted" ? .warning : .error))]))
+            }
+            blocks.insert(block, at: 0)
+            used += block.count
+            i -= 1
+        }
+        var lines = blocks.flatMap { $0 }
+        if let conv = s.session?.conversationID, s.session?.mode == .conversation {
+            let n = s.memory?.serverItems.map { " · \($0) items" } ?? ""
+            lines.insert(Line([Span(IDs.short(conv, keep: 8) + n, Style(.accent, bold: true))]), at: 0)
+        }
+        return Array(lines.suffix(height)).map { clip($0, width) }
+    }
+
+    static func clip(_ line: Line, _ width: Int) -> Line {
+        guard line.width > width else { return line }
+        var out: [Span] = []
+        var used = 0
+        for span in line.spans {
+            var t = ""
+            for ch in span.text {
+                let w = DisplayWidth.of(ch)
+                if used + w > width - 1 { break }
+                t.append(ch)
+                used += w
+            }
+            if !t.isEmpty { out.append(Span(t, span.style)) }
+            if used >= width - 1 { break }
+        }
+        out.append(Span("…", Style(.dim)))
+        return Line(out)
+    }
+
+    static func chainPanel(_ g: inout Grid, _ s: AppState, _ r: Rect) {
+        let title = s.session?.mode == .conversation ? "Conversation state" : (s.session?.mode == .client ? "Turns (no server state)" : "Response chain")
+        g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border), title: title, titleStyle: Style(.title, bold: true))
+        let lines = chainLines(s, width: r.width - 2, height: r.height - 2)
+        if lines.isEmpty {
+            g.put("no turns yet", x: r.x + 1, y: r.y + 1, style: Style(.dim), maxX: r.x + r.width - 1)
+        }
+        for (i, line) in lines.enumerated() {
+            var x = r.x + 1
+            for span in line.spans { x = g.put(span.text, x: x, y: r.y + 1 + i, style: span.style, maxX: r.x + r.width - 1) }
+        }
+    }
+
+    // MARK: Memory panel
+
+    public static func bytes(_ n: Int) -> String {
+        if n < 1024 { return "\(n) B" }
+        if n < 1024 * 1024 { return String(format: "%.1f KB", Double(n) / 1024) }
+        return String(format: "%.1f MB", Double(n) / 1024 / 1024)
+    }
+
+    /// (label, value) rows of the memory panel.
+    public static func memoryRows(_ s: AppState) -> [(String, String, StyleRole)] {
+        guard let m = s.memory else { return [("memory", "loading…", .dim)] }
+        var rows: [(String, String, StyleRole)] = []
+        switch m.mode {
+        case .chain, .hybrid:
+            rows.append(("server", m.serverItems.map { "\($0) items · \(m.serverTurns) turn\(m.serverTurns == 1 ? "" : "s")" } ?? "nothing yet", .text))
+            if let head = m.chainHead { rows.append(("head", IDs.short(head, keep: 8), .chain)) }
+        case .conversation:
+            rows.append(("server", m.serverItems.map { "\($0) items · \(m.serverTurns) turn\(m.serverTurns == 1 ? "" : "s")" } ?? "nothing yet", .text))
+            if let c = m.conversationID { rows.append(("conv", IDs.short(c, keep: 8), .chain)) }
+        case .client:
+            rows.append(("server", "nothing kept", .dim))
+        }
+        switch m.mode {
+        case .client:
+            rows.append(("client", "\(m.clientItems) items, all resent", .text))
+            rows.append(("policy", m.policy, .accent))
+            if let e = m.last?.policyEffect, m.last?.mode == .client {
+                rows.append(("effect", "kept \(e.kept) drop \(e.dropped) summ \(e.summarized)", .text))
+            }
+        case .hybrid:
+            rows.append(("client", "\(m.facts) facts · profile \(m.profile)", .text))
+        default:
+            rows.append(("client", "transcript, \(m.transcriptMessages) msgs", .dim))
+        }
+        if let t = m.last {
+            rows.append(("sent", "\(bytes(t.requestBytes)) · \(t.itemsSent) item\(t.itemsSent == 1 ? "" : "s")", .text))
+            rows.append(("billed", "in \(t.inputTokens ?? 0) out \(t.outputTokens ?? 0) · \(t.cachedTokens ?? 0) cached", .text))
+        } else {
+            rows.append(("sent", "—", .dim))
+        }
+        rows.append(("all sent", "\(bytes(m.totalBytes)) · \(m.turns) turn\(m.turns == 1 ? "" : "s")", .text))
+        rows.append(("all billed", "in \(m.totalInputTokens) out \(m.totalOutputTokens)", .text))
+        rows.append(("context", "\(m.contextTokens) tok now · \(m.spentTokens) spent", .accent))
+        return rows
+    }
+
+    static func memoryPanel(_ g: inout Grid, _ s: AppState, _ r: Rect) {
+        g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border), title: "Memory", titleStyle: Style(.title, bold: true))
+        let labelW = 11
+        for (i, row) in memoryRows(s).enumerated() where i < r.height - 2 {
+            let y = r.y + 1 + i
+            let x = g.put(row.0.padding(toLength: labelW, withPad: " ", startingAt: 0), x: r.x + 1, y: y, style: Style(.dim), maxX: r.x + r.width - 1)
+            let value = clip(Line([Span(row.1, Style(row.2))]), r.width - 2 - labelW)
+            var vx = x
+            for span in value.spans { vx = g.put(span.text, x: vx, y: y, style: span.style, maxX: r.x + r.width - 1) }
+        }
+    }
+
+    // MARK: Input and footer
+
+    static func inputBox(_ g: inout Grid, _ s: AppState, _ r: Rect) {
+        g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border))
+        let innerW = max(1, r.width - 4)
+        let (lines, caret) = s.input.layout(width: innerW)
+        let visible = r.height - 2
+        let first = max(0, caret.y - visible + 1)
+        g.put(">", x: r.x + 1, y: r.y + 1, style: Style(.accent, bold: true))
+        for i in 0..<visible where first + i < lines.count {
+            g.put(lines[first + i], x: r.x + 3, y: r.y + 1 + i, style: Style(.input), maxX: r.x + r.width - 1)
+        }
+        if case .none = s.overlay {
+            g.cursor = (r.x + 3 + caret.x, r.y + 1 + caret.y - first)
+        }
+    }
+
+    static func footer(_ g: inout Grid, _ s: AppState, _ r: Rect) {
+        if let notice = s.notice {
+            g.put(" " + notice, x: 0, y: r.y, style: Style(.warning))
+            return
+        }
+        var x = 1
+        for (i, hint) in KeyTable.footerHints.enumerated() {
+            if i > 0 { x = g.put(" · ", x: x, y: r.y, style: Style(.dim)) }
+            x = g.put(hint.0, x: x, y: r.y, style: Style(.key, bold: true))
+            x = g.put(" " + hint.1, x: x, y: r.y, style: Style(.footer))
+        }
+    }
+
+    // MARK: Overlays
+
+    static func centered(_ g: inout Grid, width: Int, height: Int, title: String) -> Rect {
+        let w = min(width, g.width - 2), h = min(height, g.height - 2)
+        let r = Rect(x: (g.width - w) / 2, y: (g.height - h) / 2, width: w, height: h)
+        g.fill(x: r.x, y: r.y, width: r.width, height: r.height, style: .text)
+        g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.accent), title: title, titleStyle: Style(.title, bold: true))
+        return r
+    }
+
+    /// The help screen's rows, generated from the key table.
+    public static func helpRows() -> [(String, String)] {
+        KeyTable.bindings.map { ($0.label, $0.help) }
+    }
+
+    static func help(_ g: inout Grid) {
+        let rows = helpRows()
+        let r = centered(&g, width: 92, height: rows.count + 6, title: "Help · keys")
+        for (i, row) in rows.enumerated() where i < r.height - 4 {
+            let x = g.put(row.0.padding(toLength: 9, withPad: " ", startingAt: 0), x: r.x + 2, y: r.y + 1 + i, style: Style(.key, bold: true), maxX: r.x + r.width - 1)
+            g.put(row.1, x: x, y: r.y + 1 + i, style: .text, maxX: r.x + r.width - 1)
+        }
+        g.put("Modes: chain sends previous_response_id · conversation sends a conversation id ·", x: r.x + 2, y: r.y + r.height - 3, style: Style(.dim), maxX: r.x + r.width - 1)
+        g.put("client resends the history · hybrid chains and resends long-term facts.  Esc closes.", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 1)
+    }
+
+    static func picker(_ g: inout Grid, _ s: AppState, _ selected: Int) {
+        let r = centered(&g, width: 54, height: ModeChoice.all.count + 4, title: "Memory mode · policy")
+        for (i, c) in ModeChoice.all.enumerated() where i < r.height - 3 {
+            let current = c.mode == s.session?.mode && (c.policy == nil || c.policy == s.session?.policy)
+            let style = i == selected ? Style(.selection, bold: true, reverse: true) : .text
+            g.put((current ? "● " : "  ") + c.label, x: r.x + 2, y: r.y + 1 + i, style: style, maxX: r.x + r.width - 2)
+        }
+        g.put("Up/Down choose · Enter switch · Esc close", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 1)
+    }
+
+    static func newSession(_ g: inout Grid, _ editor: InputEditor) {
+        let r = centered(&g, width: 50, height: 5, title: "New session")
+        g.put("name: ", x: r.x + 2, y: r.y + 1, style: Style(.dim))
+        let (lines, caret) = editor.layout(width: r.width - 10)
+        g.put(lines.last ?? "", x: r.x + 8, y: r.y + 1, style: Style(.input, underline: true), maxX: r.x + r.width - 2)
+        g.put("Enter create · Esc cancel", x: r.x + 2, y: r.y + 3, style: Style(.dim))
+        g.cursor = (r.x + 8 + caret.x, r.y + 1)
+    }
+}

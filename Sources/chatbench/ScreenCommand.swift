@@ -1,0 +1,55 @@
+import ChatEngine
+import ChatTUI
+import Foundation
+
+/// `chatbench` with no subcommand: the workbench screen.
+enum ScreenCommand {
+    static let spec = CommandSpec(
+        name: "", summary: "open the workbench screen (offline by default)", positionals: "", minPositionals: 0, maxPositionals: 0,
+        flags: [
+            FlagSpec("--session", "NAME", "session to open (default: the last one used)"),
+            FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid"),
+            FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
+            FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile"),
+            FlagSpec("--backend", "NAME", "offline | openai (default: openai with OPENAI_API_KEY, else offline)"),
+            FlagSpec("--theme", "NAME|PATH", "default | light | high-contrast | ansi16 | a theme file (NO_COLOR disables colour)"),
+        ],
+        details: "F1 or ? (with an empty input) shows every key.",
+        run: { await run($0) })
+
+    static func run(_ inv: Invocation) async -> Int32 {
+        guard CursesTerminal.stdinAndStdoutAreTerminals() else {
+            CLI.printError("chatbench: the workbench needs a terminal (stdin and stdout must be a TTY); for scripts use 'chatbench send'")
+            return 2
+        }
+        var mode: MemoryMode?
+        if let m = inv.value("--mode") {
+            guard let parsed = MemoryMode(rawValue: m) else {
+                CLI.printError("chatbench: unknown mode '\(m)' (choose chain, conversation, client or hybrid)")
+                return 2
+            }
+            mode = parsed
+        }
+        do {
+            let paths = Paths(environment: inv.environment)
+            try Paths.ensureDirectory(paths.dataDirectory)
+            let probe = try WorkbenchStore(path: paths.workbenchDatabase)
+            let name = inv.value("--session") ?? Workbench.defaultSessionName(store: probe)
+            let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: try probe.session(named: name),
+                                                          environment: inv.environment)
+            let delayMs = Int(inv.environment["CHATBENCH_STREAM_DELAY_MS"] ?? "") ?? 12
+            let bench = try Workbench(paths: paths, backendName: backendName, streamDelay: .milliseconds(delayMs))
+            let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile")))
+            let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)
+            let noColor = !(inv.environment["NO_COLOR"] ?? "").isEmpty
+            let runtime = AppRuntime(bench: bench, session: session, theme: theme, themeError: themeError.map(\.description), noColor: noColor)
+            return runtime.run()
+        } catch let e as ConfigurationError {
+            CLI.printError("chatbench: \(e.message)")
+            return 2
+        } catch {
+            CLI.printError("chatbench: \(error)")
+            return 1
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Testing
+@testable import ChatTUI
+
+@Suite struct WrapTests {
+    func texts(_ lines: [Line]) -> [String] { lines.map(\.text) }
+
+    @Test func wrapsAtWordsByDisplayWidth() {
+        let lines = TextLayout.wrap([Span("the quick brown fox jumps over the lazy dog", .text)], width: 12)
+        #expect(texts(lines) == ["the quick ", "brown fox ", "jumps over ", "the lazy dog"])
+        for l in lines { #expect(l.width <= 12) }
+    }
+
+    @Test func wideCharactersCountTwoAndBreakAnywhere() {
+        let lines = TextLayout.wrap([Span("漢字テストです😀ok", .text)], width: 5)
+        #expect(texts(lines) == ["漢字", "テス", "トで", "す😀", "ok"])
+        for l in lines { #expect(l.width <= 5) }
+    }
+
+    @Test func longWordsAreBrokenAndNothingExceedsTheWidth() {
+        let url = "https://example.com/" + String(repeating: "a", count: 50)
+        for width in [1, 2, 3, 7, 19, 40] {
+            let lines = TextLayout.wrap([Span("see \(url) now 👨‍👩‍👧 漢", .text)], width: width)
+            for l in lines { #expect(l.width <= max(width, 2), "width \(width): \(l.text)") }
+            #expect(lines.map(\.text).joined().replacingOccurrences(of: " ", with: "") == "see\(url)now👨‍👩‍👧漢")
+        }
+    }
+
+    @Test func hangingIndentAndNewlines() {
+        let lines = TextLayout.wrap([Span("one two three\nfour", .text)], width: 9, firstIndent: [Span("• ", .text)], indent: 2)
+        #expect(texts(lines) == ["• one two", "  three", "  four"])
+    }
+
+    @Test func markdownBlocks() {
+        let md = "# Title\nSome **bold** and `code`.\n\n- first item\n- second\n1. numbered\n```swift\nlet x = 1\n```"
+        let lines = TextLayout.markdown(md, width: 30, base: .text)
+        #expect(texts(lines) == ["Title", "Some bold and code.", "", "• first item", "• second", "1. numbered", "╭─ swift ", "│ let x = 1", "╰─"])
+        #expect(lines[1].spans.contains { $0.text == "bold" && $0.style.bold })
+        #expect(lines[1].spans.contains { $0.text == "code" && $0.style.role == .code })
+        #expect(lines[7].spans.contains { $0.text == "let x = 1" && $0.style.role == .code })
+        #expect(lines[0].spans.first?.style.role == .accent)
+    }
+
+    @Test func unclosedMarkersStayLiteral() {
+        #expect(TextLayout.markdown("a `b and **c", width: 40, base: .text).map(\.text) == ["a `b and **c"])
+    }
+
+    @Test func hugeMessagesAreCapped() {
+        let big = String(repeating: "x", count: TextLayout.maxCharactersPerMessage + 5000)
+        let lines = TextLayout.markdown(big, width: 100, base: .text)
+        #expect(lines.count == TextLayout.maxCharactersPerMessage / 100 + 1)
+        #expect(lines.last?.text.contains("5000 more characters") == true)
+    }
+}
+
+@Suite struct GridTests {
+    @Test func putClipsWideCharactersAtTheEdge() {
+        var g = Grid(width: 5, height: 1)
+        g.put("ab漢字", x: 0, y: 0, style: .text)
+        #expect(g.row(0) == "ab漢 ")
+        g.put("x", x: 3, y: 0, style: .text)   // overwriting half of 漢 blanks the other half
+        #expect(g.row(0) == "ab x ")
+        var h = Grid(width: 4, height: 1)
+        h.put("a\u{1b}[31mb", x: 0, y: 0, style: .text)  // control characters never reach the terminal
+        #expect(h.row(0) == "a[31")
+    }
+}
+
+@Suite struct LayoutCacheTests {
+    func messages(_ n: Int) -> [ChatMessage] {
+        (0..<n).map { ChatMessage(id: Int64($0), role: $0 % 2 == 0 ? "user" : "assistant", text: "message number \($0) with some words in it") }
+    }
+
+    @Test func onlyTheVisibleMessagesAreLaidOut() {
+        let cache = LayoutCache()
+        let rows = cache.visible(messages(100_000), width: 60, height: 20, scroll: .follow)
+        #expect(rows.count == 20)
+        #expect(cache.layouts < 15)
+        #expect(rows.contains { $0.text.contains("message number 99999") })
+        let top = cache.visible(messages(100_000), width: 60, height: 20, scroll: .anchored(message: 0, line: 0))
+        #expect(top.first?.text.contains("message number 0 ") == true)
+        #expect(cache.layouts < 30)
+    }
+
+    @Test func scrollingMovesByRowsAndReturnsToFollow() {
+        let cache = LayoutCache()
+        let ms = messages(50)
+        let up = cache.move(.follow, by: -10, ms, width: 60, height: 10)
+        guard case .anchored = up else { Issue.record("expected anchored"); return }
+        let visibleUp = cache.visible(ms, width: 60, height: 10, scroll: up)
+        let visibleBottom = cache.visible(ms, width: 60, height: 10, scroll: .follow)
+        #expect(visibleUp != visibleBottom)
+        #expect(cache.move(up, by: 10, ms, width: 60, height: 10) == .follow)
+        #expect(cache.move(.anchored(message: 0, line: 0), by: -5, ms, width: 60, height: 10) == .anchored(message: 0, line: 0))
+    }
+
+    @Test func streamingRelaysOnlyTheTail() {
+        let cache = LayoutCache()
+        var ms = messages(30)
+        _ = cache.visible(ms, width: 60, height: 30, scroll: .follow)
+        let before = cache.layouts
+        ms.append(ChatMessage(id: -2, role: "assistant", text: "partial", status: "streaming", revision: 1))
+        _ = cache.visible(ms, width: 60, height: 30, scroll: .follow)
+        ms[ms.count - 1] = ChatMessage(id: -2, role: "assistant", text: "partial reply", status: "streaming", revision: 2)
+        _ = cache.visible(ms, width: 60, height: 30, scroll: .follow)
+        #expect(cache.layouts == before + 2)
+    }
+}
+
+@Suite struct InputEditorTests {
+    @Test func editingKeys() {
+        var e = InputEditor("hello big world")
+        e.deleteWordBack()
+        #expect(e.text == "hello big ")
+        e.home()
+        e.insert(">> ")
+        #expect(e.text == ">> hello big ")
+        e.killToEnd()
+        #expect(e.text == ">> ")
+        e.insert("漢字😀")
+        e.left()
+        e.backspace()
+        #expect(e.text == ">> 漢😀")
+        e.killToStart()
+        #expect(e.text == "😀")
+        e.insert("a\u{1b}b\r\nc")
+        #expect(e.text == "ab\nc😀")
+    }
+
+    @Test func caretPositionCountsCells() {
+        let e = InputEditor("ab漢字")
+        let (lines, caret) = e.layout(width: 10)
+        #expect(lines == ["ab漢字"])
+        #expect(caret.x == 6 && caret.y == 0)
+        let wrapped = InputEditor("漢字漢字漢").layout(width: 5)
+        #expect(wrapped.lines == ["漢字", "漢字", "漢"])
+        #expect(wrapped.caret.x == 2 && wrapped.caret.y == 2)
+    }
+
+    @Test func verticalMovesInMultilineInput() {
+        var e = InputEditor("first\nsecond")
+        let up = e.verticalMove(-1)
+        #expect(up && e.caret == 5)
+        let upAgain = e.verticalMove(-1)
+        #expect(!upAgain)
+        let down = e.verticalMove(1)
+        #expect(down && e.caret == 11)
+    }
+}

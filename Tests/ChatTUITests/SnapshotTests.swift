@@ -1,0 +1,179 @@
+import ChatEngine
+import Foundation
+import Testing
+@testable import ChatTUI
+
+/// Grid snapshots: the expected screens live in Snapshots/*.txt beside this file. A missing file is
+/// written (and the test fails, so a new snapshot is always looked at); CHATBENCH_RECORD_SNAPSHOTS=1
+/// re-records them on purpose.
+func assertSnapshot(_ grid: Grid, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+    let file = dir.appendingPathComponent(name + ".txt")
+    let actual = grid.text + "\n"
+    let record = ProcessInfo.processInfo.environment["CHATBENCH_RECORD_SNAPSHOTS"] == "1"
+    if record || !FileManager.default.fileExists(atPath: file.path) {
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try? actual.write(to: file, atomically: true, encoding: .utf8)
+        if !record { Issue.record("recorded a new snapshot \(name); check it and run again", sourceLocation: sourceLocation) }
+        return
+    }
+    let expected = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+    if expected != actual {
+        let e = expected.split(separator: "\n", omittingEmptySubsequences: false), a = actual.split(separator: "\n", omittingEmptySubsequences: false)
+        let firstDiff = zip(e, a).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(e.count, a.count)
+        Issue.record("snapshot \(name) differs at row \(firstDiff):\nexpected: \(firstDiff < e.count ? String(e[firstDiff]) : "<none>")\nactual:   \(firstDiff < a.count ? String(a[firstDiff]) : "<none>")\n\(actual)",
+                     sourceLocation: sourceLocation)
+    }
+}
+
+/// A fixed, realistic session: CJK and emoji, a chain that broke and was repaired, and a mode switch.
+enum Fixture {
+    static func id(_ prefix: String, _ n: Int) -> String { prefix + "_" + String(repeating: String(n), count: 6) + "abcdef0123456789" }
+
+    static let messages: [ChatMessage] = [
+        ChatMessage(id: 1, role: "user", text: "My name is Priya and I'm moving to Lisbon. 😀"),
+        ChatMessage(id: 2, role: "assistant", text: "Nice to meet you, Priya! Noted: you're moving to Lisbon."),
+        ChatMessage(id: 3, role: "user", text: "我的猫叫 Miso 🐱 — I have a cat named Miso."),
+        ChatMessage(id: 4, role: "assistant", text: "Noted: you have a cat named Miso."),
+        ChatMessage(id: 5, role: "user", text: "Where am I moving, and what's my cat's name?"),
+        ChatMessage(id: 6, role: "assistant", text: "You're moving to Lisbon. Your cat is named Miso.\n\n- packing list: **passport**, `adapter`\n- 日本語の本 📚"),
+    ]
+
+    static func turns(_ mode: MemoryMode) -> [TurnRecord] {
+        func t(_ n: Int, _ m: MemoryMode, prev: String?, event: String, input: Int, output: Int, bytes: Int, items: Int, error: String? = nil,
+               conv: String? = nil, policy: PolicyEffect? = nil) -> TurnRecord {
+            TurnRecord(id: Int64(n), sessionID: 1, number: n, mode: m, backend: "offline", model: "offline-model", previousResponseID: prev,
+                       responseID: id("resp", n), conversationID: conv, itemsSent: items, inputItems: items, requestBytes: bytes, inputTokens: input,
+                       cachedTokens: 0, outputTokens: output, latencyMs: 3, status: "completed", errorCode: error,
+                       errorMessage: error.map { _ in "Previous response not found." }, chainEvent: event, policyEffect: policy,
+                       userMessageID: Int64(n * 2 - 1), replyMessageID: Int64(n * 2), createdAt: 0)
+        }
+        switch mode {
+        case .chain, .hybrid:
+            return [t(1, mode, prev: nil, event: "start", input: 20, output: 14, bytes: 172, items: 1),
+                    t(2, mode, prev: id("resp", 1), event: "continue", input: 49, output: 9, bytes: 221, items: 1),
+                    t(3, mode, prev: nil, event: "repair", input: 86, output: 13, bytes: 640, items: 6, error: "previous_response_not_found")]
+        case .conversation:
+            let c = id("conv", 7)
+            return [t(1, .chain, prev: nil, event: "start", input: 20, output: 14, bytes: 172, items: 1),
+                    t(2, .conversation, prev: nil, event: "switch", input: 49, output: 9, bytes: 398, items: 3, conv: c),
+                    t(3, .conversation, prev: nil, event: "continue", input: 86, output: 13, bytes: 175, items: 1, conv: c)]
+        case .client:
+            return [t(1, .client, prev: nil, event: "client", input: 20, output: 14, bytes: 172, items: 1, policy: PolicyEffect(policy: "window:4", kept: 0, dropped: 0, summarized: 0)),
+                    t(2, .client, prev: nil, event: "client", input: 49, output: 9, bytes: 402, items: 3, policy: PolicyEffect(policy: "window:4", kept: 2, dropped: 0, summarized: 0)),
+                    t(3, .client, prev: nil, event: "client", input: 60, output: 13, bytes: 520, items: 5, policy: PolicyEffect(policy: "window:4", kept: 4, dropped: 0, summarized: 0))]
+        }
+    }
+
+    static func state(_ mode: MemoryMode, width: Int, height: Int, streaming: Bool = false) -> AppState {
+        var s = idleState(mode: mode)
+        s.width = width
+        s.height = height
+        let turns = turns(mode)
+        s.session?.policy = mode == .client ? "window:4" : "all"
+        s.session?.chainHead = mode == .chain || mode == .hybrid ? turns.last?.responseID : nil
+        s.session?.conversationID = mode == .conversation ? id("conv", 7) : nil
+        s.messages = messages
+        s.turns = turns
+        s.memory = MemoryState(mode: mode, policy: s.session!.policy, profile: "default",
+                               serverItems: mode == .client ? nil : (mode == .conversation ? 8 : 8), serverTurns: mode == .conversation ? 2 : 1,
+                               chainHead: s.session?.chainHead, conversationID: s.session?.conversationID, transcriptMessages: 6,
+                               clientItems: mode == .client ? 6 : 0, facts: mode == .hybrid ? 3 : 0, last: turns.last, lastCompleted: turns.last,
+                               turns: 3, totalBytes: turns.reduce(0) { $0 + $1.requestBytes }, totalInputTokens: turns.reduce(0) { $0 + ($1.inputTokens ?? 0) },
+                               totalCachedTokens: 0, totalOutputTokens: turns.reduce(0) { $0 + ($1.outputTokens ?? 0) })
+        if streaming {
+            s.streaming = StreamState(userText: "What should I pack? 🧳", reply: "For your move to Lisbon: sort your", revision: 7)
+            s.input = InputEditor("typing while it streams 漢字")
+        }
+        return s
+    }
+}
+
+@Suite struct SnapshotTests {
+    @Test(arguments: [MemoryMode.chain, .conversation, .client, .hybrid])
+    func mainScreenInEachMode(mode: MemoryMode) {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let g = Views.render(Fixture.state(mode, width: w, height: h), layout: LayoutCache())
+            assertSnapshot(g, "main-\(mode.rawValue)-\(w)x\(h)")
+            for y in 0..<g.height { #expect(DisplayWidth.of(g.row(y)) == w, "row \(y) is not \(w) cells wide") }
+        }
+    }
+
+    @Test func replyMidStream() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let g = Views.render(Fixture.state(.chain, width: w, height: h, streaming: true), layout: LayoutCache())
+            assertSnapshot(g, "streaming-\(w)x\(h)")
+            #expect(g.text.contains("sort your▍"))
+            #expect(g.text.contains("streaming…"))
+            #expect(g.cursor != nil)
+        }
+    }
+
+    @Test func overlaysAndSmallSizes() {
+        var s = Fixture.state(.chain, width: 100, height: 30)
+        s.overlay = .help
+        assertSnapshot(Views.render(s, layout: LayoutCache()), "help-100x30")
+        s.overlay = .modePicker(selected: 3)
+        assertSnapshot(Views.render(s, layout: LayoutCache()), "picker-100x30")
+        s.overlay = .none
+        s.width = 60
+        s.height = 20
+        assertSnapshot(Views.render(s, layout: LayoutCache()), "narrow-60x20")
+        s.width = 30
+        s.height = 8
+        assertSnapshot(Views.render(s, layout: LayoutCache()), "too-small-30x8")
+    }
+
+    @Test func everySizeRendersWithoutCrashing() {
+        var s = Fixture.state(.client, width: 1, height: 1, streaming: true)
+        for (w, h) in [(0, 0), (1, 1), (2, 3), (39, 11), (40, 12), (41, 13), (71, 20), (72, 20), (500, 200)] {
+            s.width = w
+            s.height = h
+            let g = Views.render(s, layout: LayoutCache())
+            #expect(g.width == w && g.height == h)
+            if let c = g.cursor { #expect(c.x >= 0 && c.x < w && c.y >= 0 && c.y < h) }
+        }
+    }
+}
+
+@Suite struct ThemeTests {
+    @Test func builtinThemesAreTheFilesInThemesFolder() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for name in Theme.builtinNames {
+            let file = try String(contentsOf: root.appendingPathComponent("themes/\(name).json"), encoding: .utf8)
+            #expect(file == BuiltinThemes.all[name]! + "\n", "themes/\(name).json and the built-in copy differ")
+            let theme = try #require(Theme.builtin(name))
+            #expect(Set(theme.roles.keys) == Set(StyleRole.allCases), "\(name) must style every role")
+        }
+    }
+
+    @Test func aBadThemeNamesTheFileAndKeyAndFallsBack() throws {
+        let dir = NSTemporaryDirectory() + "theme-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bad = dir + "/bad.json"
+        try #"{"name":"bad","roles":{"user":{"fg":"purpul"}}}"#.write(toFile: bad, atomically: true, encoding: .utf8)
+        let (theme, error) = Theme.load(bad, configThemes: dir)
+        #expect(theme.name == "default")
+        #expect(error?.file == bad && error?.key == "roles.user.fg")
+        try #"{"name":"mine","roles":{"user":{"fg":208,"bold":true}}}"#.write(toFile: dir + "/mine.json", atomically: true, encoding: .utf8)
+        let (mine, noError) = Theme.load("mine", configThemes: dir)
+        #expect(noError == nil && mine.name == "mine" && mine.style(.user).fg == .index(208) && mine.style(.user).bold)
+        #expect(Theme.load("nope", configThemes: dir).1?.problem.contains("no such theme") == true)
+        #expect(Theme.load("{", configThemes: dir).1 != nil)
+        let notJSON = dir + "/x.json"
+        try "not json".write(toFile: notJSON, atomically: true, encoding: .utf8)
+        #expect(Theme.load(notJSON, configThemes: dir).1?.key == "(file)")
+    }
+
+    @Test func coloursMapDownWhenTheTerminalHasFewer() {
+        #expect(ThemeColor.rgb(255, 0, 0).resolve(colors: 256) == 196)
+        #expect(ThemeColor.rgb(255, 0, 0).resolve(colors: 16) == 9)
+        #expect(ThemeColor.rgb(250, 250, 250).resolve(colors: 8) == 7)
+        #expect(ThemeColor.index(208).resolve(colors: 256) == 208)
+        #expect(ThemeColor.index(208).resolve(colors: 16) == 3)   // orange → the nearest of 16: yellow
+        #expect(ThemeColor.rgb(255, 128, 0).resolve(colors: 16_777_216) == 0xFF8000)
+        #expect(ThemeColor.index(1).resolve(colors: 16_777_216) == 0xCD0000)
+        #expect(ThemeColor.terminalDefault.resolve(colors: 256) == -1)
+    }
+}

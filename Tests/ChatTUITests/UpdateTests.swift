@@ -1,0 +1,167 @@
+import ChatEngine
+import Testing
+@testable import ChatTUI
+
+func idleState(mode: MemoryMode = .chain) -> AppState {
+    var s = AppState(width: 120, height: 40, backend: BackendInfo(name: "offline", displayName: "offline backend", defaultModel: "offline-model", isOffline: true))
+    s.session = SessionRecord(id: 1, name: "trip", mode: mode, backend: "offline", model: "offline-model", policy: "all", profile: "default",
+                              chainHead: nil, chainCovers: 0, conversationID: nil, conversationCovers: 0, clientCovers: 0, clientDB: nil,
+                              createdAt: 0, updatedAt: 0)
+    return s
+}
+
+@Suite struct UpdateTests {
+    let cache = LayoutCache()
+
+    func type(_ s: inout AppState, _ text: String) {
+        for ch in text { _ = App.update(&s, .key(.char(ch)), layout: cache) }
+    }
+
+    @Test func enterSendsAndClearsTheInput() {
+        var s = idleState()
+        type(&s, "hello 漢字")
+        let effects = App.update(&s, .key(.enter), layout: cache)
+        #expect(effects == [.send("hello 漢字")])
+        #expect(s.input.isEmpty && s.streaming?.userText == "hello 漢字")
+        #expect(s.history == ["hello 漢字"])
+        // While a reply streams, Enter keeps the text and explains.
+        type(&s, "next")
+        #expect(App.update(&s, .key(.enter), layout: cache).isEmpty)
+        #expect(s.input.text == "next" && s.notice != nil)
+        #expect(App.update(&s, .key(.enter), layout: cache).isEmpty)
+    }
+
+    @Test func emptyInputDoesNotSendAndPasteNeverSends() {
+        var s = idleState()
+        #expect(App.update(&s, .key(.enter), layout: cache).isEmpty)
+        #expect(App.update(&s, .paste("line one\nline two\n"), layout: cache).isEmpty)
+        #expect(s.input.text == "line one\nline two\n" && s.streaming == nil)
+        _ = App.update(&s, .key(.ctrl("j")), layout: cache)
+        _ = App.update(&s, .key(.altEnter), layout: cache)
+        #expect(s.input.text.hasSuffix("\n\n\n"))
+    }
+
+    @Test func tabCyclesModesThroughTheEngine() {
+        for (from, to) in [(MemoryMode.chain, MemoryMode.conversation), (.conversation, .client), (.client, .hybrid), (.hybrid, .chain)] {
+            var s = idleState(mode: from)
+            #expect(App.update(&s, .key(.tab), layout: cache) == [.switchMode(to, policy: nil)])
+        }
+        var s = idleState()
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        #expect(s.overlay == .modePicker(selected: 0))
+        _ = App.update(&s, .key(.down), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "window:4")])
+        #expect(s.overlay == .none)
+    }
+
+    @Test func escapeAndCtrlCCancelAStreamThenCtrlCTwiceQuits() {
+        var s = idleState()
+        type(&s, "hi")
+        _ = App.update(&s, .key(.enter), layout: cache)
+        #expect(App.update(&s, .key(.escape), layout: cache) == [.cancelStream])
+        #expect(App.update(&s, .key(.escape), layout: cache).isEmpty)   // once is enough
+        _ = App.update(&s, .engine(.turnRecorded(newMessages: [], turns: [], memory: s.memory ?? emptyMemory(), session: s.session!, error: nil)), layout: cache)
+        #expect(s.streaming == nil && !s.cancelling)
+        type(&s, "x")
+        _ = App.update(&s, .key(.enter), layout: cache)
+        #expect(App.update(&s, .key(.ctrl("c")), layout: cache) == [.cancelStream])
+        _ = App.update(&s, .engine(.turnRecorded(newMessages: [], turns: [], memory: emptyMemory(), session: s.session!, error: nil)), layout: cache)
+        #expect(App.update(&s, .key(.ctrl("c")), layout: cache).isEmpty)
+        #expect(s.quitArmed)
+        #expect(App.update(&s, .key(.ctrl("c")), layout: cache) == [.quit])
+        var t = idleState()
+        #expect(App.update(&t, .key(.ctrl("c")), layout: cache).isEmpty)
+        _ = App.update(&t, .key(.char("a")), layout: cache)       // anything else disarms
+        #expect(App.update(&t, .key(.ctrl("c")), layout: cache).isEmpty)
+        #expect(App.update(&t, .key(.ctrl("q")), layout: cache) == [.quit])
+    }
+
+    @Test func deltasGrowTheStreamingReply() {
+        var s = idleState()
+        type(&s, "hi")
+        _ = App.update(&s, .key(.enter), layout: cache)
+        _ = App.update(&s, .engine(.delta("Hello ")), layout: cache)
+        _ = App.update(&s, .engine(.delta("there")), layout: cache)
+        #expect(s.streaming?.reply == "Hello there" && s.streaming?.revision == 2)
+        #expect(s.displayMessages.last?.status == "streaming")
+        // Typing while a reply streams is kept.
+        type(&s, "draft")
+        _ = App.update(&s, .engine(.turnRecorded(newMessages: [ChatMessage(id: 1, role: "user", text: "hi"), ChatMessage(id: 2, role: "assistant", text: "Hello there")],
+                                                 turns: [], memory: emptyMemory(), session: s.session!, error: nil)), layout: cache)
+        #expect(s.input.text == "draft" && s.messages.count == 2)
+    }
+
+    @Test func historyRecallWithUpAndDown() {
+        var s = idleState()
+        for text in ["one", "two"] {
+            type(&s, text)
+            _ = App.update(&s, .key(.enter), layout: cache)
+            _ = App.update(&s, .engine(.turnRecorded(newMessages: [], turns: [], memory: emptyMemory(), session: s.session!, error: nil)), layout: cache)
+        }
+        type(&s, "dra")
+        _ = App.update(&s, .key(.up), layout: cache)
+        #expect(s.input.text == "two")
+        _ = App.update(&s, .key(.up), layout: cache)
+        _ = App.update(&s, .key(.up), layout: cache)
+        #expect(s.input.text == "one")
+        _ = App.update(&s, .key(.down), layout: cache)
+        #expect(s.input.text == "two")
+        _ = App.update(&s, .key(.down), layout: cache)
+        #expect(s.input.text == "dra")
+    }
+
+    @Test func editingKeysFromTheTable() {
+        var s = idleState()
+        type(&s, "hello big world")
+        _ = App.update(&s, .key(.ctrl("w")), layout: cache)
+        #expect(s.input.text == "hello big ")
+        _ = App.update(&s, .key(.ctrl("a")), layout: cache)
+        _ = App.update(&s, .key(.ctrl("k")), layout: cache)
+        #expect(s.input.text == "")
+        type(&s, "abc")
+        _ = App.update(&s, .key(.ctrl("u")), layout: cache)
+        #expect(s.input.isEmpty)
+        _ = App.update(&s, .key(.char("?")), layout: cache)
+        #expect(s.overlay == .help)
+        _ = App.update(&s, .key(.escape), layout: cache)
+        type(&s, "why?")
+        #expect(s.input.text == "why?" && s.overlay == .none)
+    }
+
+    @Test func scrollKeys() {
+        var s = idleState()
+        s.messages = (0..<200).map { ChatMessage(id: Int64($0), role: $0 % 2 == 0 ? "user" : "assistant", text: "m\($0)") }
+        _ = App.update(&s, .key(.pageUp), layout: cache)
+        guard case .anchored = s.scroll else { Issue.record("PgUp should anchor"); return }
+        _ = App.update(&s, .key(.end), layout: cache)
+        #expect(s.scroll == .follow)
+        _ = App.update(&s, .key(.home), layout: cache)
+        #expect(s.scroll == .anchored(message: 0, line: 0))
+        _ = App.update(&s, .key(.wheelDown), layout: cache)
+        #expect(s.scroll == .anchored(message: 1, line: 1))
+    }
+
+    @Test func helpAndFooterComeFromTheKeyTable() {
+        #expect(Views.helpRows().count == KeyTable.bindings.count)
+        for b in KeyTable.bindings { #expect(KeyTable.action(for: b.keys[0]) == b.action) }
+        let g = Views.render(idleState(), layout: cache)
+        for (label, word) in KeyTable.footerHints { #expect(g.row(39).contains("\(label) \(word)")) }
+    }
+
+    @Test func newSessionPrompt() {
+        var s = idleState()
+        _ = App.update(&s, .key(.ctrl("n")), layout: cache)
+        guard case .newSession = s.overlay else { Issue.record("prompt"); return }
+        _ = App.update(&s, .key(.ctrl("u")), layout: cache)
+        for ch in "work" { _ = App.update(&s, .key(.char(ch)), layout: cache) }
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.newSession("work")])
+    }
+}
+
+func emptyMemory(_ mode: MemoryMode = .chain) -> MemoryState {
+    MemoryState(mode: mode, policy: "all", profile: "default", serverItems: nil, serverTurns: 0, chainHead: nil, conversationID: nil,
+                transcriptMessages: 0, clientItems: 0, facts: 0, last: nil, lastCompleted: nil, turns: 0, totalBytes: 0,
+                totalInputTokens: 0, totalCachedTokens: 0, totalOutputTokens: 0)
+}
