@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "ChatTUI", dependencies: ["ChatEngine", "CNcursesw"]),
         .executableTarget(name: "chatbench", dependencies: ["ChatEngine", "ChatTUI"]),
         .testTarget(name: "ChatEngineTests", dependencies: ["ChatEngine"]),
-        .testTarget(name: "ChatTUITests", dependencies: ["ChatTUI"]),
-        .testTarget(name: "chatbenchTests", dependencies: ["chatbench", "ChatEngine"]),
+        .testTarget(name: "ChatTUITests", dependencies: ["ChatTUI"], exclude: ["Snapshots"]),
+        .testTarget(name: "chatbenchTests", dependencies: ["chatbench", "ChatEngine"], exclude: ["e2e"]),
     ]
 )

@@ -36,6 +36,8 @@ public struct AppState: Sendable {
     public var overlay: Overlay = .none
     public var quitArmed = false
     public var cancelling = false
+    /// Enter was pressed while a reply streamed: send the input as soon as the turn is recorded.
+    public var sendQueued = false
 
     public init(width: Int, height: Int, backend: BackendInfo) {
         self.width = width
@@ -204,17 +206,11 @@ public enum App {
             let text = state.input.text
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return [] }
             if state.streaming != nil {
-                state.notice = "a reply is still arriving: Esc cancels it; your text stays in the input"
+                state.sendQueued = true
+                state.notice = "queued: sends when the reply is done (Esc cancels the reply)"
                 return []
             }
-            if state.history.last != text { state.history.append(text) }
-            state.historyIndex = nil
-            state.input = InputEditor()
-            state.streaming = StreamState(userText: text, reply: "", revision: 0)
-            state.scroll = .follow
-            state.lastError = nil
-            state.notice = nil
-            return [.send(text)]
+            return startSend(&state)
         case .newline:
             state.input.insert("\n")
         case .cancel:
@@ -280,6 +276,19 @@ public enum App {
         return []
     }
 
+    static func startSend(_ state: inout AppState) -> [Effect] {
+        let text = state.input.text
+        if state.history.last != text { state.history.append(text) }
+        state.historyIndex = nil
+        state.input = InputEditor()
+        state.streaming = StreamState(userText: text, reply: "", revision: 0)
+        state.scroll = .follow
+        state.lastError = nil
+        state.notice = nil
+        state.sendQueued = false
+        return [.send(text)]
+    }
+
     static func stamp() -> String {
         let f = DateFormatter()
         f.dateFormat = "MMdd-HHmm"
@@ -299,6 +308,10 @@ public enum App {
             state.memory = memory
             state.session = session
             state.lastError = error
+            if state.sendQueued {
+                state.sendQueued = false
+                if !state.input.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return startSend(&state) }
+            }
         case .sessionLoaded(let session, let messages, let turns, let memory):
             state.session = session
             state.messages = messages

@@ -114,6 +114,12 @@ public enum Views {
             }
             return
         }
+        if MainLayout(s).memory == nil, let m = s.memory {
+            // No sidebar on a narrow screen: the memory in one line on the bottom border.
+            let server = m.mode == .client ? "server keeps nothing" : "server \(m.serverItems.map(String.init) ?? "0") items"
+            let summary = " \(server) · sent \(bytes(m.last?.requestBytes ?? 0)) · billed \(m.last?.inputTokens ?? 0) tok "
+            g.put(summary, x: r.x + 2, y: r.y + r.height - 1, style: Style(.dim), maxX: r.x + r.width - 1)
+        }
         let rows = cache.visible(messages, width: innerW, height: innerH, scroll: s.scroll)
         for (i, line) in rows.enumerated() {
             var x = r.x + 1
@@ -141,7 +147,9 @@ public enum Views {
             let previousMode = i > 0 ? turns[i - 1].mode : nil
             switch t.chainEvent {
             case "repair":
-                block.append(Line([Span("  ⟲ repaired: \(t.errorCode ?? "chain lost") → replay", Style(.warning))]))
+                let what = t.errorCode == "previous_response_not_found" ? "chain broken: response not found" : "server lost it: \(t.errorCode ?? "gone")"
+                block.append(Line([Span("  ✂ \(what)", Style(.error))]))
+                block.append(Line([Span("  ⟲ repaired: replayed \(t.inputItems) items", Style(.warning))]))
             case "switch":
                 let from = previousMode.map { " (was \($0.rawValue))" } ?? ""
                 block.append(Line([Span("  ⇄ switched to \(t.mode.rawValue)\(from)", Style(.accent))]))

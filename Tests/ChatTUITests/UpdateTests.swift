@@ -24,11 +24,13 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         #expect(effects == [.send("hello 漢字")])
         #expect(s.input.isEmpty && s.streaming?.userText == "hello 漢字")
         #expect(s.history == ["hello 漢字"])
-        // While a reply streams, Enter keeps the text and explains.
+        // While a reply streams, Enter queues the text: it is sent once the turn is recorded.
         type(&s, "next")
         #expect(App.update(&s, .key(.enter), layout: cache).isEmpty)
-        #expect(s.input.text == "next" && s.notice != nil)
-        #expect(App.update(&s, .key(.enter), layout: cache).isEmpty)
+        #expect(s.input.text == "next" && s.sendQueued && s.notice != nil)
+        let after = App.update(&s, .engine(.turnRecorded(newMessages: [], turns: [], memory: emptyMemory(), session: s.session!, error: nil)), layout: cache)
+        #expect(after == [.send("next")])
+        #expect(s.input.isEmpty && s.streaming?.userText == "next" && !s.sendQueued)
     }
 
     @Test func emptyInputDoesNotSendAndPasteNeverSends() {

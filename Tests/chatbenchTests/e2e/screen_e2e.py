@@ -1,0 +1,128 @@
+"""End-to-end: the real chatbench binary on the offline backend, driven through tmux.
+Usage: screen_e2e.py BINARY  (exit 0 when every check passes)."""
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from tmux_driver import Tmux  # noqa: E402
+
+BIN = os.path.abspath(sys.argv[1])
+
+
+def short(resp_id):
+    return resp_id[:9] + "…"  # "resp_" + 4 hex + ellipsis, as the chain panel shows it
+
+
+def recall_chain_toggle_cancel_resize_quit():
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    before, after = os.path.join(home, "stty-before"), os.path.join(home, "stty-after")
+    env = f"LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=40"
+    # A shell runs chatbench between two `stty -a`, so the terminal state after quitting is checked.
+    cmd = f"bash --norc -c 'stty -a > {before}; env {env} {BIN} --session trip; stty -a > {after}; echo CHATBENCH-EXITED; sleep 30'"
+    t = Tmux(cmd, 120, 40)
+    try:
+        t.wait_for("SERVER CHAIN")
+        t.wait_for("no turns yet")
+        t.type("My name is Priya and I'm moving to Lisbon. 漢字 😀")
+        t.keys("Enter")
+        t.wait_for("Nice to meet you, Priya!")
+        t.type("Where am I moving?")
+        t.keys("Enter")
+        s = t.wait_for("You're moving to Lisbon.")
+        t.wait_for("t2 in ")
+        # The chain panel shows the ids the store recorded, chained in order.
+        db = sqlite3.connect(os.path.join(home, "workbench.sqlite"))
+        rows = db.execute("SELECT response_id, previous_response_id FROM turns ORDER BY id").fetchall()
+        assert len(rows) == 2 and rows[1][1] == rows[0][0], rows
+        s = t.screen()
+        for rid, _ in rows:
+            assert short(rid) in s, f"{short(rid)} not on screen:\n{s}"
+        assert f"from {short(rows[0][0])}" in s
+        assert "server     4 items · 2 turns" in s, s
+        # Tab: conversation mode; the memory panel shows the new mode's memory.
+        t.keys("Tab")
+        t.wait_for("SERVER CONVERSATION")
+        t.type("What's my name?")
+        t.keys("Enter")
+        t.wait_for("Your name is Priya.")
+        s = t.wait_for("conv       conv_")
+        assert "switched to conversation" in s, s
+        t.keys("Tab")
+        s = t.wait_for("CLIENT")
+        t.wait_for("server     nothing kept")
+        # Cancel a stream: the partial reply stays, marked interrupted.
+        t.keys("Tab")  # hybrid
+        t.wait_for("HYBRID")
+        t.keys("Tab")  # back to chain
+        t.wait_for("SERVER CHAIN")
+        t.type("What do you know about me and what should I pack for the move?")
+        t.keys("Enter")
+        t.wait_for("streaming…")
+        t.wait_for("Here's what")
+        t.keys("Escape")
+        s = t.wait_for("⚠ interrupted")
+        t.wait_for("not part of the memory")
+        status = db.execute("SELECT status FROM turns ORDER BY id DESC LIMIT 1").fetchone()[0]
+        assert status == "interrupted", status
+        # Typed text survives a stream; the session keeps working after the cancel.
+        t.type("Where am I moving?")
+        t.keys("Enter")
+        t.wait_for(lambda s: s.count("You're moving to Lisbon.") >= 2)
+        # Resizes re-lay out from state.
+        t.resize(60, 20)
+        s = t.wait_for(lambda s: len(s.splitlines()[0]) <= 60 and "You're moving to Lisbon." in s)
+        t.resize(200, 60)
+        s = t.wait_for(lambda s: "Response chain" in s and "Memory" in s)
+        t.resize(30, 8)
+        t.wait_for("terminal too small")
+        t.resize(120, 40)
+        t.wait_for("Response chain")
+        # Help from the key table, then quit; the terminal is restored.
+        t.keys("F1")
+        t.wait_for("Help · keys")
+        t.keys("Escape")
+        t.wait_for("Help · keys", gone=True)
+        t.keys("C-q")
+        t.wait_for("CHATBENCH-EXITED")
+        assert open(before).read() == open(after).read(), "stty -a differs after quitting"
+    finally:
+        t.close()
+
+
+def paste_never_sends_and_signals_restore():
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    for sig in ["TERM", "HUP", "INT"]:
+        before, after = os.path.join(home, f"b-{sig}"), os.path.join(home, f"a-{sig}")
+        pidfile = os.path.join(home, "pid")
+        # A subshell writes its pid, then becomes chatbench (exec), so the test can signal it.
+        cmd = (f"bash --norc -c 'stty -a > {before}; (echo $BASHPID > {pidfile}; exec env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}); "
+               f"stty -a > {after}; echo SIGNAL-EXITED; sleep 30'")
+        t = Tmux(cmd, 100, 30)
+        try:
+            t.wait_for("SERVER CHAIN")
+            if sig == "TERM":
+                t.paste("line one\nline two\n")
+                s = t.wait_for("line two")
+                assert "Nice to meet" not in s and "streaming" not in s, s
+            pid = int(open(pidfile).read().strip())
+            os.kill(pid, {"TERM": 15, "HUP": 1, "INT": 2}[sig])
+            t.wait_for("SIGNAL-EXITED")
+            assert open(before).read() == open(after).read(), f"stty -a differs after SIG{sig}"
+        finally:
+            t.close()
+
+
+if __name__ == "__main__":
+    failures = 0
+    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore]:
+        started = time.monotonic()
+        try:
+            test()
+            print(f"ok {test.__name__} ({time.monotonic() - started:.1f}s)")
+        except Exception as e:  # report every failure, then fail the run
+            failures += 1
+            print(f"FAIL {test.__name__}: {e}")
+    sys.exit(1 if failures else 0)
