@@ -39,6 +39,8 @@ struct Conversation_ {
             ("I just turned 40.", "age", "40"),
             ("I have a cat named Miso", "pet:cat", "Miso"),
             ("My dog is called rex", "pet:dog", "Rex"),
+            ("I have a cat named Miso 🐱", "pet:cat", "Miso"),
+            ("I'm moving to Lisbon 🇵🇹 next year", "move", "Lisbon"),
         ]
         for (text, key, value) in cases {
             let facts = Dictionary(FactExtractor.facts(in: text), uniquingKeysWith: { _, b in b })

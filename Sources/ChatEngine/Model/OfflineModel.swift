@@ -236,7 +236,8 @@ enum FactExtractor {
             var word = String(w)
             let endsPhrase = word.hasSuffix(",") || word.hasSuffix(":") || word.hasSuffix(")")
             word = word.trimmingCharacters(in: CharacterSet(charactersIn: ",:;()\"“”"))
-            if word.isEmpty { break }
+            // A word with no letters or digits (an emoji, a dash) ends the value.
+            if word.isEmpty || !word.contains(where: { $0.isLetter || $0.isNumber }) { break }
             if !words.isEmpty && valueStops.contains(word.lowercased()) { break }
             words.append(word)
             if endsPhrase || words.count == maxWords { break }
