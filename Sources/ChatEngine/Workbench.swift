@@ -29,17 +29,43 @@ public final class Workbench: @unchecked Sendable {
         return "offline"
     }
 
-    public init(paths: Paths, backendName: String, streamDelay: Duration = .zero) throws {
+    /// How to reach an HTTP backend: `--base-url`, `--api responses|chat`, `--model`.
+    public struct Connection: Sendable {
+        public var baseURL: String?
+        public var api: String?
+        public var model: String?
+        public var environment: [String: String]
+        public init(baseURL: String? = nil, api: String? = nil, model: String? = nil, environment: [String: String] = [:]) {
+            self.baseURL = baseURL
+            self.api = api
+            self.model = model
+            self.environment = environment
+        }
+    }
+
+    public init(paths: Paths, backendName: String, streamDelay: Duration = .zero, connection: Connection = Connection()) throws {
         self.paths = paths
         try Paths.ensureDirectory(paths.dataDirectory)
         store = try WorkbenchStore(path: paths.workbenchDatabase)
         switch backendName {
         case "offline":
+            if connection.api == "chat" { throw ConfigurationError("--api chat needs --backend openai (the offline backend speaks the Responses API)") }
             backend = try OfflineBackend(path: paths.offlineServerDatabase, streamDelay: streamDelay)
+        case "openai":
+            let config = try HTTPConfig.fromEnvironment(connection.environment, baseURL: connection.baseURL)
+            let model = connection.model ?? connection.environment["OPENAI_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? "gpt-4.1-mini"
+            switch connection.api ?? "responses" {
+            case "responses": backend = OpenAIBackend(config: config, defaultModel: model)
+            case "chat": backend = ChatCompletionsBackend(config: config, defaultModel: model)
+            case let other: throw ConfigurationError("unknown API '\(other)'; use responses or chat")
+            }
         default:
-            throw ConfigurationError("the '\(backendName)' backend is not available in this build yet; use --backend offline")
+            throw ConfigurationError("unknown backend '\(backendName)'; choose one of: \(Self.knownBackends.joined(separator: ", "))")
         }
     }
+
+    /// Chat Completions servers keep no state: only client mode works there.
+    public var statelessAPI: Bool { backend is ChatCompletionsBackend }
 
     /// What a command line or the screen asks of a session; nil fields keep the session's own.
     public struct SessionOptions: Sendable {
@@ -64,6 +90,12 @@ public final class Workbench: @unchecked Sendable {
         if let profile = o.profile, profile.isEmpty { throw ConfigurationError("the profile name is empty") }
         var mode = o.mode
         if o.clientDB != nil && mode == nil { mode = .client }
+        if statelessAPI {
+            if let m = mode, m != .client {
+                throw ConfigurationError("--api chat keeps no server state, so it supports client mode only (not \(m.rawValue))")
+            }
+            mode = .client
+        }
         if let clientDB = o.clientDB, mode != .client {
             throw ConfigurationError("--session-db '\(clientDB)' is a client-side session file: use it with --mode client")
         }

@@ -14,6 +14,11 @@ public struct StreamState: Equatable, Sendable {
     public var userText: String
     public var reply: String
     public var revision: Int
+    public init(userText: String, reply: String, revision: Int) {
+        self.userText = userText
+        self.reply = reply
+        self.revision = revision
+    }
 }
 
 /// Everything the screen shows. A value: `update` changes it, views read it.

@@ -6,5 +6,6 @@ enum Commands {
     static let table: [CommandSpec] = [
         ScreenCommand.spec,
         SendCommand.spec,
+        BenchCommand.spec,
     ]
 }

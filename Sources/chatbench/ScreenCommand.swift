@@ -12,6 +12,9 @@ enum ScreenCommand {
             FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
             FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile"),
             FlagSpec("--backend", "NAME", "offline | openai (default: openai with OPENAI_API_KEY, else offline)"),
+            FlagSpec("--base-url", "URL", "OpenAI-compatible server (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)"),
+            FlagSpec("--api", "API", "responses | chat (chat: Chat Completions, client mode only)"),
+            FlagSpec("--model", "MODEL", "model for new sessions (default: $OPENAI_MODEL, else gpt-4.1-mini)"),
             FlagSpec("--theme", "NAME|PATH", "default | light | high-contrast | ansi16 | a theme file (NO_COLOR disables colour)"),
         ],
         details: "F1 or ? (with an empty input) shows every key.",
@@ -38,8 +41,11 @@ enum ScreenCommand {
             let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: try probe.session(named: name),
                                                           environment: inv.environment)
             let delayMs = Int(inv.environment["CHATBENCH_STREAM_DELAY_MS"] ?? "") ?? 12
-            let bench = try Workbench(paths: paths, backendName: backendName, streamDelay: .milliseconds(delayMs))
-            let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile")))
+            let bench = try Workbench(paths: paths, backendName: backendName, streamDelay: .milliseconds(delayMs),
+                                      connection: .init(baseURL: inv.value("--base-url"), api: inv.value("--api"), model: inv.value("--model"),
+                                                        environment: inv.environment))
+            let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
+                                                                           model: backendName == "offline" ? nil : inv.value("--model")))
             let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)
             let noColor = !(inv.environment["NO_COLOR"] ?? "").isEmpty
             let runtime = AppRuntime(bench: bench, session: session, theme: theme, themeError: themeError.map(\.description), noColor: noColor)

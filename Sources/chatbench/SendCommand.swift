@@ -13,6 +13,9 @@ enum SendCommand {
             FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile (default: default)"),
             FlagSpec("--session-db", "FILE", "an Agents SDK SQLite session file to read and append to (client mode)"),
             FlagSpec("--backend", "NAME", "offline | openai (default: the session's, else openai with a key, else offline)"),
+            FlagSpec("--base-url", "URL", "OpenAI-compatible server (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)"),
+            FlagSpec("--api", "API", "responses | chat (chat: Chat Completions, client mode only)"),
+            FlagSpec("--model", "MODEL", "model for new sessions (default: $OPENAI_MODEL, else gpt-4.1-mini; offline: the offline model)"),
             FlagSpec("--json", nil, "print one JSON object with the reply and the turn's metrics"),
             FlagSpec("--no-stream", nil, "ask for the whole reply at once instead of streaming it"),
         ],
@@ -54,9 +57,12 @@ enum SendCommand {
             let name = inv.value("--session") ?? Workbench.defaultSessionName(store: probe)
             let existing = try probe.session(named: name)
             let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: existing, environment: inv.environment)
-            let bench = try Workbench(paths: paths, backendName: backendName)
-            let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"),
-                                                                           profile: inv.value("--profile"), clientDB: inv.value("--session-db")))
+            let bench = try Workbench(paths: paths, backendName: backendName,
+                                      connection: .init(baseURL: inv.value("--base-url"), api: inv.value("--api"), model: inv.value("--model"),
+                                                        environment: inv.environment))
+            let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
+                                                                           clientDB: inv.value("--session-db"),
+                                                                           model: backendName == "offline" ? nil : inv.value("--model")))
             let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
             let out = FileHandle.standardOutput
             let result = try await runner.send(text, in: session.name) { delta in

@@ -35,6 +35,13 @@ public protocol ResponsesBackend: Sendable {
     func listConversationItems(conversationID: String, query: ListQuery) async throws -> ItemList
     func getConversationItem(conversationID: String, itemID: String) async throws -> Item
     func deleteConversationItem(conversationID: String, itemID: String) async throws -> Conversation
+
+    /// The exact HTTP body this backend sends for a create request (what `request_bytes` counts).
+    func requestBody(_ request: CreateResponseRequest) throws -> Data
+}
+
+extension ResponsesBackend {
+    public func requestBody(_ request: CreateResponseRequest) throws -> Data { try WireJSON.encode(request) }
 }
 
 /// Random, unguessable ids with the API's prefixes: `resp_`, `msg_`, `conv_`, … followed by 48 hex digits

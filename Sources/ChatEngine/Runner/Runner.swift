@@ -272,7 +272,8 @@ public final class Runner: @unchecked Sendable {
                 }
                 input += newlyOld
                 let request = CreateResponseRequest(model: s.model, input: .items(input), instructions: MemoryPolicy.summaryInstructions, store: false)
-                try sent.add(request, items: input.count)
+                sent.bytes += try backend.requestBody(request).count
+                sent.items += input.count
                 let r = try await backend.createResponse(request)
                 summary = r.outputText
                 extraUsage = r.usage
@@ -345,7 +346,8 @@ public final class Runner: @unchecked Sendable {
     func exchange(_ request: inout CreateResponseRequest, _ sent: inout Sent, _ partial: Partial,
                   _ onDelta: @escaping @Sendable (String) -> Void) async throws -> Response {
         request.stream = streaming ? true : nil
-        try sent.add(request, items: request.input?.items.count ?? 0)
+        sent.bytes += try backend.requestBody(request).count
+        sent.items += request.input?.items.count ?? 0
         sent.lastInputItems = request.input?.items.count ?? 0
         if !streaming {
             let r = try await backend.createResponse(request)
