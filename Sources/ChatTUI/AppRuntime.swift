@@ -28,8 +28,13 @@ public enum ScreenData {
     }
 
     public static func load(_ store: WorkbenchStore, _ session: SessionRecord) throws -> EngineEvent {
-        .sessionLoaded(session: session, messages: try messages(store, session: session.id), turns: try store.turns(session: session.id),
-                       memory: try store.memoryState(for: session))
+        let turns = try store.turns(session: session.id)
+        Trace.mark("turns loaded (\(turns.count))")
+        let msgs = try messages(store, session: session.id)
+        Trace.mark("messages loaded (\(msgs.count))")
+        let memory = try store.memoryState(for: session, turns: turns)
+        Trace.mark("memory state")
+        return .sessionLoaded(session: session, messages: msgs, turns: turns, memory: memory)
     }
 }
 
@@ -66,6 +71,7 @@ public final class AppRuntime {
             return 1
         }
         defer { terminal.restore() }
+        Trace.mark("terminal ready")
         (state.width, state.height) = terminal.size
         if let s = state.session, let loaded = try? ScreenData.load(bench.store, s) {
             _ = App.update(&state, .engine(loaded), layout: layout)
@@ -73,6 +79,7 @@ public final class AppRuntime {
         state.history = (try? bench.store.db.query(
             "SELECT content FROM messages WHERE session_id = ? AND role = 'user' ORDER BY id DESC LIMIT 200",
             [.integer(state.session?.id ?? 0)]).reversed().compactMap { $0[0].string }) ?? []
+        Trace.mark("session loaded")
         if let themeError { state.lastError = themeError }
         var lastFrame = DispatchTime(uptimeNanoseconds: 0)
         var dirty = true
@@ -80,6 +87,14 @@ public final class AppRuntime {
         let frameInterval: UInt64 = 16_666_667
         while !quitting {
             if CursesTerminal.pendingSignal != 0 { break }
+            // Draw first (the first frame must not wait for the input timeout), at most 60 frames a second.
+            let now = DispatchTime.now()
+            if dirty && now.uptimeNanoseconds - lastFrame.uptimeNanoseconds >= frameInterval {
+                terminal.draw(Views.render(state, layout: layout))
+                if lastFrame.uptimeNanoseconds == 0 { Trace.mark("first frame drawn") }
+                lastFrame = now
+                dirty = false
+            }
             if let input = terminal.read() {
                 switch input {
                 case .eof:
@@ -93,12 +108,6 @@ public final class AppRuntime {
             for event in inbox.drain() {
                 quitting = perform(App.update(&state, event, layout: layout), terminal) || quitting
                 dirty = true
-            }
-            let now = DispatchTime.now()
-            if dirty && now.uptimeNanoseconds - lastFrame.uptimeNanoseconds >= frameInterval {
-                terminal.draw(Views.render(state, layout: layout))
-                lastFrame = now
-                dirty = false
             }
         }
         finishSend()
@@ -149,8 +158,9 @@ public final class AppRuntime {
             }
             do {
                 guard let s = try store.session(id: session.id) else { return }
+                let turns = try store.turns(session: s.id)
                 inbox.push(.engine(.turnRecorded(newMessages: try ScreenData.messages(store, session: s.id, after: lastID),
-                                                 turns: try store.turns(session: s.id), memory: try store.memoryState(for: s),
+                                                 turns: turns, memory: try store.memoryState(for: s, turns: turns),
                                                  session: s, error: error)))
             } catch {
                 inbox.push(.engine(.failure("could not read the store: \(error)")))

@@ -3,6 +3,7 @@
 /// control characters = 0. A grapheme cluster is as wide as its base, or 2 when it is an emoji sequence.
 public enum DisplayWidth {
     public static func of(_ c: Character) -> Int {
+        if let a = c.asciiValue { return a >= 0x20 && a < 0x7F ? 1 : 0 }  // the common case, without Unicode tables
         let scalars = c.unicodeScalars
         guard let first = scalars.first else { return 0 }
         if scalars.count == 1 { return of(scalar: first) }
@@ -20,7 +21,11 @@ public enum DisplayWidth {
         return base
     }
 
-    public static func of(_ s: String) -> Int { s.reduce(0) { $0 + of($1) } }
+    public static func of(_ s: String) -> Int {
+        // All-ASCII printable text is one cell per byte.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return s.utf8.count }
+        return s.reduce(0) { $0 + of($1) }
+    }
 
     public static func of(scalar s: Unicode.Scalar) -> Int {
         let v = s.value

@@ -35,75 +35,74 @@ public enum TextLayout {
         var lines: [Line] = []
         var current: [Span] = firstIndent
         var col = firstIndent.reduce(0) { $0 + DisplayWidth.of($1.text) }
-        let pad = String(repeating: " ", count: min(indent, width - 1))
-        func append(_ text: String, _ style: Style, _ w: Int) {
-            if let last = current.last, last.style == style { current[current.count - 1].text += text } else { current.append(Span(text, style)) }
+        let padWidth = min(indent, width - 1)
+        let pad = String(repeating: " ", count: padWidth)
+        func append<S: StringProtocol>(_ text: S, _ style: Style, _ w: Int) {
+            if let last = current.last, last.style == style { current[current.count - 1].text += text } else { current.append(Span(String(text), style)) }
             col += w
         }
         func newline() {
             lines.append(Line(current))
             current = pad.isEmpty ? [] : [Span(pad, .text)]
-            col = pad.count
+            col = padWidth
         }
         for span in spans {
-            var word = ""
+            let text = span.text
+            var wordStart = text.startIndex
             var wordWidth = 0
-            func flushWord() {
-                guard !word.isEmpty else { return }
-                if col + wordWidth > width && col > pad.count { newline() }
+            func flushWord(upTo end: String.Index) {
+                guard wordStart < end else { return }
+                let word = text[wordStart..<end]
+                if col + wordWidth > width && col > padWidth { newline() }
                 if wordWidth <= width - col {
                     append(word, span.style, wordWidth)
                 } else {
                     // Longer than a line: break it by clusters.
                     for ch in word {
                         let w = DisplayWidth.of(ch)
-                        if col + w > width && col > pad.count { newline() }
+                        if col + w > width && col > padWidth { newline() }
                         append(String(ch), span.style, w)
                     }
                 }
-                word = ""
                 wordWidth = 0
             }
-            for ch in span.text {
+            var i = text.startIndex
+            while i < text.endIndex {
+                let ch = text[i]
+                let next = text.index(after: i)
                 if ch == "\n" {
-                    flushWord()
+                    flushWord(upTo: i)
                     newline()
-                    continue
+                    wordStart = next
+                } else if ch == " " {
+                    flushWord(upTo: i)
+                    if col >= width { newline() }
+                    else if col > padWidth || lines.isEmpty { append(" ", span.style, 1) }
+                    wordStart = next
+                } else {
+                    let w = DisplayWidth.of(ch)
+                    if w == 2 {
+                        // Wide characters are their own words (CJK text has no spaces to break at).
+                        flushWord(upTo: i)
+                        wordStart = i
+                        wordWidth = 2
+                        flushWord(upTo: next)
+                        wordStart = next
+                    } else {
+                        wordWidth += w
+                    }
                 }
-                let w = DisplayWidth.of(ch)
-                if ch == " " {
-                    flushWord()
-                    if col >= width { newline(); continue }
-                    if col > pad.count || lines.isEmpty { append(" ", span.style, 1) }
-                    continue
-                }
-                if w == 2 {
-                    // Wide characters are their own words (CJK text has no spaces to break at).
-                    flushWord()
-                    word = String(ch)
-                    wordWidth = 2
-                    flushWord()
-                    continue
-                }
-                word.append(ch)
-                wordWidth += w
+                i = next
             }
-            flushWord()
+            flushWord(upTo: text.endIndex)
         }
         if !current.isEmpty || lines.isEmpty { lines.append(Line(current)) }
-        // Trailing spaces never count against the width.
-        return lines.map { line in
-            var l = line
-            while let last = l.spans.last, last.text.hasSuffix(" "), l.width > width {
-                l.spans[l.spans.count - 1].text.removeLast()
-                l = Line(l.spans)
-            }
-            return l
-        }
+        return lines
     }
 
     /// Inline Markdown: `code` and **bold**. Unclosed markers stay literal.
     public static func inline(_ text: String, base: Style) -> [Span] {
+        if !text.utf8.contains(0x60) && !text.utf8.contains(0x2A) { return [Span(text, base)] }  // no ` or *: plain
         var spans: [Span] = []
         var plain = ""
         var rest = Substring(text)
@@ -136,7 +135,8 @@ public enum TextLayout {
             omitted = text.count - maxCharactersPerMessage
             text = String(text.prefix(maxCharactersPerMessage))
         }
-        text = text.replacingOccurrences(of: "\t", with: "    ").replacingOccurrences(of: "\r\n", with: "\n")
+        if text.utf8.contains(0x09) { text = text.replacingOccurrences(of: "\t", with: "    ") }
+        if text.utf8.contains(0x0D) { text = text.replacingOccurrences(of: "\r\n", with: "\n") }
         var lines: [Line] = []
         var inCode = false
         for source in text.split(separator: "\n", omittingEmptySubsequences: false) {

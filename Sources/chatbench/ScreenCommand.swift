@@ -21,6 +21,7 @@ enum ScreenCommand {
         run: { await run($0) })
 
     static func run(_ inv: Invocation) async -> Int32 {
+        Trace.mark("screen command")
         guard CursesTerminal.stdinAndStdoutAreTerminals() else {
             CLI.printError("chatbench: the workbench needs a terminal (stdin and stdout must be a TTY); for scripts use 'chatbench send'")
             return 2
@@ -37,6 +38,7 @@ enum ScreenCommand {
             let paths = Paths(environment: inv.environment)
             try Paths.ensureDirectory(paths.dataDirectory)
             let probe = try WorkbenchStore(path: paths.workbenchDatabase)
+            Trace.mark("store opened")
             let name = inv.value("--session") ?? Workbench.defaultSessionName(store: probe)
             let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: try probe.session(named: name),
                                                           environment: inv.environment)
@@ -44,6 +46,7 @@ enum ScreenCommand {
             let bench = try Workbench(paths: paths, backendName: backendName, streamDelay: .milliseconds(delayMs),
                                       connection: .init(baseURL: inv.value("--base-url"), api: inv.value("--api"), model: inv.value("--model"),
                                                         environment: inv.environment))
+            Trace.mark("workbench opened")
             let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
                                                                            model: backendName == "offline" ? nil : inv.value("--model")))
             let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)

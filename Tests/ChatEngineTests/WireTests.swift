@@ -103,3 +103,28 @@ import Testing
         #expect(IDs.short("resp_7f3a1c2d") == "resp_7f3a…")
     }
 }
+
+@Suite struct JSONParserTests {
+    @Test func agreesWithJSONSerializationOnValidJSON() throws {
+        let samples = [
+            #"{"a":1,"b":[true,false,null],"c":{"d":"e"},"f":-2.5e3,"g":0,"h":"\u00e9\n\"\\\/\t","i":"😀 漢字","j":"\ud83d\ude00"}"#,
+            #"  [1, 2.0, -0, 1E2, "x"]  "#, #""just a string""#, "123", "true", "null", "[]", "{}",
+            #"{"content": "First question", "role": "user"}"#,
+            #"{"big": 9007199254740993, "neg": -12, "small": 1e-7}"#,
+        ]
+        for s in samples {
+            let mine = try #require(JSONParser.parse(s), "refused \(s)")
+            let theirs = JSONValue(any: try JSONSerialization.jsonObject(with: Data(s.utf8), options: .fragmentsAllowed))
+            #expect(try WireJSON.encodeString(mine) == WireJSON.encodeString(theirs), "\(s)")
+        }
+        #expect(JSONParser.parse(#"{"n":9007199254740993}"#)?["n"] == .int(9_007_199_254_740_993))  // integers stay exact
+    }
+
+    @Test func rejectsInvalidJSON() {
+        for bad in ["", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "tru", "01", "1.", ".5", "\"unterminated", "\"bad \\x escape\"",
+                    "\"raw \u{01} control\"", "{} {}", "[1 2]", "nul", String(repeating: "[", count: 600) + String(repeating: "]", count: 600)] {
+            #expect(JSONParser.parse(bad) == nil, "accepted \(bad.prefix(20))")
+        }
+        #expect(JSONParser.parse(#""\ud800 lone""#) == .string("\u{FFFD} lone"))
+    }
+}

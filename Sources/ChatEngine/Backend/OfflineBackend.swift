@@ -309,7 +309,7 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
             _ = try storedResponseRow(responseID)
             let rows = try db.query("SELECT data FROM response_items WHERE response_id = ? AND kind = 'input' ORDER BY position",
                                     [.text(responseID)])
-            let items = try rows.map { try WireJSON.decode(Item.self, from: $0["data"].string ?? "{}") }
+            let items = rows.compactMap { Item.parse($0["data"].string ?? "") }
             return try Self.page(items, query)
         }
     }
@@ -375,7 +375,7 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
             return (snapshot, row["context_tokens"].int ?? 0, row["state_seq"].int ?? 0)
         }
         let rows = try db.query("SELECT seq, data FROM conversation_items WHERE conversation_id = ? ORDER BY seq", [.text(id)])
-        let items = rows.compactMap { try? WireJSON.decode(Item.self, from: $0["data"].string ?? "{}") }
+        let items = rows.compactMap { Item.parse($0["data"].string ?? "") }
         let snapshot = model.read(items, after: nil)
         let tokens = TokenEstimator.tokens(items)
         let seq = rows.last?["seq"].int ?? 0
@@ -457,7 +457,7 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
                 let last = try appendConversationItems(conversationID, items)
                 let rows = try db.query("SELECT data FROM conversation_items WHERE conversation_id = ? AND seq > ? ORDER BY seq",
                                         [.text(conversationID), .integer(Int64(firstNew))])
-                let added = rows.compactMap { try? WireJSON.decode(Item.self, from: $0["data"].string ?? "{}") }
+                let added = rows.compactMap { Item.parse($0["data"].string ?? "") }
                 try db.execute("UPDATE conversations SET model_state = ?, state_seq = ?, context_tokens = ? WHERE id = ?",
                                [.text(model.read(added, after: state.snapshot)), .integer(Int64(last)),
                                 .integer(Int64(state.tokens + TokenEstimator.tokens(added))), .text(conversationID)])
@@ -482,7 +482,7 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
                 ? "SELECT data FROM conversation_items WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?"
                 : "SELECT data FROM conversation_items WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
             let rows = try db.query(sql, [.text(conversationID), .integer(bound), .integer(Int64(q.limit + 1))])
-            let items = try rows.map { try WireJSON.decode(Item.self, from: $0["data"].string ?? "{}") }
+            let items = rows.compactMap { Item.parse($0["data"].string ?? "") }
             return ItemList(data: Array(items.prefix(q.limit)), hasMore: items.count > q.limit)
         }
     }
@@ -494,7 +494,8 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
                                          [.text(conversationID), .text(itemID)]).first else {
                 throw APIError.notFound("Item with id '\(itemID)' not found in conversation '\(conversationID)'.", param: "item_id")
             }
-            return try WireJSON.decode(Item.self, from: row["data"].string ?? "{}")
+            guard let item = Item.parse(row["data"].string ?? "") else { throw APIError(status: 500, type: "server_error", message: "stored item \(itemID) is unreadable") }
+            return item
         }
     }
 

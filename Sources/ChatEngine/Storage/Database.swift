@@ -59,13 +59,23 @@ public extension SQLValue {
     init(_ v: Bool?) { self = v.map { .integer($0 ? 1 : 0) } ?? .null }
 }
 
+/// Column names of a result, shared by its rows, with an index for lookups by name.
+public final class Columns: Sendable {
+    public let names: [String]
+    let index: [String: Int]
+    init(_ names: [String]) {
+        self.names = names
+        index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+}
+
 /// One row of a query result: values by position or by column name.
 public struct Row: Sendable {
-    public let columns: [String]
+    public let columns: Columns
     public let values: [SQLValue]
     public subscript(_ index: Int) -> SQLValue { values[index] }
     public subscript(_ name: String) -> SQLValue {
-        guard let i = columns.firstIndex(of: name) else { return .null }
+        guard let i = columns.index[name] else { return .null }
         return values[i]
     }
 }
@@ -313,7 +323,7 @@ public final class Database: @unchecked Sendable {
         defer { sqlite3_reset(st); sqlite3_clear_bindings(st) }
         try bind(st, params)
         let n = sqlite3_column_count(st)
-        let columns = (0..<n).map { String(cString: sqlite3_column_name(st, $0)) }
+        let columns = Columns((0..<n).map { String(cString: sqlite3_column_name(st, $0)) })
         var rows: [Row] = []
         while true {
             let rc = sqlite3_step(st)

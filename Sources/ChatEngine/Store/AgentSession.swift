@@ -62,10 +62,7 @@ public final class SQLiteAgentSession: AgentSession, @unchecked Sendable {
             """).map { ($0[0].string ?? "", $0[1].int ?? 0) }
     }
 
-    private static func parse(_ text: String?) -> Item? {
-        guard let text, let data = text.data(using: .utf8), (try? JSONSerialization.jsonObject(with: data)) != nil else { return nil }
-        return try? WireJSON.decode(Item.self, from: data)
-    }
+    private static func parse(_ text: String?) -> Item? { text.flatMap(Item.parse) }
 
     public func getItems(limit: Int? = nil) throws -> [Item] {
         guard let limit else {

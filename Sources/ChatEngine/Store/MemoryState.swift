@@ -53,7 +53,11 @@ public struct MemoryState: Sendable, Equatable {
 
 extension WorkbenchStore {
     public func memoryState(for s: SessionRecord) throws -> MemoryState {
-        let turns = try self.turns(session: s.id)
+        try memoryState(for: s, turns: try self.turns(session: s.id))
+    }
+
+    /// The memory state from turns already loaded (the screen has them).
+    public func memoryState(for s: SessionRecord, turns: [TurnRecord]) throws -> MemoryState {
         let completed = turns.filter { $0.status == "completed" }
         var serverItems: Int?
         var serverTurns = 0

@@ -310,7 +310,7 @@ public final class WorkbenchStore: @unchecked Sendable {
     private static let messageColumns = "id, session_id, parent_id, role, content, item, status, turn_id, created_at"
 
     private func message(from r: Row) -> MessageRecord {
-        let item = (try? WireJSON.decode(Item.self, from: r["item"].string ?? "")) ?? .userText(r["content"].string ?? "")
+        let item = Item.parse(r["item"].string ?? "") ?? .userText(r["content"].string ?? "")
         return MessageRecord(id: r["id"].int64 ?? 0, sessionID: r["session_id"].int64 ?? 0, parentID: r["parent_id"].int64,
                              role: r["role"].string ?? "", content: r["content"].string ?? "", item: item,
                              status: r["status"].string ?? "complete", turnID: r["turn_id"].int64, createdAt: r["created_at"].double ?? 0)

@@ -90,7 +90,12 @@ public struct Message: Codable, Equatable, Hashable, Sendable {
     }
 
     public init(from decoder: Decoder) throws {
-        var all = try [String: JSONValue](from: decoder)
+        self.init(fields: try [String: JSONValue](from: decoder))
+    }
+
+    /// A message from its JSON fields; unknown keys go to `extra`.
+    public init(fields: [String: JSONValue]) {
+        var all = fields
         id = all.removeValue(forKey: "id")?.stringValue
         type = all.removeValue(forKey: "type")?.stringValue
         role = all.removeValue(forKey: "role")?.stringValue ?? "user"
@@ -129,14 +134,20 @@ public enum Item: Codable, Equatable, Hashable, Sendable {
     case opaque(JSONValue)
 
     public init(from decoder: Decoder) throws {
-        let raw = try JSONValue(from: decoder)
+        self.init(json: try JSONValue(from: decoder))
+    }
+
+    public init(json raw: JSONValue) {
         let type = raw["type"]?.stringValue
-        if type == "message" || (type == nil && raw["role"] != nil) {
-            self = .message(try Message(from: decoder))
+        if let fields = raw.objectValue, type == "message" || (type == nil && raw["role"] != nil) {
+            self = .message(Message(fields: fields))
         } else {
             self = .opaque(raw)
         }
     }
+
+    /// Parses an item's JSON text (nil when it is not JSON).
+    public static func parse(_ text: String) -> Item? { JSONValue.parse(text).map(Item.init(json:)) }
 
     public func encode(to encoder: Encoder) throws {
         switch self {

@@ -36,6 +36,25 @@ public enum JSONValue: Codable, Equatable, Hashable, Sendable {
         }
     }
 
+    /// From a JSONSerialization object (much faster than decoding through Codable's trial and error).
+    public init(any: Any) {
+        switch any {
+        case let n as NSNumber:
+            switch n.objCType.pointee {
+            case 0x63: self = .bool(n.boolValue)              // "c": JSON true/false
+            case 0x64, 0x66: self = .double(n.doubleValue)    // "d", "f"
+            default: self = .int(n.int64Value)
+            }
+        case let s as String: self = .string(s)
+        case let a as [Any]: self = .array(a.map(JSONValue.init(any:)))
+        case let d as [String: Any]: self = .object(d.mapValues(JSONValue.init(any:)))
+        default: self = .null
+        }
+    }
+
+    /// Parses JSON text; nil when it is not JSON.
+    public static func parse(_ text: String) -> JSONValue? { JSONParser.parse(text) }
+
     public subscript(key: String) -> JSONValue? {
         if case .object(let o) = self { return o[key] }
         return nil
