@@ -6,6 +6,7 @@ enum Commands {
     static let table: [CommandSpec] = [
         ScreenCommand.spec,
         SendCommand.spec,
+        CompareCommand.spec,
         BenchCommand.spec,
     ]
 }

@@ -84,3 +84,37 @@ import Testing
         #expect(FileManager.default.contents(atPath: path) == junk)
     }
 }
+
+@Suite struct CompareCommandTests {
+    @Test func fiftyTurnsChainVersusClientInNumbers() throws {
+        let home = TempHome()
+        let r = try ChatbenchProcess.run(["compare", "--modes", "chain,client", "--turns", "50", "--format", "json"], home: home.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let turns = try #require(doc["turns"] as? [[String: Any]])
+        #expect(turns.count == 100)
+        func bytes(_ mode: String) -> [Int] { turns.filter { $0["mode"] as? String == mode }.compactMap { $0["request_bytes"] as? Int } }
+        func tokens(_ mode: String) -> Int { turns.filter { $0["mode"] as? String == mode }.compactMap { $0["input_tokens"] as? Int }.reduce(0, +) }
+        let chain = bytes("chain"), client = bytes("client")
+        // Chain bytes flat after the first turn; client bytes grow about linearly; billed tokens about equal.
+        #expect(Double(chain.dropFirst().max()!) / Double(chain.dropFirst().min()!) < 1.5)
+        #expect(client[49] > client[9] * 4 && client[29] > client[9] * 2)
+        #expect(abs(tokens("chain") - tokens("client")) * 100 <= max(tokens("chain"), tokens("client")) * 3)
+        let lines = try #require((doc["summary"] as? [String: Any])?["lines"] as? [String])
+        #expect(lines[0].hasPrefix("client sent ") && lines[0].contains("× the bytes of chain; billed input tokens"))
+        #expect(lines.contains { $0.hasPrefix("chain: request bytes flat") })
+        #expect(lines.contains { $0.hasPrefix("client: request bytes growing about linearly") })
+        // The runs are saved as sessions.
+        let sessions = try ChatbenchProcess.run(["send", "--session", "x", "hi"], home: home.path)
+        #expect(sessions.status == 0)
+    }
+
+    @Test func aWindowPolicyLosesFactsAndTheReportSaysSo() throws {
+        let home = TempHome()
+        let r = try ChatbenchProcess.run(["compare", "--modes", "chain,client:window:2", "--turns", "12"], home: home.path)
+        #expect(r.stdout.contains("chain: request bytes") && r.stdout.contains("recall 5/5 right"))
+        #expect(r.stdout.contains("client[window:2]") && r.stdout.contains("recall 0/5 right"))
+        let bad = try ChatbenchProcess.run(["compare", "--format", "xml"], home: home.path)
+        #expect(bad.status == 2 && bad.stderr.contains("unknown format"))
+    }
+}

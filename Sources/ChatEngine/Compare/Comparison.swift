@@ -1,0 +1,290 @@
+import Foundation
+
+/// One message of a comparison script, with the text a correct reply must contain (recall questions).
+public struct ScriptLine: Sendable, Equatable {
+    public var text: String
+    public var expect: String?
+    public init(_ text: String, expect: String? = nil) {
+        self.text = text
+        self.expect = expect
+    }
+
+    /// States facts early and asks about them late, with filler in between.
+    public static let builtIn: [ScriptLine] = [
+        ScriptLine("Hi! My name is Priya and I'm moving to Lisbon."),
+        ScriptLine("I work as a nurse."),
+        ScriptLine("I have a cat named Miso."),
+        ScriptLine("My favourite food is pastel de nata."),
+        ScriptLine("I'm 34 years old."),
+        ScriptLine("The weather has been lovely this week."),
+        ScriptLine("I have been reading a lot of history books lately."),
+        ScriptLine("What do I do for work?", expect: "nurse"),
+        ScriptLine("Where am I moving?", expect: "Lisbon"),
+        ScriptLine("What's my cat's name?", expect: "Miso"),
+        ScriptLine("What's my name?", expect: "Priya"),
+        ScriptLine("What's my favourite food?", expect: "pastel de nata"),
+    ]
+
+    /// One message per line; `message => expected` adds a recall check. Blank lines and `#` comments skip.
+    public static func parse(_ text: String) -> [ScriptLine] {
+        text.split(whereSeparator: \.isNewline).compactMap { raw in
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard !line.isEmpty, !line.hasPrefix("#") else { return nil }
+            if let r = line.range(of: " => ") {
+                return ScriptLine(String(line[..<r.lowerBound]), expect: String(line[r.upperBound...]).trimmingCharacters(in: .whitespaces))
+            }
+            return ScriptLine(line)
+        }
+    }
+
+    /// The script repeated or cut to `turns` lines.
+    public static func fit(_ script: [ScriptLine], turns: Int?) -> [ScriptLine] {
+        guard let turns, !script.isEmpty else { return script }
+        return (0..<turns).map { script[$0 % script.count] }
+    }
+}
+
+/// A column of a comparison: a memory mode (and client policy).
+public struct CompareColumn: Sendable, Equatable {
+    public var mode: MemoryMode
+    public var policy: String
+    public init(mode: MemoryMode, policy: String = "all") {
+        self.mode = mode
+        self.policy = policy
+    }
+    public var label: String { mode == .client && policy != "all" ? "client[\(policy)]" : mode.rawValue }
+
+    /// `chain,client,client:window:4,hybrid` (a bare `client` takes `defaultPolicy`).
+    public static func parseList(_ text: String, defaultPolicy: String) throws -> [CompareColumn] {
+        let cols = try text.split(separator: ",").map { part -> CompareColumn in
+            let bits = part.split(separator: ":", maxSplits: 1).map(String.init)
+            guard let mode = MemoryMode(rawValue: bits[0]) else {
+                throw ConfigurationError("unknown mode '\(bits[0])' in --modes (use chain, conversation, client, hybrid; client:POLICY for a policy)")
+            }
+            let policy = bits.count == 2 ? bits[1] : (mode == .client ? defaultPolicy : "all")
+            _ = try MemoryPolicy(parsing: policy)
+            return CompareColumn(mode: mode, policy: policy)
+        }
+        guard (1...4).contains(cols.count) else { throw ConfigurationError("--modes takes one to four modes") }
+        return cols
+    }
+}
+
+/// One turn of one column.
+public struct CompareTurn: Codable, Sendable, Equatable {
+    public var mode: String
+    public var turn: Int
+    public var request_bytes: Int
+    public var items_sent: Int
+    public var input_tokens: Int
+    public var cached_tokens: Int
+    public var output_tokens: Int
+    public var latency_ms: Double
+    public var reply: String
+    public var expected: String?
+    public var correct: Bool?
+    public var error: String?
+}
+
+/// Per-column totals and the comparison against the first column.
+public struct CompareSummary: Codable, Sendable, Equatable {
+    public struct Column: Codable, Sendable, Equatable {
+        public var mode: String
+        public var session: String
+        public var turns: Int
+        public var total_request_bytes: Int
+        public var first_request_bytes: Int
+        public var last_request_bytes: Int
+        public var total_input_tokens: Int
+        public var total_cached_tokens: Int
+        public var total_output_tokens: Int
+        public var mean_latency_ms: Double
+        public var recall_correct: Int
+        public var recall_asked: Int
+        public var failed_turns: Int
+        /// Bytes and billed input tokens relative to the first column (1 for the first).
+        public var bytes_ratio: Double
+        public var input_tokens_ratio: Double
+    }
+    public var columns: [Column]
+    public var lines: [String]
+
+    /// Builds the summary from the turns (pure arithmetic, so tests can check it by hand).
+    public static func of(_ turns: [CompareTurn], sessions: [String: String]) -> CompareSummary {
+        var order: [String] = []
+        for t in turns where !order.contains(t.mode) { order.append(t.mode) }
+        var columns: [Column] = order.map { mode in
+            let ts = turns.filter { $0.mode == mode }.sorted { $0.turn < $1.turn }
+            let asked = ts.filter { $0.expected != nil }
+            return Column(mode: mode, session: sessions[mode] ?? "", turns: ts.count,
+                          total_request_bytes: ts.reduce(0) { $0 + $1.request_bytes },
+                          first_request_bytes: ts.first?.request_bytes ?? 0, last_request_bytes: ts.last?.request_bytes ?? 0,
+                          total_input_tokens: ts.reduce(0) { $0 + $1.input_tokens }, total_cached_tokens: ts.reduce(0) { $0 + $1.cached_tokens },
+                          total_output_tokens: ts.reduce(0) { $0 + $1.output_tokens },
+                          mean_latency_ms: ts.isEmpty ? 0 : ts.reduce(0) { $0 + $1.latency_ms } / Double(ts.count),
+                          recall_correct: asked.filter { $0.correct == true }.count, recall_asked: asked.count,
+                          failed_turns: ts.filter { $0.error != nil }.count, bytes_ratio: 1, input_tokens_ratio: 1)
+        }
+        guard let base = columns.first else { return CompareSummary(columns: [], lines: []) }
+        for i in columns.indices {
+            columns[i].bytes_ratio = ratio(columns[i].total_request_bytes, base.total_request_bytes)
+            columns[i].input_tokens_ratio = ratio(columns[i].total_input_tokens, base.total_input_tokens)
+        }
+        var lines: [String] = []
+        for c in columns.dropFirst() {
+            let tokens = abs(c.input_tokens_ratio - 1) < 0.005 ? "billed input tokens equal"
+                : "billed input tokens within \(percent(c.total_input_tokens, base.total_input_tokens))"
+            lines.append("\(c.mode) sent \(fmt(c.bytes_ratio))× the bytes of \(base.mode); \(tokens)")
+        }
+        for c in columns {
+            let bytes = turns.filter { $0.mode == c.mode }.sorted { $0.turn < $1.turn }.map(\.request_bytes)
+            var line = "\(c.mode): request bytes \(shape(bytes)) (\(c.first_request_bytes) B on turn 1, \(c.last_request_bytes) B on turn \(c.turns), \(c.total_request_bytes) B in all); billed \(c.total_input_tokens) input tokens"
+            if c.recall_asked > 0 { line += "; recall \(c.recall_correct)/\(c.recall_asked) right" }
+            if c.failed_turns > 0 { line += "; \(c.failed_turns) turns failed" }
+            lines.append(line)
+        }
+        return CompareSummary(columns: columns, lines: lines)
+    }
+
+    /// How request bytes behave after the first turn (which carries no id yet): "flat" when they stay
+    /// within ±25 %, "growing about linearly" when they rise with the turn number (correlation ≥ 0.9),
+    /// else "bounded" (a window or budget caps them).
+    public static func shape(_ bytes: [Int]) -> String {
+        let tail = bytes.count > 2 ? Array(bytes.dropFirst()) : bytes
+        guard let lo = tail.min(), let hi = tail.max(), lo > 0 else { return "flat" }
+        if Double(hi) / Double(lo) < 1.5 { return "flat" }
+        let n = Double(tail.count)
+        let xs = (0..<tail.count).map(Double.init), ys = tail.map(Double.init)
+        let mx = xs.reduce(0, +) / n, my = ys.reduce(0, +) / n
+        let cov = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+        let sx = sqrt(xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }), sy = sqrt(ys.reduce(0) { $0 + ($1 - my) * ($1 - my) })
+        let r = sx == 0 || sy == 0 ? 0 : cov / (sx * sy)
+        return r >= 0.9 ? "growing about linearly" : "bounded"
+    }
+
+    static func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? (a == 0 ? 1 : .infinity) : Double(a) / Double(b) }
+    static func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
+    /// "3%": how far apart two totals are, relative to the larger.
+    static func percent(_ a: Int, _ b: Int) -> String {
+        let m = max(a, b)
+        return m == 0 ? "0%" : String(format: "%.0f%%", (Double(abs(a - b)) / Double(m) * 100).rounded(.up))
+    }
+}
+
+/// Runs the same messages through several memory modes, each in its own (saved) session.
+public final class Comparison: @unchecked Sendable {
+    public let store: WorkbenchStore
+    public let backend: ResponsesBackend
+    public let columns: [CompareColumn]
+    public private(set) var sessions: [String: String] = [:]
+
+    public init(store: WorkbenchStore, backend: ResponsesBackend, columns: [CompareColumn], prefix: String) throws {
+        self.store = store
+        self.backend = backend
+        self.columns = columns
+        for c in columns {
+            var name = "\(prefix)-\(c.label)"
+            var n = 2
+            while try store.session(named: name) != nil { name = "\(prefix)-\(c.label)-\(n)"; n += 1 }
+            var s = try store.createSession(name: name, mode: c.mode, backend: backend.info.name, model: backend.info.defaultModel, policy: c.policy)
+            s.policy = c.policy
+            try store.save(s)
+            sessions[c.label] = name
+        }
+    }
+
+    /// Sends one message to every column (concurrently); a failing column does not stop the others.
+    public func turn(_ line: ScriptLine, number: Int) async -> [CompareTurn] {
+        await withTaskGroup(of: (Int, CompareTurn).self) { group in
+            for (i, c) in columns.enumerated() {
+                let name = sessions[c.label] ?? ""
+                let runner = Runner(store: store, backend: backend, streaming: false)
+                group.addTask {
+                    var t = CompareTurn(mode: c.label, turn: number, request_bytes: 0, items_sent: 0, input_tokens: 0, cached_tokens: 0,
+                                        output_tokens: 0, latency_ms: 0, reply: "", expected: line.expect, correct: nil, error: nil)
+                    do {
+                        let r = try await runner.send(line.text, in: name)
+                        t.request_bytes = r.turn.requestBytes
+                        t.items_sent = r.turn.itemsSent
+                        t.input_tokens = r.turn.inputTokens ?? 0
+                        t.cached_tokens = r.turn.cachedTokens ?? 0
+                        t.output_tokens = r.turn.outputTokens ?? 0
+                        t.latency_ms = ((r.turn.latencyMs ?? 0) * 1000).rounded() / 1000
+                        t.reply = r.reply
+                    } catch let f as TurnFailure {
+                        t.request_bytes = f.turn.requestBytes
+                        t.items_sent = f.turn.itemsSent
+                        t.error = f.underlying
+                    } catch {
+                        t.error = "\(error)"
+                    }
+                    if let expect = line.expect { t.correct = t.error == nil && t.reply.lowercased().contains(expect.lowercased()) }
+                    return (i, t)
+                }
+            }
+            var out: [(Int, CompareTurn)] = []
+            for await r in group { out.append(r) }
+            return out.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    public func run(_ script: [ScriptLine], onTurn: ([CompareTurn]) -> Void = { _ in }) async -> [CompareTurn] {
+        var all: [CompareTurn] = []
+        for (i, line) in script.enumerated() {
+            let row = await turn(line, number: i + 1)
+            onTurn(row)
+            all += row
+        }
+        return all
+    }
+}
+
+/// The comparison as table, Markdown, CSV or JSON.
+public enum CompareReport {
+    public static let formats = ["table", "md", "csv", "json"]
+
+    public static func render(_ turns: [CompareTurn], _ summary: CompareSummary, format: String) throws -> String {
+        switch format {
+        case "json":
+            struct Doc: Encodable { var turns: [CompareTurn]; var summary: CompareSummary }
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            return String(decoding: try e.encode(Doc(turns: turns, summary: summary)), as: UTF8.self) + "\n"
+        case "csv":
+            var out = "mode,turn,request_bytes,items_sent,input_tokens,cached_tokens,output_tokens,latency_ms,correct,reply\n"
+            for t in turns {
+                let correct = t.correct.map { $0 ? "true" : "false" } ?? ""
+                out += "\(csv(t.mode)),\(t.turn),\(t.request_bytes),\(t.items_sent),\(t.input_tokens),\(t.cached_tokens),\(t.output_tokens),\(t.latency_ms),\(correct),\(csv(t.error.map { "ERROR: \($0)" } ?? t.reply))\n"
+            }
+            return out
+        case "md":
+            var out = "| mode | turn | request bytes | items sent | input tokens (cached) | output tokens | latency ms | recall |\n|---|---:|---:|---:|---:|---:|---:|---|\n"
+            for t in turns {
+                out += "| \(t.mode) | \(t.turn) | \(t.request_bytes) | \(t.items_sent) | \(t.input_tokens) (\(t.cached_tokens)) | \(t.output_tokens) | \(String(format: "%.1f", t.latency_ms)) | \(recall(t)) |\n"
+            }
+            out += "\n" + summary.lines.map { "- \($0)" }.joined(separator: "\n") + "\n"
+            return out
+        case "table":
+            var out = "mode              turn  req bytes  items  in tok (cached)  out tok  latency ms  recall\n"
+            for t in turns {
+                out += t.mode.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + String(format: "%6d %10d %6d %9d (%4d) %8d %11.1f  ", t.turn, t.request_bytes, t.items_sent, t.input_tokens, t.cached_tokens, t.output_tokens, t.latency_ms)
+                    + recall(t) + "\n"
+            }
+            out += "\n" + summary.lines.joined(separator: "\n") + "\n"
+            return out
+        default:
+            throw ConfigurationError("unknown format '\(format)'; use \(formats.joined(separator: ", "))")
+        }
+    }
+
+    static func recall(_ t: CompareTurn) -> String {
+        if let e = t.error { return "failed: \(e.prefix(40))" }
+        guard let expect = t.expected else { return "" }
+        return t.correct == true ? "✓ \(expect)" : "✗ missed \(expect)"
+    }
+
+    static func csv(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}

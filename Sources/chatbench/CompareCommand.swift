@@ -1,0 +1,63 @@
+import ChatEngine
+import Foundation
+
+/// `chatbench compare`: the same conversation through several memory modes, in numbers.
+enum CompareCommand {
+    static let spec = CommandSpec(
+        name: "compare", summary: "run one scripted conversation through several memory modes and compare them",
+        positionals: "", minPositionals: 0, maxPositionals: 0,
+        flags: [
+            FlagSpec("--modes", "LIST", "comma-separated: chain, conversation, client, hybrid, client:POLICY (default: chain,client)"),
+            FlagSpec("--policy", "POLICY", "the policy of a bare 'client' column (default: all)"),
+            FlagSpec("--turns", "N", "repeat or cut the script to N turns"),
+            FlagSpec("--script", "FILE", "one message per line ('message => expected' adds a recall check)"),
+            FlagSpec("--format", "FORMAT", "table | md | csv | json (default: table)"),
+            FlagSpec("--backend", "NAME", "offline | openai (default: openai with OPENAI_API_KEY, else offline)"),
+            FlagSpec("--base-url", "URL", "OpenAI-compatible server"),
+            FlagSpec("--model", "MODEL", "model (OpenAI backend)"),
+        ],
+        details: """
+            The built-in script states facts early and asks about them late, so a window policy shows
+            what it forgets. Each mode runs in its own saved session (compare-TIME-MODE).
+            --format json: {"turns":[{"mode","turn","request_bytes","items_sent","input_tokens",
+            "cached_tokens","output_tokens","latency_ms","reply",…}],"summary":{"columns":[…],"lines":[…]}}
+            """,
+        run: { await run($0) })
+
+    static func run(_ inv: Invocation) async -> Int32 {
+        do {
+            let format = inv.value("--format") ?? "table"
+            guard CompareReport.formats.contains(format) else { throw ConfigurationError("unknown format '\(format)'; use \(CompareReport.formats.joined(separator: ", "))") }
+            let columns = try CompareColumn.parseList(inv.value("--modes") ?? "chain,client", defaultPolicy: inv.value("--policy") ?? "all")
+            var turns: Int?
+            if let t = inv.value("--turns") {
+                guard let n = Int(t), (1...10_000).contains(n) else { throw ConfigurationError("--turns takes a number from 1 to 10000") }
+                turns = n
+            }
+            var script = ScriptLine.builtIn
+            if let file = inv.value("--script") {
+                guard let data = FileManager.default.contents(atPath: file) else { throw ConfigurationError("cannot read the script file '\(file)'") }
+                script = ScriptLine.parse(String(decoding: data, as: UTF8.self))
+                guard !script.isEmpty else { throw ConfigurationError("the script file '\(file)' has no messages") }
+            }
+            script = ScriptLine.fit(script, turns: turns)
+            let paths = Paths(environment: inv.environment)
+            let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: nil, environment: inv.environment)
+            let bench = try Workbench(paths: paths, backendName: backendName,
+                                      connection: .init(baseURL: inv.value("--base-url"), model: inv.value("--model"), environment: inv.environment))
+            let f = DateFormatter()
+            f.dateFormat = "MMdd-HHmmss"
+            let comparison = try Comparison(store: bench.store, backend: bench.backend, columns: columns, prefix: "compare-\(f.string(from: Date()))")
+            let all = await comparison.run(script)
+            let summary = CompareSummary.of(all, sessions: comparison.sessions)
+            print(try CompareReport.render(all, summary, format: format), terminator: "")
+            return all.contains { $0.error != nil } ? 1 : 0
+        } catch let e as ConfigurationError {
+            CLI.printError("chatbench: compare: \(e.message)")
+            return 2
+        } catch {
+            CLI.printError("chatbench: compare: \(error)")
+            return 1
+        }
+    }
+}

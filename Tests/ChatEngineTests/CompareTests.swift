@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import ChatEngine
+
+@Suite struct CompareTests {
+    func t(_ mode: String, _ n: Int, bytes: Int, input: Int, expect: String? = nil, correct: Bool? = nil, error: String? = nil) -> CompareTurn {
+        CompareTurn(mode: mode, turn: n, request_bytes: bytes, items_sent: 1, input_tokens: input, cached_tokens: 0, output_tokens: 10,
+                    latency_ms: Double(n), reply: "reply, with \"quotes\"\nand a newline", expected: expect, correct: correct, error: error)
+    }
+
+    var sample: [CompareTurn] {
+        [t("chain", 1, bytes: 100, input: 10), t("client", 1, bytes: 100, input: 10),
+         t("chain", 2, bytes: 150, input: 30), t("client", 2, bytes: 400, input: 30),
+         t("chain", 3, bytes: 150, input: 50, expect: "Lisbon", correct: true), t("client", 3, bytes: 700, input: 51, expect: "Lisbon", correct: false)]
+    }
+
+    @Test func summaryArithmetic() {
+        let s = CompareSummary.of(sample, sessions: ["chain": "c-chain", "client": "c-client"])
+        #expect(s.columns.map(\.mode) == ["chain", "client"])
+        let chain = s.columns[0], client = s.columns[1]
+        #expect(chain.total_request_bytes == 400 && client.total_request_bytes == 1200)
+        #expect(chain.total_input_tokens == 90 && client.total_input_tokens == 91)
+        #expect(client.bytes_ratio == 3 && chain.bytes_ratio == 1)
+        #expect(abs(client.input_tokens_ratio - 91.0 / 90.0) < 1e-9)
+        #expect(chain.mean_latency_ms == 2 && chain.first_request_bytes == 100 && chain.last_request_bytes == 150)
+        #expect(chain.recall_correct == 1 && chain.recall_asked == 1 && client.recall_correct == 0)
+        #expect(client.session == "c-client")
+        #expect(s.lines[0] == "client sent 3.0× the bytes of chain; billed input tokens within 2%")
+        #expect(s.lines[1].hasPrefix("chain: request bytes flat") && s.lines[1].contains("recall 1/1 right"))
+        #expect(s.lines[2].hasPrefix("client: request bytes growing about linearly"))
+        #expect(CompareSummary.shape([10, 100, 100, 110]) == "flat")
+        #expect(CompareSummary.shape([10, 100, 400, 300, 400, 350, 400]) == "bounded")
+        #expect(CompareSummary.percent(97, 100) == "3%")
+    }
+
+    @Test func csvParsesBackToTheSameNumbers() throws {
+        let csv = try CompareReport.render(sample, CompareSummary.of(sample, sessions: [:]), format: "csv")
+        let rows = parseCSV(csv)
+        #expect(rows[0] == ["mode", "turn", "request_bytes", "items_sent", "input_tokens", "cached_tokens", "output_tokens", "latency_ms", "correct", "reply"])
+        #expect(rows.count == sample.count + 1)
+        for (row, turn) in zip(rows.dropFirst(), sample) {
+            #expect(row[0] == turn.mode && Int(row[1]) == turn.turn && Int(row[2]) == turn.request_bytes && Int(row[4]) == turn.input_tokens)
+            #expect(Double(row[7]) == turn.latency_ms && row[9] == turn.reply)
+            #expect(row[8] == (turn.correct.map { $0 ? "true" : "false" } ?? ""))
+        }
+    }
+
+    @Test func jsonParsesBackToTheSameNumbers() throws {
+        let summary = CompareSummary.of(sample, sessions: [:])
+        let json = try CompareReport.render(sample, summary, format: "json")
+        struct Doc: Decodable { var turns: [CompareTurn]; var summary: CompareSummary }
+        let doc = try JSONDecoder().decode(Doc.self, from: Data(json.utf8))
+        #expect(doc.turns == sample)
+        #expect(doc.summary == summary)
+        let raw = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let first = try #require((raw["turns"] as? [[String: Any]])?.first)
+        for key in ["mode", "turn", "request_bytes", "items_sent", "input_tokens", "cached_tokens", "output_tokens", "latency_ms", "reply"] {
+            #expect(first[key] != nil, "missing \(key)")
+        }
+    }
+
+    @Test func tableAndMarkdownCarryTheNumbersAndSummary() throws {
+        let summary = CompareSummary.of(sample, sessions: [:])
+        let md = try CompareReport.render(sample, summary, format: "md")
+        #expect(md.contains("| client | 3 | 700 | 1 | 51 (0) | 10 | 3.0 | ✗ missed Lisbon |"))
+        #expect(md.contains("- client sent 3.0× the bytes of chain"))
+        let table = try CompareReport.render(sample, summary, format: "table")
+        #expect(table.contains("✓ Lisbon") && table.contains(summary.lines[0]))
+        #expect(throws: ConfigurationError.self) { try CompareReport.render(sample, summary, format: "xml") }
+    }
+
+    @Test func scriptsAndColumns() throws {
+        let script = ScriptLine.parse("# a comment\nMy name is Ana.\n\nWhat's my name? => Ana\n")
+        #expect(script == [ScriptLine("My name is Ana."), ScriptLine("What's my name?", expect: "Ana")])
+        #expect(ScriptLine.fit(script, turns: 5).map(\.text) == ["My name is Ana.", "What's my name?", "My name is Ana.", "What's my name?", "My name is Ana."])
+        #expect(ScriptLine.fit(ScriptLine.builtIn, turns: 3).count == 3)
+        let cols = try CompareColumn.parseList("chain,client,client:window:4,hybrid", defaultPolicy: "budget:500")
+        #expect(cols.map(\.label) == ["chain", "client[budget:500]", "client[window:4]", "hybrid"])
+        #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("chain,telepathy", defaultPolicy: "all") }
+        #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("chain,client,hybrid,conversation,chain", defaultPolicy: "all") }
+        #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("client:window:0", defaultPolicy: "all") }
+    }
+
+    @Test func aFailingColumnDoesNotStopTheOthers() async throws {
+        let store = try WorkbenchStore.inMemory()
+        let backend = try OfflineBackend(inMemoryWith: OfflineModel())
+        let comparison = try Comparison(store: store, backend: backend, columns: [CompareColumn(mode: .chain), CompareColumn(mode: .conversation)], prefix: "t")
+        // Break the conversation column: its session points at a conversation that is gone AND cannot be re-created.
+        var s = try #require(try store.session(named: "t-conversation"))
+        s.conversationID = "conv_gone"
+        try store.save(s)
+        let row = await comparison.turn(ScriptLine("My name is Priya."), number: 1)
+        #expect(row.count == 2 && row[0].error == nil && row[0].reply.contains("Priya"))
+        #expect(row[1].error == nil)  // repaired by the runner, not fatal
+    }
+
+    func parseCSV(_ text: String) -> [[String]] {
+        var rows: [[String]] = [], row: [String] = [], field = "", quoted = false
+        var it = Array(text).makeIterator()
+        while let c = it.next() {
+            if quoted {
+                if c == "\"" { if let n = it.next() { if n == "\"" { field.append("\"") } else { quoted = false; if n == "," { row.append(field); field = "" } else if n == "\n" { row.append(field); rows.append(row); row = []; field = "" } } } else { quoted = false } }
+                else { field.append(c) }
+            } else if c == "\"" { quoted = true }
+            else if c == "," { row.append(field); field = "" }
+            else if c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
+            else { field.append(c) }
+        }
+        return rows
+    }
+}
