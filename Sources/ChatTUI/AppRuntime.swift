@@ -134,6 +134,9 @@ public final class AppRuntime {
             case .send(let text): send(text)
             case .switchMode(let mode, let policy): switchMode(mode, policy: policy)
             case .newSession(let name): openSession(name)
+            case .openCompare: openCompare()
+            case .compareSend(let text): compareSend(text)
+            case .compareAddColumn(let column): addCompareColumn(column)
             }
         }
         return quit
@@ -185,6 +188,79 @@ public final class AppRuntime {
             state.notice = "switched to \(what); the next turn carries what this mode's store lacks"
         } catch {
             state.lastError = "could not switch: \(error)"
+        }
+    }
+
+    /// A session for a compare column, named after the comparison and the column.
+    func compareSession(_ column: CompareColumn, prefix: String) throws -> CompareColumnState {
+        var name = "\(prefix)-\(column.label)"
+        var n = 2
+        while try bench.store.session(named: name) != nil { name = "\(prefix)-\(column.label)-\(n)"; n += 1 }
+        var s = try bench.store.createSession(name: name, mode: column.mode, backend: bench.backend.info.name, model: bench.backend.info.defaultModel,
+                                              policy: column.policy)
+        s.policy = column.policy
+        try bench.store.save(s)
+        return CompareColumnState(column: column, session: name)
+    }
+
+    var comparePrefix = ""
+
+    func openCompare() {
+        do {
+            let f = DateFormatter()
+            f.dateFormat = "MMdd-HHmmss"
+            comparePrefix = "compare-\(f.string(from: Date()))"
+            let columns = try [CompareColumn(mode: .chain), CompareColumn(mode: .client)].map { try compareSession($0, prefix: comparePrefix) }
+            _ = App.update(&state, .engine(.compareOpened(CompareViewState(columns: columns))), layout: layout)
+        } catch {
+            state.lastError = "could not open the comparison: \(error)"
+        }
+    }
+
+    func addCompareColumn(_ column: CompareColumn) {
+        guard var c = state.compare else { return }
+        do {
+            let col = try compareSession(column, prefix: comparePrefix)
+            if c.columns.count >= 4 { c.columns[3] = col } else { c.columns.append(col) }
+            state.compare = c
+            state.notice = "added \(column.label): it starts with no history"
+        } catch {
+            state.lastError = "\(error)"
+        }
+    }
+
+    /// Sends to every column at once; each streams on its own, and one failing does not stop the rest.
+    func compareSend(_ text: String) {
+        guard let c = state.compare else { return }
+        let store = bench.store
+        let backend = bench.backend
+        let inbox = self.inbox
+        let number = c.turn
+        for (i, col) in c.columns.enumerated() {
+            let lastID = col.messages.last?.id ?? 0
+            Task.detached {
+                let runner = Runner(store: store, backend: backend)
+                var row = CompareTurn(mode: col.column.label, turn: number, request_bytes: 0, items_sent: 0, input_tokens: 0, cached_tokens: 0,
+                                      output_tokens: 0, latency_ms: 0, reply: "", expected: nil, correct: nil, error: nil)
+                do {
+                    let r = try await runner.send(text, in: col.session) { inbox.push(.engine(.compareDelta(column: i, text: $0))) }
+                    row.request_bytes = r.turn.requestBytes
+                    row.items_sent = r.turn.itemsSent
+                    row.input_tokens = r.turn.inputTokens ?? 0
+                    row.cached_tokens = r.turn.cachedTokens ?? 0
+                    row.output_tokens = r.turn.outputTokens ?? 0
+                    row.latency_ms = r.turn.latencyMs ?? 0
+                    row.reply = r.reply
+                } catch let f as TurnFailure {
+                    row.request_bytes = f.turn.requestBytes
+                    row.error = f.underlying
+                } catch {
+                    row.error = "\(error)"
+                }
+                var new: [ChatMessage] = []
+                if let s = try? store.session(named: col.session) { new = (try? ScreenData.messages(store, session: s.id, after: lastID)) ?? [] }
+                inbox.push(.engine(.compareTurn(column: i, row: row, newMessages: new)))
+            }
         }
     }
 

@@ -21,6 +21,40 @@ public struct StreamState: Equatable, Sendable {
     }
 }
 
+/// One column of the compare view: a mode, its own session, its conversation and reply in flight.
+public struct CompareColumnState: Sendable, Equatable {
+    public var column: CompareColumn
+    public var session: String
+    public var messages: [ChatMessage] = []
+    public var streaming: String?
+    public var revision = 0
+    public var error: String?
+    public init(column: CompareColumn, session: String) {
+        self.column = column
+        self.session = session
+    }
+
+    /// The column's messages plus the reply arriving (pending ids are negative and unique per column).
+    public func display(index: Int, pendingUser: String?) -> [ChatMessage] {
+        var out = messages
+        if let u = pendingUser, streaming != nil {
+            out.append(ChatMessage(id: Int64(-10 - index * 2), role: "user", text: u, status: "pending"))
+            out.append(ChatMessage(id: Int64(-11 - index * 2), role: "assistant", text: streaming ?? "", status: "streaming", revision: revision))
+        }
+        return out
+    }
+}
+
+/// The compare view (F3): every message goes to all columns; the table and chart compare them.
+public struct CompareViewState: Sendable, Equatable {
+    public var columns: [CompareColumnState]
+    public var rows: [CompareTurn] = []
+    public var inFlight = 0
+    public var turn = 0
+    public var pendingUser: String?
+    public init(columns: [CompareColumnState]) { self.columns = columns }
+}
+
 /// Everything the screen shows. A value: `update` changes it, views read it.
 public struct AppState: Sendable {
     public var width: Int
@@ -43,6 +77,8 @@ public struct AppState: Sendable {
     public var cancelling = false
     /// Enter was pressed while a reply streamed: send the input as soon as the turn is recorded.
     public var sendQueued = false
+    /// The compare view, when open.
+    public var compare: CompareViewState?
 
     public init(width: Int, height: Int, backend: BackendInfo) {
         self.width = width
@@ -74,6 +110,9 @@ public enum EngineEvent: Sendable {
     case sessionLoaded(session: SessionRecord, messages: [ChatMessage], turns: [TurnRecord], memory: MemoryState)
     case notice(String)
     case failure(String)
+    case compareOpened(CompareViewState)
+    case compareDelta(column: Int, text: String)
+    case compareTurn(column: Int, row: CompareTurn, newMessages: [ChatMessage])
 }
 
 /// What the screen asks the engine (or the terminal) to do.
@@ -84,6 +123,9 @@ public enum Effect: Equatable, Sendable {
     case newSession(String)
     case quit
     case redraw
+    case openCompare
+    case compareSend(String)
+    case compareAddColumn(CompareColumn)
 }
 
 /// The mode picker's choices: every mode, and client mode with each preset policy.
@@ -136,6 +178,7 @@ public enum App {
             case .newSession(let editor):
                 return newSessionPrompt(&state, key, editor)
             case .none:
+                if state.compare != nil { return compareKey(&state, key, layout: layout) }
                 return main(&state, key, layout: layout)
             }
         }
@@ -154,6 +197,7 @@ public enum App {
         case .enter:
             state.overlay = .none
             let c = ModeChoice.all[selected]
+            if state.compare != nil { return [.compareAddColumn(CompareColumn(mode: c.mode, policy: c.policy ?? "all"))] }
             return [.switchMode(c.mode, policy: c.policy)]
         case .ctrl("q"): return quit(&state)
         default: break
@@ -243,6 +287,9 @@ public enum App {
             state.overlay = .modePicker(selected: current)
         case .help:
             state.overlay = .help
+        case .compare:
+            if state.streaming != nil { state.notice = "wait for the reply (or Esc) before comparing"; return [] }
+            return [.openCompare]
         case .newSession:
             state.overlay = .newSession(InputEditor("session-\(Self.stamp())"))
         case .redraw:
@@ -279,6 +326,47 @@ public enum App {
         case .deleteWordBack: state.input.deleteWordBack()
         }
         return []
+    }
+
+    /// Keys in the compare view: Enter sends to every column; F2 adds a column; F3 or Esc goes back.
+    static func compareKey(_ state: inout AppState, _ key: Key, layout: LayoutCache) -> [Effect] {
+        guard var c = state.compare else { return [] }
+        switch key {
+        case .f(3), .escape:
+            if c.inFlight > 0 { state.notice = "replies are still arriving"; return [] }
+            state.compare = nil
+            return []
+        case .enter:
+            let text = state.input.text
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return [] }
+            guard c.inFlight == 0 else { state.notice = "replies are still arriving"; return [] }
+            if state.history.last != text { state.history.append(text) }
+            state.input = InputEditor()
+            c.inFlight = c.columns.count
+            c.turn += 1
+            c.pendingUser = text
+            for i in c.columns.indices { c.columns[i].streaming = ""; c.columns[i].error = nil }
+            state.compare = c
+            return [.compareSend(text)]
+        case .f(2):
+            guard c.inFlight == 0 else { return [] }
+            state.overlay = .modePicker(selected: 0)
+            return []
+        case .backspace where state.input.isEmpty && c.columns.count > 2 && c.inFlight == 0:
+            c.columns.removeLast()
+            state.compare = c
+            return []
+        case .ctrl("q"):
+            return [.quit]
+        default:
+            // Editing keys work as on the main screen; scrolling and mode keys do not apply here.
+            if case .char = key { return main(&state, key, layout: layout) }
+            if let a = KeyTable.action(for: key), [.newline, .lineStart, .lineEnd, .killToEnd, .killToStart, .deleteWordBack, .historyPrevious, .historyNext, .help].contains(a) {
+                return main(&state, key, layout: layout)
+            }
+            if [.backspace, .delete, .left, .right].contains(key) { return main(&state, key, layout: layout) }
+            return []
+        }
     }
 
     static func startSend(_ state: inout AppState) -> [Effect] {
@@ -330,6 +418,23 @@ public enum App {
         case .failure(let message):
             state.lastError = message
             state.cancelling = false
+        case .compareOpened(let c):
+            state.compare = c
+            state.notice = nil
+        case .compareDelta(let i, let text):
+            guard var c = state.compare, c.columns.indices.contains(i) else { break }
+            c.columns[i].streaming = (c.columns[i].streaming ?? "") + text
+            c.columns[i].revision += 1
+            state.compare = c
+        case .compareTurn(let i, let row, let new):
+            guard var c = state.compare, c.columns.indices.contains(i) else { break }
+            c.columns[i].messages += new
+            c.columns[i].streaming = nil
+            c.columns[i].error = row.error
+            c.rows.append(row)
+            c.inFlight = max(0, c.inFlight - 1)
+            if c.inFlight == 0 { c.pendingUser = nil }
+            state.compare = c
         }
         return []
     }

@@ -14,7 +14,7 @@ public enum Key: Equatable, Hashable, Sendable {
 /// What a key does. The key table maps keys to actions; footer hints and the help screen are
 /// generated from the same table, so they cannot disagree with what the keys do.
 public enum Action: String, Sendable, CaseIterable {
-    case send, newline, cancel, quit, interrupt, toggleMode, modePicker, help, newSession, redraw
+    case send, newline, cancel, quit, interrupt, toggleMode, modePicker, compare, help, newSession, redraw
     case scrollUp, scrollDown, scrollTop, scrollBottom, historyPrevious, historyNext
     case lineStart, lineEnd, killToEnd, killToStart, deleteWordBack
 }
@@ -33,6 +33,7 @@ public enum KeyTable {
         KeyBinding(keys: [.ctrl("j"), .altEnter], label: "Ctrl-J", action: .newline, help: "insert a newline (also Alt-Enter; pasting never sends)", inFooter: false),
         KeyBinding(keys: [.tab], label: "Tab", action: .toggleMode, help: "switch memory mode: chain → conversation → client → hybrid", inFooter: true),
         KeyBinding(keys: [.f(2)], label: "F2", action: .modePicker, help: "pick a mode and client memory policy", inFooter: true),
+        KeyBinding(keys: [.f(3)], label: "F3", action: .compare, help: "compare modes side by side: every message goes to each column (F2 adds a mode, Backspace on an empty input drops one, F3/Esc back)", inFooter: true),
         KeyBinding(keys: [.ctrl("n")], label: "Ctrl-N", action: .newSession, help: "start a new session", inFooter: true),
         KeyBinding(keys: [.escape], label: "Esc", action: .cancel, help: "cancel a streaming reply (it is kept, marked interrupted); close a dialog", inFooter: false),
         KeyBinding(keys: [.pageUp], label: "PgUp", action: .scrollUp, help: "scroll the conversation up a page (mouse wheel: 3 lines)", inFooter: false),
@@ -64,6 +65,7 @@ public enum KeyTable {
             case .send: short = "send"
             case .toggleMode: short = "mode"
             case .modePicker: short = "mode+policy"
+            case .compare: short = "compare"
             case .newSession: short = "new"
             case .help: short = "help"
             case .quit: short = "quit"

@@ -49,6 +49,12 @@ public enum Views {
             tooSmall(&g)
             return g
         }
+        if let compare = state.compare {
+            renderCompare(&g, state, compare, cache)
+            if case .modePicker(let selected) = state.overlay { picker(&g, state, selected) }
+            if case .help = state.overlay { help(&g) }
+            return g
+        }
         let l = MainLayout(state)
         statusBar(&g, state, l.status)
         conversation(&g, state, l.conversation, cache)

@@ -177,3 +177,64 @@ enum Fixture {
         #expect(ThemeColor.terminalDefault.resolve(colors: 256) == -1)
     }
 }
+
+@Suite struct CompareViewTests {
+    static func state(width: Int, height: Int, columns: [CompareColumn]) -> AppState {
+        var s = Fixture.state(.chain, width: width, height: height)
+        var cv = CompareViewState(columns: columns.map { CompareColumnState(column: $0, session: "cmp-\($0.label)") })
+        let texts = ["My name is Priya and I'm moving to Lisbon. 😀", "我的猫叫 Miso 🐱", "Where am I moving?"]
+        for (ci, col) in columns.enumerated() {
+            var id = Int64(100 * (ci + 1))
+            for (ti, text) in texts.enumerated() {
+                cv.columns[ci].messages.append(ChatMessage(id: id, role: "user", text: text)); id += 1
+                let reply = col.policy.hasPrefix("window") && ti == 2 ? "I don't know where you're moving: it isn't in the context I can see (2 earlier messages)." : "Noted (\(ti + 1))."
+                cv.columns[ci].messages.append(ChatMessage(id: id, role: "assistant", text: reply)); id += 1
+                let bytes = col.mode == .client ? 124 + ti * 300 : (ti == 0 ? 110 : 175)
+                cv.rows.append(CompareTurn(mode: col.label, turn: ti + 1, request_bytes: bytes, items_sent: col.mode == .client ? 1 + 2 * ti : 1,
+                                           input_tokens: 20 + 25 * ti, output_tokens: 9, latency_ms: 3))
+            }
+        }
+        cv.turn = 3
+        s.compare = cv
+        return s
+    }
+
+    @Test func compareViewSnapshots() {
+        let two = [CompareColumn(mode: .chain), CompareColumn(mode: .client)]
+        let four = two + [CompareColumn(mode: .client, policy: "window:2"), CompareColumn(mode: .conversation)]
+        assertSnapshot(Views.render(Self.state(width: 120, height: 40, columns: two), layout: LayoutCache()), "compare-120x40")
+        let big = Views.render(Self.state(width: 200, height: 60, columns: four), layout: LayoutCache())
+        assertSnapshot(big, "compare-200x60")
+        #expect(big.text.contains("client sent") && big.text.contains("× the bytes of chain"))
+        for y in 0..<big.height { #expect(DisplayWidth.of(big.row(y)) == 200) }
+    }
+
+    @Test func sparklineScalesToTheLargestValue() {
+        #expect(Views.sparkline([0, 50, 100], maxValue: 100, width: 10) == " ▅█")
+        #expect(Views.sparkline([100, 100, 100], maxValue: 100, width: 2) == "██")
+        #expect(Views.sparkline([], maxValue: 0, width: 5) == "")
+    }
+
+    @Test func compareKeys() {
+        let cache = LayoutCache()
+        var s = idleState()
+        #expect(App.update(&s, .key(.f(3)), layout: cache) == [.openCompare])
+        _ = App.update(&s, .engine(.compareOpened(CompareViewState(columns: [CompareColumnState(column: CompareColumn(mode: .chain), session: "a"),
+                                                                         CompareColumnState(column: CompareColumn(mode: .client), session: "b")]))), layout: cache)
+        for ch in "hi" { _ = App.update(&s, .key(.char(ch)), layout: cache) }
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.compareSend("hi")])
+        #expect(s.compare?.inFlight == 2 && s.compare?.pendingUser == "hi")
+        #expect(App.update(&s, .key(.escape), layout: cache).isEmpty && s.compare != nil)   // not while replies arrive
+        _ = App.update(&s, .engine(.compareDelta(column: 1, text: "Hel")), layout: cache)
+        #expect(s.compare?.columns[1].streaming == "Hel")
+        for i in 0..<2 {
+            _ = App.update(&s, .engine(.compareTurn(column: i, row: CompareTurn(mode: i == 0 ? "chain" : "client", turn: 1, request_bytes: 100), newMessages: [])), layout: cache)
+        }
+        #expect(s.compare?.inFlight == 0 && s.compare?.rows.count == 2 && s.compare?.pendingUser == nil)
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.compareAddColumn(CompareColumn(mode: .conversation))])
+        _ = App.update(&s, .key(.escape), layout: cache)
+        #expect(s.compare == nil)
+    }
+}

@@ -13,5 +13,6 @@ import Testing
         #expect(status == 0, "end-to-end flows failed:\n\(output)")
         #expect(output.contains("ok recall_chain_toggle_cancel_resize_quit"))
         #expect(output.contains("ok paste_never_sends_and_signals_restore"))
+        #expect(output.contains("ok compare_view_two_messages"))
     }
 }

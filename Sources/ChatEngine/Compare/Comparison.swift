@@ -84,6 +84,22 @@ public struct CompareTurn: Codable, Sendable, Equatable {
     public var expected: String?
     public var correct: Bool?
     public var error: String?
+
+    public init(mode: String, turn: Int, request_bytes: Int = 0, items_sent: Int = 0, input_tokens: Int = 0, cached_tokens: Int = 0,
+                output_tokens: Int = 0, latency_ms: Double = 0, reply: String = "", expected: String? = nil, correct: Bool? = nil, error: String? = nil) {
+        self.mode = mode
+        self.turn = turn
+        self.request_bytes = request_bytes
+        self.items_sent = items_sent
+        self.input_tokens = input_tokens
+        self.cached_tokens = cached_tokens
+        self.output_tokens = output_tokens
+        self.latency_ms = latency_ms
+        self.reply = reply
+        self.expected = expected
+        self.correct = correct
+        self.error = error
+    }
 }
 
 /// Per-column totals and the comparison against the first column.

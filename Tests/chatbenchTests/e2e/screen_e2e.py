@@ -115,9 +115,40 @@ def paste_never_sends_and_signals_restore():
             t.close()
 
 
+def compare_view_two_messages():
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=5 {BIN}", 120, 40)
+    try:
+        t.wait_for("SERVER CHAIN")
+        t.keys("F3")
+        t.wait_for("COMPARE · 2 modes")
+        t.wait_for("┌─ chain")
+        t.wait_for("┌─ client")
+        t.type("My name is Priya and I'm moving to Lisbon.")
+        t.keys("Enter")
+        t.wait_for(lambda s: s.count("Nice to meet you, Priya!") == 2)
+        t.wait_for("total client")
+        t.type("Where am I moving?")
+        t.keys("Enter")
+        s = t.wait_for(lambda s: s.count("You're moving to Lisbon.") == 2 and "× the bytes of chain" in s)
+        # Both columns answered turn 2, the table has its rows, the chart one line per mode.
+        assert "2  chain" in s and "2  client" in s, s
+        assert "Request bytes per turn" in s
+        db = sqlite3.connect(os.path.join(home, "workbench.sqlite"))
+        names = [r[0] for r in db.execute("SELECT name FROM sessions WHERE name LIKE 'compare-%' ORDER BY name")]
+        assert len(names) == 2 and names[0].endswith("-chain") and names[1].endswith("-client"), names
+        counts = [r[0] for r in db.execute("SELECT count(*) FROM turns t JOIN sessions s ON s.id = t.session_id WHERE s.name LIKE 'compare-%' GROUP BY s.id")]
+        assert counts == [2, 2], counts
+        t.keys("F3")
+        t.wait_for("SERVER CHAIN")
+        t.keys("C-q")
+    finally:
+        t.close()
+
+
 if __name__ == "__main__":
     failures = 0
-    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore]:
+    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, compare_view_two_messages]:
         started = time.monotonic()
         try:
             test()
