@@ -57,6 +57,17 @@ public enum KeyTable {
         bindings.first { $0.keys.contains(key) }?.action
     }
 
+    /// Footer hints that fit in `width` cells: in table order, dropping the least essential first
+    /// (new session, mode picker, compare, mode toggle) so that help and quit always show.
+    public static func footerHints(width: Int) -> [(String, String)] {
+        var hints = footerHints
+        func length(_ h: [(String, String)]) -> Int { h.reduce(0) { $0 + $1.0.count + $1.1.count + 4 } }
+        for drop in ["new", "mode+policy", "compare", "mode"] where length(hints) > width - 2 {
+            hints.removeAll { $0.1 == drop }
+        }
+        return hints
+    }
+
     /// "Enter send · Tab mode · …" in table order.
     public static var footerHints: [(String, String)] {
         bindings.filter(\.inFooter).map { b in

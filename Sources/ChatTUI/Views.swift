@@ -300,7 +300,7 @@ public enum Views {
             return
         }
         var x = 1
-        for (i, hint) in KeyTable.footerHints.enumerated() {
+        for (i, hint) in KeyTable.footerHints(width: g.width).enumerated() {
             if i > 0 { x = g.put(" · ", x: x, y: r.y, style: Style(.dim)) }
             x = g.put(hint.0, x: x, y: r.y, style: Style(.key, bold: true))
             x = g.put(" " + hint.1, x: x, y: r.y, style: Style(.footer))

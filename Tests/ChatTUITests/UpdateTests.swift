@@ -150,6 +150,9 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         for b in KeyTable.bindings { #expect(KeyTable.action(for: b.keys[0]) == b.action) }
         let g = Views.render(idleState(), layout: cache)
         for (label, word) in KeyTable.footerHints { #expect(g.row(39).contains("\(label) \(word)")) }
+        // Narrow: the least essential hints go first; help and quit stay.
+        let narrow = KeyTable.footerHints(width: 60).map(\.1)
+        #expect(narrow.contains("help") && narrow.contains("quit") && narrow.contains("send") && !narrow.contains("new"))
     }
 
     @Test func newSessionPrompt() {
