@@ -180,6 +180,15 @@ public enum Views {
             i -= 1
         }
         var lines = blocks.flatMap { $0 }
+        // Lineage: where this session was forked from, and its forks.
+        for fork in s.memory?.forks ?? [] {
+            let parts = fork.split(separator: "@", maxSplits: 1).map(String.init)
+            lines.append(Line([Span("⑂ forked as \(parts[0]) at \(parts.count > 1 ? IDs.short(parts[1]) : "?")", Style(.accent))]))
+        }
+        if let from = s.memory?.forkedFrom {
+            let parts = from.split(separator: "@", maxSplits: 1).map(String.init)
+            lines.insert(Line([Span("⑂ fork of \(parts[0]) at \(parts.count > 1 ? IDs.short(parts[1]) : "?")", Style(.accent))]), at: 0)
+        }
         if let conv = s.session?.conversationID, s.session?.mode == .conversation {
             let n = s.memory?.serverItems.map { " · \($0) items" } ?? ""
             lines.insert(Line([Span(IDs.short(conv, keep: 8) + n, Style(.accent, bold: true))]), at: 0)

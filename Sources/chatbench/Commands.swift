@@ -7,6 +7,7 @@ enum Commands {
         ScreenCommand.spec,
         SendCommand.spec,
         CompareCommand.spec,
+        SessionsCommand.spec,
         BenchCommand.spec,
     ]
 }

@@ -25,8 +25,11 @@ public struct MemoryState: Sendable, Equatable {
     public var totalInputTokens: Int
     public var totalCachedTokens: Int
     public var totalOutputTokens: Int
+    /// Lineage: "NAME@POINT" this session was forked from, and the forks made from it.
+    public var forkedFrom: String? = nil
+    public var forks: [String] = []
 
-    public init(mode: MemoryMode, policy: String, profile: String, serverItems: Int? = nil, serverTurns: Int, chainHead: String? = nil, conversationID: String? = nil, transcriptMessages: Int, clientItems: Int, facts: Int, last: TurnRecord? = nil, lastCompleted: TurnRecord? = nil, turns: Int, totalBytes: Int, totalInputTokens: Int, totalCachedTokens: Int, totalOutputTokens: Int) {
+    public init(mode: MemoryMode, policy: String, profile: String, serverItems: Int? = nil, serverTurns: Int, chainHead: String? = nil, conversationID: String? = nil, transcriptMessages: Int, clientItems: Int, facts: Int, last: TurnRecord? = nil, lastCompleted: TurnRecord? = nil, turns: Int, totalBytes: Int, totalInputTokens: Int, totalCachedTokens: Int, totalOutputTokens: Int, forkedFrom: String? = nil, forks: [String] = []) {
         self.mode = mode
         self.policy = policy
         self.profile = profile
@@ -44,6 +47,8 @@ public struct MemoryState: Sendable, Equatable {
         self.totalInputTokens = totalInputTokens
         self.totalCachedTokens = totalCachedTokens
         self.totalOutputTokens = totalOutputTokens
+        self.forkedFrom = forkedFrom
+        self.forks = forks
     }
 
     /// Tokens the model read last turn (its context) versus tokens spent across the session.
@@ -94,6 +99,10 @@ extension WorkbenchStore {
                            totalBytes: turns.reduce(0) { $0 + $1.requestBytes },
                            totalInputTokens: turns.reduce(0) { $0 + ($1.inputTokens ?? 0) },
                            totalCachedTokens: turns.reduce(0) { $0 + ($1.cachedTokens ?? 0) },
-                           totalOutputTokens: turns.reduce(0) { $0 + ($1.outputTokens ?? 0) })
+                           totalOutputTokens: turns.reduce(0) { $0 + ($1.outputTokens ?? 0) },
+                           forkedFrom: try forkedFrom(session: s.id),
+                           forks: try db.query("SELECT name, forked_from FROM sessions WHERE forked_from LIKE ? ESCAPE '\\' ORDER BY id",
+                                               [.text(s.name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "@%")])
+                               .map { "\($0[0].string ?? "")@\(($0[1].string ?? "").split(separator: "@", maxSplits: 1).last ?? "")" })
     }
 }

@@ -232,6 +232,7 @@ public final class WorkbenchStore: @unchecked Sendable {
             """),
         // The number of input items of the turn's final request: what it added to a server chain.
         Migration(version: 3, sql: "ALTER TABLE turns ADD COLUMN input_items INTEGER NOT NULL DEFAULT 0;"),
+        searchMigration,
     ]
 
     public init(path: String) throws {

@@ -1,0 +1,175 @@
+import ChatEngine
+import Foundation
+
+/// `chatbench sessions`: list, search, show, rename, delete, export and fork sessions.
+enum SessionsCommand {
+    static let spec = CommandSpec(
+        name: "sessions", summary: "list, search, show, rename, delete, export and fork sessions",
+        positionals: "ACTION [ARGS...]", minPositionals: 0, maxPositionals: 3,
+        flags: [
+            FlagSpec("--search", "TEXT", "list: only sessions whose name or messages match (word prefixes)"),
+            FlagSpec("--format", "FORMAT", "list/show: table | json; export: md | json"),
+            FlagSpec("--server", nil, "delete: also delete the session's stored responses and conversation on its server"),
+            FlagSpec("-o", "FILE", "export: write to FILE instead of standard output"),
+            FlagSpec("--at", "ID", "fork: a response id (resp_…) or a message id from 'sessions show'"),
+            FlagSpec("--as", "NEW", "fork: the new session's name"),
+            FlagSpec("--session-db", "FILE", "list: the sessions of an Agents SDK SQLite file instead"),
+        ],
+        details: """
+            actions:
+              list [--search TEXT] [--format table|json]
+              show NAME [--format table|json]        the turns: response_id, previous_response_id, mode, metrics
+              rename OLD NEW
+              delete NAME [--server]
+              export NAME --format md|json [-o FILE]
+              fork NAME --at RESPONSE_ID|MESSAGE_ID --as NEW
+            """,
+        run: { await run($0) })
+
+    static func run(_ inv: Invocation) async -> Int32 {
+        let args = inv.positionals
+        let action = args.first ?? "list"
+        func need(_ n: Int, _ usage: String) throws {
+            guard args.count == n + 1 else { throw ConfigurationError("usage: chatbench sessions \(usage)") }
+        }
+        do {
+            let paths = Paths(environment: inv.environment)
+            try Paths.ensureDirectory(paths.dataDirectory)
+            let store = try WorkbenchStore(path: paths.workbenchDatabase)
+            switch action {
+            case "list":
+                try need(0, "list [--search TEXT] [--format table|json]")
+                if let file = inv.value("--session-db") { return try listExternal(file) }
+                let list = try store.listSessions(search: inv.value("--search"))
+                try printList(list, format: inv.value("--format") ?? "table")
+            case "show":
+                try need(1, "show NAME [--format table|json]")
+                try show(store, args[1], format: inv.value("--format") ?? "table")
+            case "rename":
+                try need(2, "rename OLD NEW")
+                try store.renameSession(args[1], to: args[2])
+                print("renamed \(args[1]) → \(args[2])")
+            case "delete":
+                try need(1, "delete NAME [--server]")
+                let s = args[1]
+                var serverNote = ""
+                if inv.has("--server") { serverNote = try await deleteOnServer(store, s, inv: inv) }
+                try store.deleteSession(s)
+                print("deleted session \(s) (its transcript, turns and client items)\(serverNote)")
+            case "export":
+                try need(1, "export NAME --format md|json [-o FILE]")
+                let format = inv.value("--format") ?? "md"
+                let text: String
+                switch format {
+                case "md": text = try store.exportMarkdown(args[1])
+                case "json": text = try store.exportJSON(args[1])
+                default: throw ConfigurationError("export formats are md and json")
+                }
+                if let file = inv.value("-o") {
+                    guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                        throw ConfigurationError("cannot write \(file)")
+                    }
+                    print("exported \(args[1]) to \(file)")
+                } else {
+                    print(text, terminator: "")
+                }
+            case "fork":
+                try need(1, "fork NAME --at RESPONSE_ID|MESSAGE_ID --as NEW")
+                guard let at = inv.value("--at"), let new = inv.value("--as") else { throw ConfigurationError("fork needs --at ID and --as NEW") }
+                let f = try store.forkSession(args[1], at: at, as: new)
+                let next = f.chainHead.map { "its next turn chains from \($0)" } ?? "its next turn carries the copied history"
+                print("forked \(args[1]) at \(at) as \(new): \(try store.messages(session: f.id).count) messages; \(next)")
+            default:
+                throw ConfigurationError("unknown action '\(action)' (list, show, rename, delete, export, fork)")
+            }
+            return 0
+        } catch let e as ConfigurationError {
+            CLI.printError("chatbench: sessions: \(e.message)")
+            return 2
+        } catch {
+            CLI.printError("chatbench: sessions: \(error)")
+            return 1
+        }
+    }
+
+    static func date(_ t: Double) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd HH:mm"
+        return f.string(from: Date(timeIntervalSince1970: t))
+    }
+
+    static func printList(_ list: [SessionSummary], format: String) throws {
+        switch format {
+        case "json":
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try e.encode(list), as: UTF8.self))
+        case "table":
+            print("name                     mode          backend  turns  msgs      size  last activity")
+            for s in list {
+                let mode = s.mode == "client" ? "client[\(s.policy)]" : s.mode
+                print(s.name.padding(toLength: 24, withPad: " ", startingAt: 0) + " " + mode.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
+                      + s.backend.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: " %5d %5d %9@  ", s.turns, s.messages, bytes(s.bytes))
+                      + date(s.last_activity) + (s.forked_from.map { "  (fork of \($0))" } ?? ""))
+            }
+            if list.isEmpty { print("(no sessions)") }
+        default:
+            throw ConfigurationError("list formats are table and json")
+        }
+    }
+
+    static func bytes(_ n: Int) -> String { n < 1024 ? "\(n) B" : String(format: "%.1f KB", Double(n) / 1024) }
+
+    static func show(_ store: WorkbenchStore, _ name: String, format: String) throws {
+        guard let s = try store.session(named: name) else { throw ConfigurationError("no session named '\(name)'") }
+        let turns = try store.turns(session: s.id)
+        if format == "json" {
+            let doc: JSONValue = .object(["name": .string(s.name), "mode": .string(s.mode.rawValue), "backend": .string(s.backend),
+                                          "chain_head": s.chainHead.map { .string($0) } ?? .null,
+                                          "conversation_id": s.conversationID.map { .string($0) } ?? .null,
+                                          "turns": .array(turns.map(WorkbenchStore.turnJSON))])
+            let e = WireJSON.encoder()
+            e.outputFormatting.insert(.prettyPrinted)
+            print(String(decoding: try e.encode(doc), as: UTF8.self))
+            return
+        }
+        guard format == "table" else { throw ConfigurationError("show formats are table and json") }
+        print("session \(s.name) · \(s.mode.title) · \(s.backend) · \(s.model)" + (try store.forkedFrom(session: s.id).map { " · fork of \($0)" } ?? ""))
+        print("turn  mode          response                   previous                   bytes  items  in (cached)  out  status")
+        for t in turns {
+            print(String(format: "%4d  ", t.number) + t.mode.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
+                  + (t.responseID ?? "—").prefix(26).padding(toLength: 26, withPad: " ", startingAt: 0) + " "
+                  + (t.previousResponseID ?? "—").prefix(26).padding(toLength: 26, withPad: " ", startingAt: 0)
+                  + String(format: " %5d %6d %6d (%3d) %4d  ", t.requestBytes, t.itemsSent, t.inputTokens ?? 0, t.cachedTokens ?? 0, t.outputTokens ?? 0)
+                  + t.status + (t.chainEvent.map { " · \($0)" } ?? ""))
+        }
+        print("messages (id role: text):")
+        for m in try store.messages(session: s.id) {
+            print("  m\(m.id) \(m.role): \(m.content.prefix(70).replacingOccurrences(of: "\n", with: " "))\(m.status == "complete" ? "" : " [\(m.status)]")")
+        }
+    }
+
+    static func listExternal(_ file: String) throws -> Int32 {
+        guard FileManager.default.fileExists(atPath: file) else { throw ConfigurationError("no such file: \(file)") }
+        let db = try Database.open(path: file, migrations: [], refuseNewer: false)
+        for (id, n) in try SQLiteAgentSession.list(in: db) { print("\(id)\t\(n) items") }
+        return 0
+    }
+
+    /// Deletes the session's stored responses and conversation on the server it used.
+    static func deleteOnServer(_ store: WorkbenchStore, _ name: String, inv: Invocation) async throws -> String {
+        guard let s = try store.session(named: name) else { throw ConfigurationError("no session named '\(name)'") }
+        let paths = Paths(environment: inv.environment)
+        let bench = try Workbench(paths: paths, backendName: s.backend, connection: .init(environment: inv.environment))
+        let (responses, conversation) = try store.serverObjects(name)
+        var deleted = 0, gone = 0
+        for id in responses {
+            do { _ = try await bench.backend.deleteResponse(id: id); deleted += 1 } catch let e as APIError where e.status == 404 { gone += 1 }
+        }
+        var conv = ""
+        if let c = conversation {
+            do { _ = try await bench.backend.deleteConversation(id: c); conv = "; conversation \(c) deleted" } catch let e as APIError where e.status == 404 { conv = "; conversation \(c) was already gone" }
+        }
+        return "; on the server: \(deleted) stored responses deleted, \(gone) already gone\(conv)"
+    }
+}
