@@ -124,12 +124,13 @@ public final class AppRuntime {
     }
 
     /// Runs effects; returns true to quit.
-    func perform(_ effects: [Effect], _ terminal: CursesTerminal) -> Bool {
+    @discardableResult
+    func perform(_ effects: [Effect], _ terminal: CursesTerminal?) -> Bool {
         var quit = false
         for effect in effects {
             switch effect {
             case .quit: quit = true
-            case .redraw: terminal.invalidate()
+            case .redraw: terminal?.invalidate()
             case .cancelStream: sendTask?.cancel()
             case .send(let text): send(text)
             case .switchMode(let mode, let policy): switchMode(mode, policy: policy)
@@ -137,6 +138,31 @@ public final class AppRuntime {
             case .openCompare: openCompare()
             case .compareSend(let text): compareSend(text)
             case .compareAddColumn(let column): addCompareColumn(column)
+            case .browserSearch(let q): browserEvent { .browserList(try bench.store.listSessions(search: q.isEmpty ? nil : q)) }
+            case .browserPreview(let name): browserEvent { try preview(name) }
+            case .browserRename(let from, let to):
+                browserEvent {
+                    try bench.store.renameSession(from, to: to)
+                    if state.session?.name == from { state.session?.name = to }
+                    return .browserList(try bench.store.listSessions(search: state.browser?.query.text.nilIfEmpty))
+                }
+                state.browser?.message = "renamed \(from) → \(to)"
+            case .browserDelete(let name, let server): deleteSession(name, server: server)
+            case .browserExport(let name):
+                browserEvent {
+                    let dir = bench.paths.dataDirectory + "/exports"
+                    try Paths.ensureDirectory(dir)
+                    let md = dir + "/\(name).md", json = dir + "/\(name).json"
+                    FileManager.default.createFile(atPath: md, contents: Data(try bench.store.exportMarkdown(name).utf8), attributes: [.posixPermissions: 0o600])
+                    FileManager.default.createFile(atPath: json, contents: Data(try bench.store.exportJSON(name).utf8), attributes: [.posixPermissions: 0o600])
+                    return .browserMessage("exported to \(md) and .json")
+                }
+            case .browserFork(let name, let new, let at):
+                browserEvent {
+                    try bench.store.forkSession(name, at: at, as: new)
+                    return .browserList(try bench.store.listSessions(search: state.browser?.query.text.nilIfEmpty))
+                }
+                if state.browser?.message == nil { state.browser?.message = "forked \(name) at \(at) as \(new)" }
             }
         }
         return quit
@@ -264,6 +290,61 @@ public final class AppRuntime {
         }
     }
 
+    /// Runs a store query for the browser and feeds its result back as an engine event.
+    func browserEvent(_ body: () throws -> EngineEvent) {
+        do {
+            let event = try body()
+            _ = perform(App.update(&state, .engine(event), layout: layout), nil)
+        } catch {
+            state.browser?.message = "\(error)"
+        }
+    }
+
+    func preview(_ name: String) throws -> EngineEvent {
+        guard let s = try bench.store.session(named: name) else { return .browserMessage("no session \(name)") }
+        let messages = try bench.store.db.query("SELECT id, role, content, status FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT 12",
+                                                [.integer(s.id)]).reversed().map {
+            ChatMessage(id: $0[0].int64 ?? 0, role: $0[1].string ?? "", text: String(($0[2].string ?? "").prefix(2000)), status: $0[3].string ?? "complete")
+        }
+        return .browserPreview(name: name, messages: messages, turns: try bench.store.recentTurns(session: s.id, limit: 12))
+    }
+
+    func deleteSession(_ name: String, server: Bool) {
+        if name == state.session?.name {
+            state.browser?.message = "\(name) is open: open another session first"
+            return
+        }
+        let store = bench.store
+        let inbox = self.inbox
+        let backendName = (try? store.session(named: name))?.backend ?? "offline"
+        let paths = bench.paths
+        let env = ProcessInfo.processInfo.environment
+        let current = bench
+        Task.detached {
+            var note = ""
+            if server {
+                do {
+                    let backend = backendName == current.backend.info.name ? current.backend
+                        : try Workbench(paths: paths, backendName: backendName, connection: .init(environment: env)).backend
+                    let (responses, conversation) = try store.serverObjects(name)
+                    var deleted = 0
+                    for id in responses { if (try? await backend.deleteResponse(id: id)) != nil { deleted += 1 } }
+                    if let c = conversation { _ = try? await backend.deleteConversation(id: c) }
+                    note = " and \(deleted) stored responses\(conversation == nil ? "" : " and its conversation") on the server"
+                } catch {
+                    note = " (server objects not deleted: \(error))"
+                }
+            }
+            do {
+                try store.deleteSession(name)
+                inbox.push(.engine(.browserList(try store.listSessions())))
+                inbox.push(.engine(.browserMessage("deleted \(name)\(note)")))
+            } catch {
+                inbox.push(.engine(.browserMessage("could not delete \(name): \(error)")))
+            }
+        }
+    }
+
     func openSession(_ name: String) {
         do {
             let mode = state.session?.mode
@@ -275,4 +356,8 @@ public final class AppRuntime {
             state.lastError = "\(error)"
         }
     }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -55,6 +55,35 @@ public struct CompareViewState: Sendable, Equatable {
     public init(columns: [CompareColumnState]) { self.columns = columns }
 }
 
+/// The session browser (F4 or Ctrl-O).
+public struct BrowserState: Sendable, Equatable {
+    public enum Prompt: Sendable, Equatable {
+        case none
+        case search
+        case rename(InputEditor)
+        case fork(InputEditor)
+        case confirmDelete
+    }
+    public var query = InputEditor()
+    public var sessions: [SessionSummary] = []
+    public var selected = 0
+    public var preview: [ChatMessage] = []
+    public var previewTurns: [TurnRecord] = []
+    public var prompt: Prompt = .none
+    public var message: String?
+    /// The previewed turn a fork starts from (an index into `previewTurns`; nil: the latest).
+    public var forkPoint: Int?
+    public init() {}
+    public var current: SessionSummary? { sessions.indices.contains(selected) ? sessions[selected] : nil }
+    /// The response (or message) id `f` forks at.
+    public var forkAt: String? {
+        let completed = previewTurns.indices.filter { previewTurns[$0].status == "completed" }
+        guard let i = forkPoint.flatMap({ p in completed.contains(p) ? p : nil }) ?? completed.last else { return nil }
+        let t = previewTurns[i]
+        return t.responseID.flatMap { $0.hasPrefix("resp_") && t.mode != .client ? $0 : nil } ?? t.replyMessageID.map { "\($0)" }
+    }
+}
+
 /// Everything the screen shows. A value: `update` changes it, views read it.
 public struct AppState: Sendable {
     public var width: Int
@@ -79,6 +108,8 @@ public struct AppState: Sendable {
     public var sendQueued = false
     /// The compare view, when open.
     public var compare: CompareViewState?
+    /// The session browser, when open.
+    public var browser: BrowserState?
 
     public init(width: Int, height: Int, backend: BackendInfo) {
         self.width = width
@@ -113,6 +144,9 @@ public enum EngineEvent: Sendable {
     case compareOpened(CompareViewState)
     case compareDelta(column: Int, text: String)
     case compareTurn(column: Int, row: CompareTurn, newMessages: [ChatMessage])
+    case browserList([SessionSummary])
+    case browserPreview(name: String, messages: [ChatMessage], turns: [TurnRecord])
+    case browserMessage(String)
 }
 
 /// What the screen asks the engine (or the terminal) to do.
@@ -126,6 +160,12 @@ public enum Effect: Equatable, Sendable {
     case openCompare
     case compareSend(String)
     case compareAddColumn(CompareColumn)
+    case browserSearch(String)
+    case browserPreview(String)
+    case browserRename(from: String, to: String)
+    case browserDelete(String, server: Bool)
+    case browserExport(String)
+    case browserFork(String, as: String, at: String)
 }
 
 /// The mode picker's choices: every mode, and client mode with each preset policy.
@@ -178,6 +218,7 @@ public enum App {
             case .newSession(let editor):
                 return newSessionPrompt(&state, key, editor)
             case .none:
+                if state.browser != nil { return browserKey(&state, key) }
                 if state.compare != nil { return compareKey(&state, key, layout: layout) }
                 return main(&state, key, layout: layout)
             }
@@ -287,6 +328,10 @@ public enum App {
             state.overlay = .modePicker(selected: current)
         case .help:
             state.overlay = .help
+        case .browse:
+            if state.streaming != nil { state.notice = "wait for the reply (or Esc) before browsing"; return [] }
+            state.browser = BrowserState()
+            return [.browserSearch("")]
         case .compare:
             if state.streaming != nil { state.notice = "wait for the reply (or Esc) before comparing"; return [] }
             return [.openCompare]
@@ -326,6 +371,84 @@ public enum App {
         case .deleteWordBack: state.input.deleteWordBack()
         }
         return []
+    }
+
+    /// Keys in the browser. Letters act on the selected session (Enter open, r rename, d delete,
+    /// e export, f fork); `/` starts an incremental search; Esc closes a prompt, then the browser.
+    static func browserKey(_ state: inout AppState, _ key: Key) -> [Effect] {
+        guard var b = state.browser else { return [] }
+        var closed = false
+        defer { if !closed { state.browser = b } }
+        b.message = nil
+        func previewEffect() -> [Effect] { b.current.map { [.browserPreview($0.name)] } ?? [] }
+        switch b.prompt {
+        case .search:
+            switch key {
+            case .escape, .enter: b.prompt = .none; return []
+            case .char(let c): b.query.insert(String(c))
+            case .backspace: b.query.backspace()
+            case .ctrl("u"): b.query.killToStart()
+            case .up, .down: b.prompt = .none; return browserKey(&state, key)
+            default: return []
+            }
+            b.selected = 0
+            return [.browserSearch(b.query.text)]
+        case .rename(var e), .fork(var e):
+            let renaming: Bool
+            if case .rename = b.prompt { renaming = true } else { renaming = false }
+            switch key {
+            case .escape: b.prompt = .none; return []
+            case .enter:
+                b.prompt = .none
+                let name = e.text.trimmingCharacters(in: .whitespaces)
+                guard let cur = b.current, !name.isEmpty else { return [] }
+                if renaming { return [.browserRename(from: cur.name, to: name)] }
+                guard let at = b.forkAt else { b.message = "\(cur.name) has no completed turn to fork from"; return [] }
+                return [.browserFork(cur.name, as: name, at: at)]
+            case .char(let c): e.insert(String(c))
+            case .backspace: e.backspace()
+            case .ctrl("u"): e.killToStart()
+            case .left: e.left()
+            case .right: e.right()
+            default: break
+            }
+            b.prompt = renaming ? .rename(e) : .fork(e)
+            return []
+        case .confirmDelete:
+            b.prompt = .none
+            guard let cur = b.current else { return [] }
+            switch key {
+            case .char("y"): return [.browserDelete(cur.name, server: false)]
+            case .char("s"): return [.browserDelete(cur.name, server: true)]
+            default: b.message = "not deleted"; return []
+            }
+        case .none:
+            switch key {
+            case .escape, .f(4), .ctrl("o"):
+                closed = true
+                state.browser = nil
+                return []
+            case .up: b.selected = max(0, b.selected - 1); b.forkPoint = nil; return previewEffect()
+            case .down: b.selected = min(max(0, b.sessions.count - 1), b.selected + 1); b.forkPoint = nil; return previewEffect()
+            case .char("["): b.forkPoint = max(0, (b.forkPoint ?? b.previewTurns.count - 1) - 1)
+            case .char("]"): b.forkPoint = min(max(0, b.previewTurns.count - 1), (b.forkPoint ?? b.previewTurns.count - 1) + 1)
+            case .pageUp: b.selected = max(0, b.selected - 10); return previewEffect()
+            case .pageDown: b.selected = min(max(0, b.sessions.count - 1), b.selected + 10); return previewEffect()
+            case .char("/"): b.prompt = .search; return []
+            case .enter:
+                guard let cur = b.current else { return [] }
+                closed = true
+                state.browser = nil
+                return [.newSession(cur.name)]
+            case .char("r"): if let cur = b.current { b.prompt = .rename(InputEditor(cur.name)) }
+            case .char("f"): if let cur = b.current { b.prompt = .fork(InputEditor(cur.name + "-fork")) }
+            case .char("d"): if b.current != nil { b.prompt = .confirmDelete }
+            case .char("e"): if let cur = b.current { return [.browserExport(cur.name)] }
+            case .ctrl("q"): return [.quit]
+            default: break
+            }
+            return []
+        }
     }
 
     /// Keys in the compare view: Enter sends to every column; F2 adds a column; F3 or Esc goes back.
@@ -426,6 +549,21 @@ public enum App {
             c.columns[i].streaming = (c.columns[i].streaming ?? "") + text
             c.columns[i].revision += 1
             state.compare = c
+        case .browserList(let list):
+            guard var b = state.browser else { break }
+            let keep = b.current?.name
+            b.sessions = list
+            b.selected = keep.flatMap { k in list.firstIndex { $0.name == k } } ?? min(b.selected, max(0, list.count - 1))
+            state.browser = b
+            if let cur = b.current { return [.browserPreview(cur.name)] }
+            state.browser?.preview = []
+            state.browser?.previewTurns = []
+        case .browserPreview(let name, let messages, let turns):
+            guard state.browser?.current?.name == name else { break }
+            state.browser?.preview = messages
+            state.browser?.previewTurns = turns
+        case .browserMessage(let m):
+            state.browser?.message = m
         case .compareTurn(let i, let row, let new):
             guard var c = state.compare, c.columns.indices.contains(i) else { break }
             c.columns[i].messages += new

@@ -14,7 +14,7 @@ public enum Key: Equatable, Hashable, Sendable {
 /// What a key does. The key table maps keys to actions; footer hints and the help screen are
 /// generated from the same table, so they cannot disagree with what the keys do.
 public enum Action: String, Sendable, CaseIterable {
-    case send, newline, cancel, quit, interrupt, toggleMode, modePicker, compare, help, newSession, redraw
+    case send, newline, cancel, quit, interrupt, toggleMode, modePicker, compare, browse, help, newSession, redraw
     case scrollUp, scrollDown, scrollTop, scrollBottom, historyPrevious, historyNext
     case lineStart, lineEnd, killToEnd, killToStart, deleteWordBack
 }
@@ -34,6 +34,7 @@ public enum KeyTable {
         KeyBinding(keys: [.tab], label: "Tab", action: .toggleMode, help: "switch memory mode: chain → conversation → client → hybrid", inFooter: true),
         KeyBinding(keys: [.f(2)], label: "F2", action: .modePicker, help: "pick a mode and client memory policy", inFooter: true),
         KeyBinding(keys: [.f(3)], label: "F3", action: .compare, help: "compare modes side by side: every message goes to each column (F2 adds a mode, Backspace on an empty input drops one, F3/Esc back)", inFooter: true),
+        KeyBinding(keys: [.f(4), .ctrl("o")], label: "F4", action: .browse, help: "browse sessions (also Ctrl-O): / search, Enter open, r rename, d delete, e export, f fork", inFooter: true),
         KeyBinding(keys: [.ctrl("n")], label: "Ctrl-N", action: .newSession, help: "start a new session", inFooter: true),
         KeyBinding(keys: [.escape], label: "Esc", action: .cancel, help: "cancel a streaming reply (it is kept, marked interrupted); close a dialog", inFooter: false),
         KeyBinding(keys: [.pageUp], label: "PgUp", action: .scrollUp, help: "scroll the conversation up a page (mouse wheel: 3 lines)", inFooter: false),
@@ -62,7 +63,7 @@ public enum KeyTable {
     public static func footerHints(width: Int) -> [(String, String)] {
         var hints = footerHints
         func length(_ h: [(String, String)]) -> Int { h.reduce(0) { $0 + $1.0.count + $1.1.count + 4 } }
-        for drop in ["new", "mode+policy", "compare", "mode"] where length(hints) > width - 2 {
+        for drop in ["new", "mode+policy", "sessions", "compare", "mode"] where length(hints) > width - 2 {
             hints.removeAll { $0.1 == drop }
         }
         return hints
@@ -77,6 +78,7 @@ public enum KeyTable {
             case .toggleMode: short = "mode"
             case .modePicker: short = "mode+policy"
             case .compare: short = "compare"
+            case .browse: short = "sessions"
             case .newSession: short = "new"
             case .help: short = "help"
             case .quit: short = "quit"

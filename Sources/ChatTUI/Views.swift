@@ -49,6 +49,11 @@ public enum Views {
             tooSmall(&g)
             return g
         }
+        if let browser = state.browser {
+            renderBrowser(&g, state, browser, cache)
+            if case .help = state.overlay { help(&g) }
+            return g
+        }
         if let compare = state.compare {
             renderCompare(&g, state, compare, cache)
             if case .modePicker(let selected) = state.overlay { picker(&g, state, selected) }

@@ -238,3 +238,56 @@ enum Fixture {
         #expect(s.compare == nil)
     }
 }
+
+@Suite struct BrowserTests {
+    static func state() -> AppState {
+        var s = Fixture.state(.chain, width: 120, height: 30)
+        var b = BrowserState()
+        b.sessions = [SessionSummary(name: "trip", mode: "chain", backend: "offline", policy: "all", turns: 3, messages: 6, bytes: 310, last_activity: 0, forked_from: nil),
+                      SessionSummary(name: "work", mode: "client", backend: "offline", policy: "window:4", turns: 1, messages: 2, bytes: 45, last_activity: 0, forked_from: nil)]
+        b.preview = Fixture.messages
+        b.previewTurns = Fixture.turns(.chain)
+        s.browser = b
+        return s
+    }
+
+    @Test func browserSnapshot() {
+        var s = Self.state()
+        s.browser?.forkPoint = 0
+        let g = Views.render(s, layout: LayoutCache())
+        // Dates depend on the time zone: check structure, not the clock.
+        #expect(g.text.contains("SESSIONS · 2 shown") && g.text.contains("Preview · trip") && g.text.contains("fork point resp_1111…"))
+        #expect(g.text.contains("trip                 chain            3") && g.text.contains("work                 client[windo"))
+        for y in 0..<g.height { #expect(DisplayWidth.of(g.row(y)) == 120) }
+    }
+
+    @Test func browserKeys() {
+        let cache = LayoutCache()
+        var s = idleState()
+        #expect(App.update(&s, .key(.f(4)), layout: cache) == [.browserSearch("")])
+        _ = App.update(&s, .engine(.browserList(Self.state().browser!.sessions)), layout: cache)
+        _ = App.update(&s, .engine(.browserPreview(name: "trip", messages: Fixture.messages, turns: Fixture.turns(.chain))), layout: cache)
+        #expect(s.browser?.current?.name == "trip" && s.browser?.forkAt == Fixture.turns(.chain).last?.responseID)
+        // Letters act on the list; after "/" they search.
+        _ = App.update(&s, .key(.char("/")), layout: cache)
+        #expect(App.update(&s, .key(.char("r")), layout: cache) == [.browserSearch("r")])
+        _ = App.update(&s, .key(.escape), layout: cache)
+        _ = App.update(&s, .key(.char("[")), layout: cache)
+        _ = App.update(&s, .key(.char("[")), layout: cache)
+        #expect(s.browser?.forkAt == Fixture.turns(.chain).first?.responseID)
+        _ = App.update(&s, .key(.char("f")), layout: cache)
+        _ = App.update(&s, .key(.ctrl("u")), layout: cache)
+        for ch in "t2" { _ = App.update(&s, .key(.char(ch)), layout: cache) }
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.browserFork("trip", as: "t2", at: Fixture.turns(.chain).first!.responseID!)])
+        _ = App.update(&s, .key(.char("d")), layout: cache)
+        #expect(App.update(&s, .key(.char("n")), layout: cache).isEmpty && s.browser?.message == "not deleted")
+        _ = App.update(&s, .key(.char("d")), layout: cache)
+        #expect(App.update(&s, .key(.char("s")), layout: cache) == [.browserDelete("trip", server: true)])
+        #expect(App.update(&s, .key(.char("e")), layout: cache) == [.browserExport("trip")])
+        _ = App.update(&s, .key(.char("r")), layout: cache)
+        _ = App.update(&s, .key(.char("2")), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.browserRename(from: "trip", to: "trip2")])
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.newSession("trip")])
+        #expect(s.browser == nil)
+    }
+}

@@ -14,5 +14,6 @@ import Testing
         #expect(output.contains("ok recall_chain_toggle_cancel_resize_quit"))
         #expect(output.contains("ok paste_never_sends_and_signals_restore"))
         #expect(output.contains("ok compare_view_two_messages"))
+        #expect(output.contains("ok browse_search_open_fork_export"))
     }
 }

@@ -11,6 +11,18 @@ public struct SessionSummary: Sendable, Equatable, Codable {
     public var bytes: Int
     public var last_activity: Double
     public var forked_from: String?
+
+    public init(name: String, mode: String, backend: String, policy: String, turns: Int, messages: Int, bytes: Int, last_activity: Double, forked_from: String?) {
+        self.name = name
+        self.mode = mode
+        self.backend = backend
+        self.policy = policy
+        self.turns = turns
+        self.messages = messages
+        self.bytes = bytes
+        self.last_activity = last_activity
+        self.forked_from = forked_from
+    }
 }
 
 /// Browsing and managing sessions: every operation is a query or a transaction over the store.
@@ -32,6 +44,30 @@ extension WorkbenchStore {
         CREATE INDEX turns_by_response ON turns(response_id);
         """)
 
+    /// Per-session counters kept by triggers, so listing 10,000 sessions reads no message bodies.
+    static let countersMigration = Migration(version: 5, sql: """
+        ALTER TABLE sessions ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN content_bytes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN turn_count INTEGER NOT NULL DEFAULT 0;
+        UPDATE sessions SET
+            message_count = (SELECT count(*) FROM messages m WHERE m.session_id = sessions.id),
+            content_bytes = (SELECT coalesce(sum(length(CAST(m.content AS BLOB))), 0) FROM messages m WHERE m.session_id = sessions.id),
+            turn_count = (SELECT count(*) FROM turns t WHERE t.session_id = sessions.id);
+        CREATE TRIGGER sessions_count_message_insert AFTER INSERT ON messages BEGIN
+            UPDATE sessions SET message_count = message_count + 1, content_bytes = content_bytes + length(CAST(new.content AS BLOB)) WHERE id = new.session_id;
+        END;
+        CREATE TRIGGER sessions_count_message_delete AFTER DELETE ON messages BEGIN
+            UPDATE sessions SET message_count = message_count - 1, content_bytes = content_bytes - length(CAST(old.content AS BLOB)) WHERE id = old.session_id;
+        END;
+        CREATE TRIGGER sessions_count_turn_insert AFTER INSERT ON turns BEGIN
+            UPDATE sessions SET turn_count = turn_count + 1 WHERE id = new.session_id;
+        END;
+        CREATE TRIGGER sessions_count_turn_delete AFTER DELETE ON turns BEGIN
+            UPDATE sessions SET turn_count = turn_count - 1 WHERE id = old.session_id;
+        END;
+        CREATE INDEX sessions_by_activity ON sessions(updated_at DESC, id DESC);
+        """)
+
     /// An FTS5 query matching every word of `text` as a prefix ("lisb" finds "Lisbon").
     static func ftsQuery(_ text: String) -> String? {
         let words = text.split(whereSeparator: { $0.isWhitespace }).map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"*" }
@@ -42,9 +78,7 @@ extension WorkbenchStore {
     public func listSessions(search: String? = nil, limit: Int = 10_000) throws -> [SessionSummary] {
         var sql = """
             SELECT s.name, s.mode, s.backend, s.policy, s.updated_at, s.forked_from,
-                (SELECT count(*) FROM turns t WHERE t.session_id = s.id) AS turns,
-                (SELECT count(*) FROM messages m WHERE m.session_id = s.id) AS messages,
-                (SELECT coalesce(sum(length(m.content)), 0) FROM messages m WHERE m.session_id = s.id) AS bytes
+                s.turn_count AS turns, s.message_count AS messages, s.content_bytes AS bytes
             FROM sessions s
             """
         var params: [SQLValue] = []

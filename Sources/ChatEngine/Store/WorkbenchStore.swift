@@ -233,6 +233,7 @@ public final class WorkbenchStore: @unchecked Sendable {
         // The number of input items of the turn's final request: what it added to a server chain.
         Migration(version: 3, sql: "ALTER TABLE turns ADD COLUMN input_items INTEGER NOT NULL DEFAULT 0;"),
         searchMigration,
+        countersMigration,
     ]
 
     public init(path: String) throws {
@@ -360,6 +361,12 @@ public final class WorkbenchStore: @unchecked Sendable {
 
     public func turns(session: Int64) throws -> [TurnRecord] {
         try db.query("SELECT * FROM turns WHERE session_id = ? ORDER BY number, id", [.integer(session)]).map(turn(from:))
+    }
+
+    /// The latest `limit` turns, oldest first.
+    public func recentTurns(session: Int64, limit: Int) throws -> [TurnRecord] {
+        try db.query("SELECT * FROM turns WHERE session_id = ? ORDER BY number DESC, id DESC LIMIT ?", [.integer(session), .integer(Int64(limit))])
+            .map(turn(from:)).reversed()
     }
 
     /// The mode of the session's last turn (nil before the first).

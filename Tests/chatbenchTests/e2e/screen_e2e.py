@@ -146,9 +146,59 @@ def compare_view_two_messages():
         t.close()
 
 
+def browse_search_open_fork_export():
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    env = f"LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=0"
+    for name, text in [("trip", "My name is Priya and I'm moving to Lisbon."), ("work", "I work as a nurse in Porto.")]:
+        assert os.system(f"env {env} {BIN} send --session {name} \"{text}\" > /dev/null") == 0
+    assert os.system(f"env {env} {BIN} send --session trip 'I have a cat named Miso.' > /dev/null") == 0
+    t = Tmux(f"env {env} {BIN} --session work", 120, 30)
+    try:
+        t.wait_for('session "work"')
+        t.keys("F4")
+        t.wait_for("SESSIONS · 2 shown")
+        t.keys("/")
+        t.type("lisb")
+        t.wait_for("SESSIONS · 1 shown")
+        t.wait_for("Preview · trip")
+        t.keys("Enter")              # leave the search
+        t.keys("[")                  # fork point: the first response
+        db = sqlite3.connect(os.path.join(home, "workbench.sqlite"))
+        first = db.execute("SELECT t.response_id FROM turns t JOIN sessions s ON s.id = t.session_id WHERE s.name = 'trip' ORDER BY t.id LIMIT 1").fetchone()[0]
+        t.wait_for("fork point " + short(first))
+        t.keys("f")
+        t.wait_for("fork at " + first)
+        t.keys("C-u")
+        t.type("trip-early")
+        t.keys("Enter")
+        t.wait_for("forked trip at")
+        t.keys("e")
+        t.wait_for("exported to")
+        assert os.path.exists(os.path.join(home, "exports", "trip.md")) and os.path.exists(os.path.join(home, "exports", "trip.json"))
+        # Open the fork: its next turn chains from trip's first response and knows nothing of the cat.
+        t.keys("/")
+        t.keys("C-u")
+        t.type("trip-early")
+        t.wait_for("SESSIONS · 1 shown")
+        t.keys("Enter")
+        t.keys("Enter")
+        t.wait_for('session "trip-early"')
+        t.wait_for("fork of trip at " + short(first))
+        t.type("Where am I moving? What's my cat's name?")
+        t.keys("Enter")
+        t.wait_for("You're moving to Lisbon.")
+        t.wait_for("don't know about your cat")
+        prev = db.execute("SELECT t.previous_response_id FROM turns t JOIN sessions s ON s.id = t.session_id WHERE s.name = 'trip-early' ORDER BY t.id DESC LIMIT 1").fetchone()[0]
+        assert prev == first, (prev, first)
+        t.keys("C-q")
+    finally:
+        t.close()
+
+
 if __name__ == "__main__":
     failures = 0
-    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, compare_view_two_messages]:
+    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, compare_view_two_messages,
+                 browse_search_open_fork_export]:
         started = time.monotonic()
         try:
             test()
