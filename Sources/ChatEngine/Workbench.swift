@@ -45,6 +45,7 @@ public final class Workbench: @unchecked Sendable {
 
     public init(paths: Paths, backendName: String, streamDelay: Duration = .zero, connection: Connection = Connection()) throws {
         self.paths = paths
+        self.connection = connection
         try Paths.ensureDirectory(paths.dataDirectory)
         store = try WorkbenchStore(path: paths.workbenchDatabase)
         switch backendName {
@@ -63,6 +64,16 @@ public final class Workbench: @unchecked Sendable {
             throw ConfigurationError("unknown backend '\(backendName)'; choose one of: \(Self.knownBackends.joined(separator: ", "))")
         }
     }
+
+    /// The connection for a session: flags win, else what the session recorded.
+    public static func connection(flags: Connection, session: SessionRecord?) -> Connection {
+        var c = flags
+        if c.baseURL == nil { c.baseURL = session?.baseURL }
+        if c.api == nil { c.api = session?.api }
+        return c
+    }
+
+    public let connection: Connection
 
     /// Chat Completions servers keep no state: only client mode works there.
     public var statelessAPI: Bool { backend is ChatCompletionsBackend }
@@ -128,6 +139,20 @@ public final class Workbench: @unchecked Sendable {
         } else if let model = o.model, model != s.model {
             s.model = model
             changed = true
+        }
+        if backend.info.name == "openai" {
+            let url = connection.baseURL ?? connection.environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? HTTPConfig.defaultBaseURL
+            let api = connection.api ?? "responses"
+            if s.baseURL != url || s.api != api {
+                if s.baseURL != nil && s.baseURL != url {
+                    // Another server: the old one's response ids and conversation mean nothing here.
+                    s.chainHead = nil
+                    s.conversationID = nil
+                }
+                s.baseURL = url
+                s.api = api
+                changed = true
+            }
         }
         if changed { try store.save(s) }
         try store.setSetting("last_session", name)

@@ -15,7 +15,9 @@ enum BenchCommand {
             Figures: first_frame_ms (a real child process on a pseudo-terminal, 10,000-message session),
             render_ms_10 / render_ms_10k / render_ms_100k (one 120×40 frame after a scroll), stream_frame_ms,
             offline_turn_ms_depth10 / offline_turn_ms_depth10k, session_add_100k_ms, session_get50_ms
-            (1,000,000-item table), sse_mb_per_s (50 MB Responses stream), rss_mb_10k (peak RSS of the child).
+            (1,000,000-item table), sse_mb_per_s (50 MB Responses stream), rss_mb_10k (peak RSS of the child),
+            browser_open_ms_10k_sessions / browser_filter_ms_10k_sessions (10,000 sessions, 1,000,000 messages),
+            serve_rps / serve_p99_ms (chatbench serve on loopback: 8 keep-alive clients, non-streamed creates).
             Build with -c release for figures worth quoting: swift run -c release chatbench bench
             """,
         run: { run($0) })
@@ -75,6 +77,17 @@ enum BenchCommand {
             if wanted("session_get50_ms") {
                 figures.append(Figure(name: "session_get50_ms", unit: "ms", samples: try sessionGet(reps: reps * 4, tmp: tmp), target: "≤ 1"))
             }
+            // 1,000,000 messages take ~30 s to generate: --quick leaves the browser out unless asked for.
+            if (!quick || only != nil) && (wanted("browser_open_ms_10k_sessions") || wanted("browser_filter_ms_10k_sessions")) {
+                let (open, filter) = try browser(reps: reps, tmp: tmp)
+                figures.append(Figure(name: "browser_open_ms_10k_sessions", unit: "ms", samples: open, target: nil))
+                figures.append(Figure(name: "browser_filter_ms_10k_sessions", unit: "ms", samples: filter, target: nil))
+            }
+            if wanted("serve_rps") || wanted("serve_p99_ms") {
+                let (rps, p99) = try serve(reps: quick ? 2 : 5, tmp: tmp)
+                figures.append(Figure(name: "serve_rps", unit: "req/s", samples: rps, target: nil))
+                figures.append(Figure(name: "serve_p99_ms", unit: "ms", samples: p99, target: nil))
+            }
             if wanted("sse_mb_per_s") {
                 figures.append(Figure(name: "sse_mb_per_s", unit: "MB/s", samples: try sse(reps: quick ? 2 : 5), target: "≥ 100"))
             }
@@ -89,10 +102,10 @@ enum BenchCommand {
             }
             print((try? WireJSON.encodeString(JSONValue.object(obj))) ?? "{}")
         } else {
-            print("figure                       median        min        max  unit   target")
+            print("figure                              median        min        max  unit   target")
             for f in figures {
                 let cols = [f.median, f.min, f.max].map { String(format: "%10.3f", $0) }.joined(separator: " ")
-                print(f.name.padding(toLength: 26, withPad: " ", startingAt: 0) + " " + cols + "  " + f.unit.padding(toLength: 6, withPad: " ", startingAt: 0) + " " + (f.target ?? ""))
+                print(f.name.padding(toLength: 33, withPad: " ", startingAt: 0) + " " + cols + "  " + f.unit.padding(toLength: 6, withPad: " ", startingAt: 0) + " " + (f.target ?? ""))
             }
             print("\(ProcessInfo.processInfo.activeProcessorCount) cores · \(buildKind) build · medians of repeated runs")
         }
@@ -240,6 +253,121 @@ enum BenchCommand {
         let session = SQLiteAgentSession(sessionID: "bench", database: db)
         _ = try session.getItems(limit: 50)
         return try (0..<reps).map { _ in try ms { _ = try session.getItems(limit: 50) } }
+    }
+
+    /// The session browser over 10,000 sessions and 1,000,000 messages: listing all of them (what F4
+    /// shows first), and filtering by a word that 1 in 100 sessions contains.
+    static func browser(reps: Int, tmp: String) throws -> ([Double], [Double]) {
+        let store = try WorkbenchStore(path: tmp + "/browser.sqlite")
+        try store.db.transaction {
+            for i in 0..<10_000 {
+                try store.db.execute("INSERT INTO sessions(name, mode, backend, model, created_at, updated_at) VALUES (?, 'chain', 'offline', 'offline-model', ?, ?)",
+                                     [.text("session-\(i)"), .double(Double(i)), .double(Double(i))])
+                let sid = store.db.lastInsertRowID
+                for m in 0..<100 {
+                    let text = m == 7 && i % 100 == 0 ? "I'm planning a trip to Kyoto in spring (\(i))." : "Message \(m) of session \(i): what should I pack for the trip?"
+                    try store.db.execute("INSERT INTO messages(session_id, role, content, item, status, created_at) VALUES (?, ?, ?, '{}', 'complete', 0)",
+                                         [.integer(sid), .text(m % 2 == 0 ? "user" : "assistant"), .text(text)])
+                }
+            }
+        }
+        let open = try (0..<reps).map { _ in try ms { guard try store.listSessions().count == 10_000 else { throw ConfigurationError("browser bench: wrong count") } } }
+        let filter = try (0..<reps).map { _ in try ms { guard try store.listSessions(search: "kyot").count == 100 else { throw ConfigurationError("browser bench: wrong match count") } } }
+        return (open, filter)
+    }
+
+    /// `chatbench serve` on loopback: 8 keep-alive clients × 250 non-streamed creates (fresh
+    /// conversations, no chain), requests per second and the 99th-percentile latency.
+    static func serve(reps: Int, tmp: String) throws -> ([Double], [Double]) {
+        let backend = try OfflineBackend(path: tmp + "/serve.sqlite")
+        let routes = OpenAIRoutes(backend: backend, apiKey: nil)
+        let server = HTTPServer(host: "127.0.0.1", port: 0, log: nil, handler: { req, conn in routes.handle(req, conn) })
+        try server.bind()
+        Thread.detachNewThread { server.serve() }
+        defer { server.stop() }
+        let body = Array(#"{"model":"offline-model","input":"My name is Priya and I'm moving to Lisbon."}"#.utf8)
+        let request = Array("POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+        var rpsOut: [Double] = [], p99Out: [Double] = []
+        for _ in 0..<reps {
+            let clients = 8, perClient = 250
+            let latencies = LatencyBox()
+            let group = DispatchGroup()
+            let started = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<clients {
+                group.enter()
+                Thread.detachNewThread {
+                    defer { group.leave() }
+                    guard let fd = connectLoopback(server.port) else { latencies.fail(); return }
+                    defer { close(fd) }
+                    for _ in 0..<perClient {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        guard sendAll(fd, request), readReply(fd) == 200 else { latencies.fail(); return }
+                        latencies.add(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)
+                    }
+                }
+            }
+            group.wait()
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            guard latencies.failures == 0 else { throw ConfigurationError("serve bench: \(latencies.failures) requests failed") }
+            let sorted = latencies.all.sorted()
+            rpsOut.append(Double(sorted.count) / seconds)
+            p99Out.append(sorted[Int(Double(sorted.count - 1) * 0.99)])
+        }
+        return (rpsOut, p99Out)
+    }
+
+    final class LatencyBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var all: [Double] = []
+        private(set) var failures = 0
+        func add(_ v: Double) { lock.lock(); all.append(v); lock.unlock() }
+        func fail() { lock.lock(); failures += 1; lock.unlock() }
+    }
+
+    static func connectLoopback(_ port: UInt16) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return rc == 0 ? fd : nil
+    }
+
+    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            off += n
+        }
+        return true
+    }
+
+    /// Reads one HTTP reply with a Content-Length body; returns its status (0 on error).
+    static func readReply(_ fd: Int32) -> Int {
+        var buf = [UInt8]()
+        var tmp = [UInt8](repeating: 0, count: 16384)
+        var headerEnd: Int?
+        var length = 0
+        while true {
+            let n = recv(fd, &tmp, tmp.count, 0)
+            if n <= 0 { return 0 }
+            buf += tmp[0..<n]
+            if headerEnd == nil, let r = buf.firstRange(of: [13, 10, 13, 10]) {
+                headerEnd = r.upperBound
+                let head = String(decoding: buf[0..<r.lowerBound], as: UTF8.self).lowercased()
+                if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }) {
+                    length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+                }
+            }
+            if let h = headerEnd, buf.count >= h + length {
+                let status = String(decoding: buf[9..<12], as: UTF8.self)
+                return Int(status) ?? 0
+            }
+        }
     }
 
     /// Parses (framing and event decoding) a 50 MB synthetic Responses stream, in 16 KB chunks.

@@ -8,6 +8,7 @@ enum Commands {
         SendCommand.spec,
         CompareCommand.spec,
         SessionsCommand.spec,
+        ServeCommand.spec,
         BenchCommand.spec,
     ]
 }

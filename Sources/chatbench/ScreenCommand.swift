@@ -44,8 +44,9 @@ enum ScreenCommand {
                                                           environment: inv.environment)
             let delayMs = Int(inv.environment["CHATBENCH_STREAM_DELAY_MS"] ?? "") ?? 12
             let bench = try Workbench(paths: paths, backendName: backendName, streamDelay: .milliseconds(delayMs),
-                                      connection: .init(baseURL: inv.value("--base-url"), api: inv.value("--api"), model: inv.value("--model"),
-                                                        environment: inv.environment))
+                                      connection: Workbench.connection(flags: .init(baseURL: inv.value("--base-url"), api: inv.value("--api"),
+                                                                                                    model: inv.value("--model"), environment: inv.environment),
+                                                                       session: try probe.session(named: name)))
             Trace.mark("workbench opened")
             let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
                                                                            model: backendName == "offline" ? nil : inv.value("--model")))

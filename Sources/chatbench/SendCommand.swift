@@ -58,8 +58,9 @@ enum SendCommand {
             let existing = try probe.session(named: name)
             let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: existing, environment: inv.environment)
             let bench = try Workbench(paths: paths, backendName: backendName,
-                                      connection: .init(baseURL: inv.value("--base-url"), api: inv.value("--api"), model: inv.value("--model"),
-                                                        environment: inv.environment))
+                                      connection: Workbench.connection(flags: .init(baseURL: inv.value("--base-url"), api: inv.value("--api"),
+                                                                                                    model: inv.value("--model"), environment: inv.environment),
+                                                                       session: try probe.session(named: name)))
             let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
                                                                            clientDB: inv.value("--session-db"),
                                                                            model: backendName == "offline" ? nil : inv.value("--model")))

@@ -209,6 +209,10 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
         }
     }
 
+    func lockedPrepare(_ request: CreateResponseRequest) throws -> Prepared {
+        try locked { try prepare(request) }
+    }
+
     public func createResponse(_ request: CreateResponseRequest) async throws -> Response {
         try locked {
             let p = try prepare(request)

@@ -37,9 +37,12 @@ public struct SessionRecord: Sendable, Equatable {
     public var clientCovers: Int64
     /// An external Agents SDK session file used as this session's client store (nil: workbench.sqlite).
     public var clientDB: String?
+    /// For HTTP backends: the base URL and API (responses | chat) the session uses.
+    public var baseURL: String? = nil
+    public var api: String? = nil
     public var createdAt: Double
     public var updatedAt: Double
-    public init(id: Int64, name: String, mode: MemoryMode, backend: String, model: String, policy: String, profile: String, chainHead: String? = nil, chainCovers: Int64, conversationID: String? = nil, conversationCovers: Int64, clientCovers: Int64, clientDB: String? = nil, createdAt: Double, updatedAt: Double) {
+    public init(id: Int64, name: String, mode: MemoryMode, backend: String, model: String, policy: String, profile: String, chainHead: String? = nil, chainCovers: Int64, conversationID: String? = nil, conversationCovers: Int64, clientCovers: Int64, clientDB: String? = nil, baseURL: String? = nil, api: String? = nil, createdAt: Double, updatedAt: Double) {
         self.id = id
         self.name = name
         self.mode = mode
@@ -53,6 +56,8 @@ public struct SessionRecord: Sendable, Equatable {
         self.conversationCovers = conversationCovers
         self.clientCovers = clientCovers
         self.clientDB = clientDB
+        self.baseURL = baseURL
+        self.api = api
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -234,6 +239,8 @@ public final class WorkbenchStore: @unchecked Sendable {
         Migration(version: 3, sql: "ALTER TABLE turns ADD COLUMN input_items INTEGER NOT NULL DEFAULT 0;"),
         searchMigration,
         countersMigration,
+        // Where an HTTP session talks to, so later turns reach the same server.
+        Migration(version: 6, sql: "ALTER TABLE sessions ADD COLUMN base_url TEXT; ALTER TABLE sessions ADD COLUMN api TEXT;"),
     ]
 
     public init(path: String) throws {
@@ -252,7 +259,7 @@ public final class WorkbenchStore: @unchecked Sendable {
 
     private static let sessionColumns = """
         id, name, mode, backend, model, policy, profile, chain_head, chain_covers, conversation_id,
-        conversation_covers, client_covers, client_db, created_at, updated_at
+        conversation_covers, client_covers, client_db, base_url, api, created_at, updated_at
         """
 
     private func session(from r: Row) -> SessionRecord {
@@ -261,7 +268,7 @@ public final class WorkbenchStore: @unchecked Sendable {
                       profile: r["profile"].string ?? "default", chainHead: r["chain_head"].string,
                       chainCovers: r["chain_covers"].int64 ?? 0, conversationID: r["conversation_id"].string,
                       conversationCovers: r["conversation_covers"].int64 ?? 0, clientCovers: r["client_covers"].int64 ?? 0,
-                      clientDB: r["client_db"].string, createdAt: r["created_at"].double ?? 0, updatedAt: r["updated_at"].double ?? 0)
+                      clientDB: r["client_db"].string, baseURL: r["base_url"].string, api: r["api"].string, createdAt: r["created_at"].double ?? 0, updatedAt: r["updated_at"].double ?? 0)
     }
 
     public func session(named name: String) throws -> SessionRecord? {
@@ -286,10 +293,10 @@ public final class WorkbenchStore: @unchecked Sendable {
     public func save(_ s: SessionRecord) throws {
         try db.execute("""
             UPDATE sessions SET mode = ?, backend = ?, model = ?, policy = ?, profile = ?, chain_head = ?, chain_covers = ?,
-                conversation_id = ?, conversation_covers = ?, client_covers = ?, client_db = ?, updated_at = ? WHERE id = ?
+                conversation_id = ?, conversation_covers = ?, client_covers = ?, client_db = ?, base_url = ?, api = ?, updated_at = ? WHERE id = ?
             """, [.text(s.mode.rawValue), .text(s.backend), .text(s.model), .text(s.policy), .text(s.profile), SQLValue(s.chainHead),
                   .integer(s.chainCovers), SQLValue(s.conversationID), .integer(s.conversationCovers), .integer(s.clientCovers),
-                  SQLValue(s.clientDB), .double(Date().timeIntervalSince1970), .integer(s.id)])
+                  SQLValue(s.clientDB), SQLValue(s.baseURL), SQLValue(s.api), .double(Date().timeIntervalSince1970), .integer(s.id)])
     }
 
     public func sessions() throws -> [SessionRecord] {

@@ -1,0 +1,253 @@
+import Foundation
+
+/// The OpenAI-compatible routes of `chatbench serve`, answered by the offline backend: every
+/// Responses and Conversations endpoint it implements, `GET /v1/models` and a stateless
+/// `POST /v1/chat/completions`. Streaming is decided by `"stream": true` in the body.
+public final class OpenAIRoutes: @unchecked Sendable {
+    let backend: OfflineBackend
+    let apiKey: String?
+
+    public init(backend: OfflineBackend, apiKey: String?) {
+        self.backend = backend
+        self.apiKey = apiKey
+    }
+
+    /// Runs async backend work from a connection thread.
+    func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let sem = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<T, Error>?
+        Task {
+            do { result = .success(try await body()) } catch { result = .failure(error) }
+            sem.signal()
+        }
+        sem.wait()
+        return try result!.get()
+    }
+
+    func send<T: Encodable>(_ conn: HTTPConnection, _ status: Int, _ value: T, keepAlive: Bool) -> Int {
+        conn.reply(status, json: (try? WireJSON.encode(value)) ?? Data("{}".utf8), keepAlive: keepAlive)
+        return status
+    }
+
+    func fail(_ conn: HTTPConnection, _ e: APIError, keepAlive: Bool) -> Int {
+        send(conn, e.status, ErrorEnvelope(e), keepAlive: keepAlive)
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ body: Data) throws -> T {
+        do { return try JSONDecoder().decode(T.self, from: body.isEmpty ? Data("{}".utf8) : body) } catch {
+            throw APIError.invalidRequest("We could not parse the JSON body of your request: \(Self.describe(error))")
+        }
+    }
+
+    static func describe(_ e: Error) -> String {
+        if case DecodingError.typeMismatch(_, let c) = e { return "wrong type at '\(c.codingPath.map(\.stringValue).joined(separator: "."))'" }
+        if case DecodingError.keyNotFound(let k, _) = e { return "missing '\(k.stringValue)'" }
+        return "not valid JSON"
+    }
+
+    func listQuery(_ r: HTTPRequest) throws -> ListQuery {
+        var q = ListQuery()
+        if let l = r.queryValue("limit") {
+            guard let n = Int(l) else { throw APIError.invalidRequest("Invalid 'limit': '\(l)'.", param: "limit") }
+            q.limit = n
+        }
+        if let o = r.queryValue("order") { q.order = o }
+        q.after = r.queryValue("after")
+        return q
+    }
+
+    /// Handles one request; returns the status sent.
+    public func handle(_ r: HTTPRequest, _ conn: HTTPConnection) -> Int {
+        let keepAlive = r.headers["connection"]?.lowercased() != "close"
+        if let key = apiKey, r.headers["authorization"] != "Bearer \(key)" {
+            return fail(conn, APIError(status: 401, type: "invalid_request_error", code: "invalid_api_key",
+                                       message: r.headers["authorization"] == nil ? "Missing bearer authentication in header." : "Incorrect API key provided."),
+                        keepAlive: keepAlive)
+        }
+        let parts = r.path.split(separator: "/").map(String.init)
+        guard parts.first == "v1" else { return fail(conn, APIError.notFound("Unknown path \(r.path)."), keepAlive: keepAlive) }
+        let p = Array(parts.dropFirst())
+        do {
+            func method(_ allowed: String...) throws {
+                guard allowed.contains(r.method) else {
+                    throw APIError(status: 405, type: "invalid_request_error", message: "Method \(r.method) is not allowed on \(r.path) (use \(allowed.joined(separator: " or "))).")
+                }
+            }
+            switch p.count {
+            case 1 where p[0] == "responses":
+                try method("POST")
+                return try createResponse(r, conn, keepAlive: keepAlive)
+            case 1 where p[0] == "models":
+                try method("GET")
+                return send(conn, 200, ModelList.offline(backend.model.name), keepAlive: keepAlive)
+            case 1 where p[0] == "conversations":
+                try method("POST")
+                let body = try decode(CreateConversationBody.self, r.body)
+                let b = backend
+                return send(conn, 200, try wait { try await b.createConversation(items: body.items ?? [], metadata: body.metadata ?? [:]) }, keepAlive: keepAlive)
+            case 2 where p[0] == "chat" && p[1] == "completions":
+                try method("POST")
+                return try chatCompletion(r, conn, keepAlive: keepAlive)
+            case 2 where p[0] == "responses":
+                try method("GET", "DELETE")
+                let id = p[1], b = backend
+                if r.method == "DELETE" { return send(conn, 200, try wait { try await b.deleteResponse(id: id) }, keepAlive: keepAlive) }
+                return send(conn, 200, try wait { try await b.retrieveResponse(id: id) }, keepAlive: keepAlive)
+            case 3 where p[0] == "responses" && p[2] == "input_items":
+                try method("GET")
+                let id = p[1], q = try listQuery(r), b = backend
+                return send(conn, 200, try wait { try await b.listInputItems(responseID: id, query: q) }, keepAlive: keepAlive)
+            case 2 where p[0] == "conversations":
+                try method("GET", "POST", "DELETE")
+                let id = p[1], b = backend
+                switch r.method {
+                case "DELETE": return send(conn, 200, try wait { try await b.deleteConversation(id: id) }, keepAlive: keepAlive)
+                case "POST":
+                    struct Update: Decodable { var metadata: [String: String] }
+                    let u = try decode(Update.self, r.body)
+                    return send(conn, 200, try wait { try await b.updateConversation(id: id, metadata: u.metadata) }, keepAlive: keepAlive)
+                default: return send(conn, 200, try wait { try await b.getConversation(id: id) }, keepAlive: keepAlive)
+                }
+            case 3 where p[0] == "conversations" && p[2] == "items":
+                try method("GET", "POST")
+                let id = p[1], b = backend
+                if r.method == "POST" {
+                    let body = try decode(AddItemsBody.self, r.body)
+                    return send(conn, 200, try wait { try await b.addConversationItems(conversationID: id, items: body.items) }, keepAlive: keepAlive)
+                }
+                let q = try listQuery(r)
+                return send(conn, 200, try wait { try await b.listConversationItems(conversationID: id, query: q) }, keepAlive: keepAlive)
+            case 4 where p[0] == "conversations" && p[2] == "items":
+                try method("GET", "DELETE")
+                let id = p[1], item = p[3], b = backend
+                if r.method == "DELETE" { return send(conn, 200, try wait { try await b.deleteConversationItem(conversationID: id, itemID: item) }, keepAlive: keepAlive) }
+                return send(conn, 200, try wait { try await b.getConversationItem(conversationID: id, itemID: item) }, keepAlive: keepAlive)
+            default:
+                return fail(conn, APIError.notFound("Unknown path \(r.path)."), keepAlive: keepAlive)
+            }
+        } catch let e as APIError {
+            return fail(conn, e, keepAlive: keepAlive)
+        } catch {
+            return fail(conn, APIError(status: 500, type: "server_error", message: "\(error)"), keepAlive: keepAlive)
+        }
+    }
+
+    /// Streams events as `event:` + `data:` SSE in a chunked reply; stops when the client goes away.
+    func stream(_ events: AsyncThrowingStream<ResponseStreamEvent, Error>, _ conn: HTTPConnection, keepAlive: Bool,
+                frame: @escaping @Sendable (ResponseStreamEvent) -> Data?, done: Data? = nil) -> Int {
+        guard conn.startStream(keepAlive: keepAlive) else { return 200 }
+        let sem = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                for try await e in events {
+                    if let data = frame(e), !conn.chunk(data) { break }   // the client left: stop (nothing is stored)
+                }
+                if let done { conn.chunk(done) }
+            } catch let e as APIError {
+                conn.chunk(Data("event: error\ndata: \((try? WireJSON.encodeString(ResponseStreamEvent.error(code: e.code, message: e.message, param: e.param, seq: 0))) ?? "{}")\n\n".utf8))
+            } catch {}
+            conn.endStream()
+            sem.signal()
+        }
+        sem.wait()
+        return 200
+    }
+
+    func createResponse(_ r: HTTPRequest, _ conn: HTTPConnection, keepAlive: Bool) throws -> Int {
+        let req = try decode(CreateResponseRequest.self, r.body)
+        let b = backend
+        guard req.stream == true else { return send(conn, 200, try wait { try await b.createResponse(req) }, keepAlive: keepAlive) }
+        // Validate before committing to a 200 stream: errors here get their real status.
+        _ = try b.prepareOnly(req)
+        return stream(b.streamResponse(req), conn, keepAlive: keepAlive) { e in
+            guard let json = try? WireJSON.encodeString(e) else { return nil }
+            return Data("event: \(e.type)\ndata: \(json)\n\n".utf8)
+        }
+    }
+
+    // MARK: Chat Completions (stateless)
+
+    struct ChatBody: Decodable {
+        struct Msg: Decodable {
+            var role: String
+            var content: JSONValue?
+        }
+        var model: String?
+        var messages: [Msg]
+        var stream: Bool?
+        var stream_options: [String: Bool]?
+    }
+
+    func chatCompletion(_ r: HTTPRequest, _ conn: HTTPConnection, keepAlive: Bool) throws -> Int {
+        let body = try decode(ChatBody.self, r.body)
+        func text(_ v: JSONValue?) -> String {
+            if let s = v?.stringValue { return s }
+            return v?.arrayValue?.compactMap { $0["text"]?.stringValue }.joined() ?? ""
+        }
+        let system = body.messages.filter { $0.role == "system" || $0.role == "developer" }.map { text($0.content) }.joined(separator: "\n")
+        let items = body.messages.filter { $0.role != "system" && $0.role != "developer" }
+            .map { Item.message(Message(role: $0.role == "assistant" ? "assistant" : "user", content: .text(text($0.content)))) }
+        guard !items.isEmpty else { throw APIError.invalidRequest("'messages' needs at least one user or assistant message.", param: "messages") }
+        let req = CreateResponseRequest(model: body.model, input: .items(items), instructions: system.isEmpty ? nil : system, store: false)
+        let b = backend
+        let id = "chatcmpl-" + IDs.make("x").dropFirst(2).prefix(24)
+        let created = Int(Date().timeIntervalSince1970)
+        let model = body.model ?? backend.model.name
+        @Sendable func usage(_ u: Usage?) -> JSONValue {
+            .object(["prompt_tokens": .int(Int64(u?.input_tokens ?? 0)), "completion_tokens": .int(Int64(u?.output_tokens ?? 0)),
+                     "total_tokens": .int(Int64((u?.input_tokens ?? 0) + (u?.output_tokens ?? 0)))])
+        }
+        guard body.stream == true else {
+            let resp = try wait { try await b.createResponse(req) }
+            let reply: JSONValue = .object([
+                "id": .string(id), "object": .string("chat.completion"), "created": .int(Int64(created)), "model": .string(model),
+                "choices": .array([.object(["index": .int(0), "message": .object(["role": .string("assistant"), "content": .string(resp.outputText), "refusal": .null]),
+                                            "logprobs": .null, "finish_reason": .string("stop")])]),
+                "usage": usage(resp.usage)])
+            return send(conn, 200, reply, keepAlive: keepAlive)
+        }
+        let includeUsage = body.stream_options?["include_usage"] == true
+        @Sendable func chunk(_ delta: JSONValue, finish: JSONValue = .null) -> Data {
+            let obj: JSONValue = .object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(Int64(created)), "model": .string(model),
+                                          "choices": .array([.object(["index": .int(0), "delta": delta, "logprobs": .null, "finish_reason": finish])])])
+            return Data("data: \((try? WireJSON.encodeString(obj)) ?? "{}")\n\n".utf8)
+        }
+        let first = chunk(.object(["role": .string("assistant"), "content": .string("")]))
+        nonisolated(unsafe) var sentFirst = false
+        return stream(b.streamResponse(req), conn, keepAlive: keepAlive, frame: { e in
+            var out = Data()
+            if !sentFirst { out.append(first); sentFirst = true }
+            if e.type == "response.output_text.delta", let d = e.delta { out.append(chunk(.object(["content": .string(d)]))) }
+            if e.type == "response.completed" {
+                out.append(chunk(.object([:]), finish: .string("stop")))
+                if includeUsage {
+                    let obj: JSONValue = .object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(Int64(created)),
+                                                  "model": .string(model), "choices": .array([]), "usage": usage(e.response?.usage)])
+                    out.append(Data("data: \((try? WireJSON.encodeString(obj)) ?? "{}")\n\n".utf8))
+                }
+            }
+            return out.isEmpty ? nil : out
+        }, done: Data("data: [DONE]\n\n".utf8))
+    }
+}
+
+/// `GET /v1/models`.
+struct ModelList: Encodable {
+    struct Model: Encodable {
+        var id: String
+        var object = "model"
+        var created = 0
+        var owned_by = "chatbench"
+    }
+    var object = "list"
+    var data: [Model]
+    static func offline(_ name: String) -> ModelList { ModelList(data: [Model(id: name)]) }
+}
+
+extension OfflineBackend {
+    /// Checks a request as a create would (ids, limits) without storing anything.
+    func prepareOnly(_ request: CreateResponseRequest) throws -> Bool {
+        _ = try lockedPrepare(request)
+        return true
+    }
+}

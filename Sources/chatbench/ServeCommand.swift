@@ -1,0 +1,65 @@
+import ChatEngine
+import Foundation
+
+/// `chatbench serve`: the offline backend as a local OpenAI-compatible HTTP server.
+enum ServeCommand {
+    static let spec = CommandSpec(
+        name: "serve", summary: "serve the offline backend as a local OpenAI-compatible HTTP server",
+        positionals: "", minPositionals: 0, maxPositionals: 0,
+        flags: [
+            FlagSpec("--host", "ADDR", "IPv4 address to listen on (default 127.0.0.1)"),
+            FlagSpec("--port", "PORT", "port (default 8088; 0 picks a free one)"),
+            FlagSpec("--api-key", "KEY", "require 'Authorization: Bearer KEY' (required off loopback)"),
+            FlagSpec("--no-auth", nil, "accept requests without a key (loopback only)"),
+            FlagSpec("--allow-remote", nil, "allow a non-loopback --host (then --api-key is required)"),
+            FlagSpec("--quiet", nil, "no access log"),
+        ],
+        details: """
+            Point the official SDKs at it: OPENAI_BASE_URL=http://127.0.0.1:8088/v1 OPENAI_API_KEY=anything.
+            Routes: /v1/responses (create, stream, retrieve, delete, input_items), /v1/conversations and
+            their items, GET /v1/models, POST /v1/chat/completions (stateless). State is the same
+            offline-server.sqlite the workbench uses. One access-log line per request on stderr
+            (method, path, status, request bytes, ms; never bodies or keys).
+            """,
+        run: { run($0) })
+
+    static func run(_ inv: Invocation) -> Int32 {
+        let host = inv.value("--host") ?? "127.0.0.1"
+        guard let port = UInt16(inv.value("--port") ?? "8088") else {
+            CLI.printError("chatbench: serve: --port takes a number from 0 to 65535")
+            return 2
+        }
+        let loopback = host.hasPrefix("127.")
+        let key = inv.value("--api-key")
+        if key != nil && inv.has("--no-auth") {
+            CLI.printError("chatbench: serve: choose --api-key KEY or --no-auth, not both")
+            return 2
+        }
+        if !loopback {
+            guard inv.has("--allow-remote") else {
+                CLI.printError("chatbench: serve: \(host) is not a loopback address; add --allow-remote (and --api-key) to serve other machines")
+                return 2
+            }
+            guard key != nil else {
+                CLI.printError("chatbench: serve: serving beyond loopback requires --api-key KEY")
+                return 2
+            }
+        }
+        do {
+            let paths = Paths(environment: inv.environment)
+            try Paths.ensureDirectory(paths.dataDirectory)
+            let backend = try OfflineBackend(path: paths.offlineServerDatabase)
+            let routes = OpenAIRoutes(backend: backend, apiKey: key)
+            let log: (@Sendable (String) -> Void)? = inv.has("--quiet") ? nil : { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            let server = HTTPServer(host: host, port: port, log: log, handler: { req, conn in routes.handle(req, conn) })
+            try server.bind()
+            print("chatbench serve: listening on http://\(host):\(server.port)/v1 (offline model; \(key == nil ? "no auth" : "bearer key required"))")
+            fflush(nil)
+            server.serve()
+            return 0
+        } catch {
+            CLI.printError("chatbench: serve: \(error)")
+            return 1
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// `chatbench serve` over real sockets: the real binary on a free port, driven by
+/// Tests/chatbenchTests/e2e/serve_e2e.py (raw sockets, http.client and, when installed, the official SDK).
+@Suite struct ServeTests {
+    @Test func theServerOverRealSockets() throws {
+        let home = TempHome()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ChatbenchProcess.binary)
+        p.arguments = ["serve", "--port", "0", "--api-key", "sk-serve-test", "--quiet"]
+        var env = ProcessInfo.processInfo.environment
+        env["CHATBENCH_HOME"] = home.path
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { kill(p.processIdentifier, SIGKILL); var st: Int32 = 0; waitpid(p.processIdentifier, &st, 0) }
+        var line = Data()
+        while !line.contains(0x0A) {
+            let b = out.fileHandleForReading.readData(ofLength: 1)
+            if b.isEmpty { break }
+            line.append(b)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let port = try #require(text.split(separator: ":").last.flatMap { Int($0.split(separator: "/").first ?? "") }, "no port in '\(text)'")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/serve_e2e.py").path
+        let log = NSTemporaryDirectory() + "chatbench-serve-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let status = system("python3 '\(script)' \(port) sk-serve-test > '\(log)' 2>&1 < /dev/null")
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(output)")
+        for check in ["routes_and_errors", "keep_alive_chunked_and_continue", "oversized_and_malformed",
+                      "disconnect_mid_stream_leaves_server_healthy", "concurrent_clients"] {
+            #expect(output.contains("ok \(check)"), "\(check): \(output)")
+        }
+        #expect(output.contains("ok official_sdk") || output.contains("skip official_sdk: the 'openai' Python package is not installed"))
+    }
+
+    @Test func remoteServingNeedsAnExplicitFlagAndAKey() throws {
+        let home = TempHome()
+        let remote = try ChatbenchProcess.run(["serve", "--host", "0.0.0.0", "--port", "0"], home: home.path)
+        #expect(remote.status == 2 && remote.stderr.contains("--allow-remote"))
+        let keyless = try ChatbenchProcess.run(["serve", "--host", "0.0.0.0", "--allow-remote", "--port", "0"], home: home.path)
+        #expect(keyless.status == 2 && keyless.stderr.contains("requires --api-key"))
+        let both = try ChatbenchProcess.run(["serve", "--api-key", "k", "--no-auth"], home: home.path)
+        #expect(both.status == 2)
+        let badHost = try ChatbenchProcess.run(["serve", "--host", "not-an-ip", "--allow-remote", "--api-key", "k", "--port", "0"], home: home.path)
+        #expect(badHost.status == 1 && badHost.stderr.contains("bad host"))
+    }
+}
