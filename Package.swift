@@ -16,7 +16,7 @@ let package = Package(
         .target(name: "ChatEngine", dependencies: ["CSQLite"]),
         .target(name: "ChatTUI", dependencies: ["ChatEngine", "CNcursesw"]),
         .executableTarget(name: "chatbench", dependencies: ["ChatEngine", "ChatTUI"]),
-        .testTarget(name: "ChatEngineTests", dependencies: ["ChatEngine"]),
+        .testTarget(name: "ChatEngineTests", dependencies: ["ChatEngine"], exclude: ["FuzzCorpus"]),
         .testTarget(name: "ChatTUITests", dependencies: ["ChatTUI"], exclude: ["Snapshots"]),
         .testTarget(name: "chatbenchTests", dependencies: ["chatbench", "ChatEngine"], exclude: ["e2e"]),
     ]

@@ -35,7 +35,7 @@ public enum TextLayout {
         var lines: [Line] = []
         var current: [Span] = firstIndent
         var col = firstIndent.reduce(0) { $0 + DisplayWidth.of($1.text) }
-        let padWidth = min(indent, width - 1)
+        let padWidth = min(indent, max(0, width - 2))  // leave room for a wide character
         let pad = String(repeating: " ", count: padWidth)
         func append<S: StringProtocol>(_ text: S, _ style: Style, _ w: Int) {
             if let last = current.last, last.style == style { current[current.count - 1].text += text } else { current.append(Span(String(text), style)) }
@@ -145,8 +145,9 @@ public enum TextLayout {
             if trimmed.hasPrefix("```") {
                 inCode.toggle()
                 let lang = trimmed.dropFirst(3).trimmingCharacters(in: .whitespaces)
-                if inCode { lines.append(Line([Span("╭─" + (lang.isEmpty ? "" : " \(lang) "), Style(.dim))])) }
-                else { lines.append(Line([Span("╰─", Style(.dim))])) }
+                // The fence line is decoration: cut to the pane.
+                let fence = inCode ? "╭─" + (lang.isEmpty ? "" : " \(lang) ") : "╰─"
+                lines.append(Line([Span(clip(fence, to: max(2, width)), Style(.dim))]))
                 continue
             }
             if inCode {
@@ -161,7 +162,8 @@ public enum TextLayout {
             }
             if let (marker, body) = listItem(trimmed) {
                 let lead = line.count - trimmed.count
-                let prefix = String(repeating: " ", count: min(lead, 8)) + marker
+                var prefix = String(repeating: " ", count: min(lead, 8)) + marker
+                if DisplayWidth.of(prefix) * 2 > width { prefix = DisplayWidth.of(marker) < width ? marker : "" }  // narrow pane: no indent
                 lines += wrap(inline(body, base: base), width: width, firstIndent: [Span(prefix, Style(.accent))], indent: DisplayWidth.of(prefix))
                 continue
             }
@@ -171,6 +173,19 @@ public enum TextLayout {
             lines.append(Line([Span("… \(omitted) more characters not shown", Style(.dim))]))
         }
         return lines
+    }
+
+    /// The longest prefix of `text` that fits in `width` cells.
+    static func clip(_ text: String, to width: Int) -> String {
+        var out = ""
+        var used = 0
+        for ch in text {
+            let w = DisplayWidth.of(ch)
+            if used + w > width { break }
+            out.append(ch)
+            used += w
+        }
+        return out
     }
 
     static func headingText(_ s: Substring) -> String? {
