@@ -186,6 +186,9 @@ public struct ModeChoice: Equatable, Sendable {
 }
 
 public enum App {
+    /// The input box holds at most this much text (every frame lays it out).
+    public static let maxInputBytes = 1_000_000
+
     /// Handles one event. Pure but for the layout cache (a memo), which scrolling consults.
     public static func update(_ state: inout AppState, _ event: Event, layout: LayoutCache) -> [Effect] {
         switch event {
@@ -194,6 +197,11 @@ public enum App {
             state.height = h
             return [.redraw]
         case .paste(let text):
+            if text.utf8.count + state.input.text.utf8.count > App.maxInputBytes {
+                state.notice = String(format: "the paste is %.1f MB; the input holds up to 1 MB (send big texts with: chatbench send - < FILE)",
+                                      Double(text.utf8.count) / 1_000_000)
+                return []
+            }
             switch state.overlay {
             case .newSession(var editor):
                 editor.insert(text.replacingOccurrences(of: "\n", with: " "))

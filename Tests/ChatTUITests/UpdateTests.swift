@@ -43,6 +43,15 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         #expect(s.input.text.hasSuffix("\n\n\n"))
     }
 
+    @Test func aHugePasteIsRefusedWithAClearMessage() {
+        var s = idleState()
+        type(&s, "keep me")
+        #expect(App.update(&s, .paste(String(repeating: "x", count: 5_000_000)), layout: cache).isEmpty)
+        #expect(s.input.text == "keep me" && s.notice?.contains("5.0 MB") == true && s.streaming == nil)
+        _ = App.update(&s, .paste(String(repeating: "y", count: 900_000)), layout: cache)
+        #expect(s.input.text.count == 900_007)
+    }
+
     @Test func tabCyclesModesThroughTheEngine() {
         for (from, to) in [(MemoryMode.chain, MemoryMode.conversation), (.conversation, .client), (.client, .hybrid), (.hybrid, .chain)] {
             var s = idleState(mode: from)

@@ -248,8 +248,13 @@ enum FactExtractor {
 
     /// The facts stated in `text`, in order, as (key, value). Keys: name, home, job, employer, trip, move,
     /// age, fav:THING, pet:KIND.
+    /// Facts are read from the first this-many characters of a message (a megabyte of text states no
+    /// more about its writer than its start does, and reading it all would stall a turn).
+    static let maxCharacters = 20_000
+
     static func facts(in text: String) -> [(String, String)] {
         var found: [(String, String)] = []
+        let text = text.count > maxCharacters ? String(text.prefix(maxCharacters)) : text
         for clause in clauses(text) {
             found += facts(inClause: clause)
         }
@@ -372,9 +377,10 @@ private struct Responder {
     static let petTopics = Pattern(#"\b(?:vet|walk|walks|feed|pet food|litter|toy|toys|my pet|grooming)\b"#)
 
     func reply() -> String {
-        guard let text = memory.lastUserText else {
+        guard let full = memory.lastUserText else {
             return "I'm the offline model. There is no user message in the context I was given."
         }
+        let text = full.count > FactExtractor.maxCharacters ? String(full.prefix(FactExtractor.maxCharacters)) : full
         let q = Self.normalise(text)
         var parts: [String] = []
         let learned = memory.learnedFromLast

@@ -241,7 +241,8 @@ public final class Database: @unchecked Sendable {
                     try execute("PRAGMA user_version=\(step.version)")
                 }
             } catch let e as StorageError {
-                throw StorageError(.migrationFailed, path: path, "migrating to schema version \(step.version) failed: \(e.message)")
+                throw StorageError(e.kind == .diskFull || e.kind == .readOnly || e.kind == .busy ? e.kind : .migrationFailed, path: path,
+                                   "migrating to schema version \(step.version) failed: \(e.message)")
             }
         }
     }
@@ -254,6 +255,27 @@ public final class Database: @unchecked Sendable {
 
     private func error(_ rc: Int32, _ context: String) -> StorageError {
         let detail = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed"
+        // An I/O error says little: the OS error behind it says what to do.
+        if rc & 0xff == SQLITE_IOERR, let h = handle {
+            switch sqlite3_system_errno(h) {
+            case ENOSPC: return StorageError(.diskFull, path: path, "\(context) failed: the disk is full (free some space and try again; nothing was lost)")
+            case EFBIG: return StorageError(.diskFull, path: path, "\(context) failed: the file size limit was reached (ulimit -f; nothing was lost)")
+            case EROFS, EACCES, EPERM: return StorageError(.readOnly, path: path, "\(context) failed: the file or its folder is read-only")
+            case let e where e != 0:
+                return StorageError(.queryFailed, path: path, "\(context) failed: \(detail) (\(String(cString: strerror(e))))")
+            default:
+                // No errno: look at the disk and the process's file-size limit ourselves.
+                let folder = (path as NSString).deletingLastPathComponent
+                var fs = statvfs()
+                if statvfs(folder.isEmpty ? "." : folder, &fs) == 0, UInt64(fs.f_bavail) * UInt64(fs.f_frsize) < 1 << 20 {
+                    return StorageError(.diskFull, path: path, "\(context) failed: the disk is full (free some space and try again; nothing was lost)")
+                }
+                var limit = rlimit()
+                if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {
+                    return StorageError(.diskFull, path: path, "\(context) failed: the file size limit (ulimit -f, \(limit.rlim_cur / 1024) KB) was reached; nothing was lost")
+                }
+            }
+        }
         return StorageError.from(code: rc, path: path, context: context, detail: detail)
     }
 
