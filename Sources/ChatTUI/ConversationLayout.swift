@@ -39,6 +39,7 @@ public final class LayoutCache: @unchecked Sendable {
     private var entries: [Key: [Line]] = [:]
     public private(set) var layouts = 0   // how many message layouts were computed (for tests and bench)
     public static let labelWidth = 5
+    static let indent = Span("     ", Style(.text))
     private let capacity = 4096
 
     public init() {}
@@ -60,14 +61,15 @@ public final class LayoutCache: @unchecked Sendable {
             if last.width < textWidth { last.spans.append(Span("▍", Style(.accent))) } else { body.append(last); last = Line([Span("▍", Style(.accent))]) }
             body.append(last)
         }
-        let label = isUser ? "you" : (m.role == "assistant" ? "bot" : String(m.role.prefix(3)))
+        let label = isUser ? "you  " : (m.role == "assistant" ? "bot  " : String(m.role.prefix(3)) + "  ")
         var out: [Line] = []
+        out.reserveCapacity(body.count + 2)
         for (i, line) in body.enumerated() {
-            let lead = i == 0 ? Span(label.padding(toLength: Self.labelWidth, withPad: " ", startingAt: 0), base.bolded)
-                              : Span(String(repeating: " ", count: Self.labelWidth), Style(.text))
-            out.append(Line([lead] + line.spans))
+            var spans = [i == 0 ? Span(label, base.bolded) : Self.indent]
+            spans.append(contentsOf: line.spans)
+            out.append(Line(spans, width: line.width + Self.labelWidth))
         }
-        let pad = String(repeating: " ", count: Self.labelWidth)
+        let pad = Self.indent.text
         switch (m.status, isUser) {
         case ("interrupted", false):
             out += TextLayout.wrap([Span("⚠ interrupted" + (m.note.map { ": \($0)" } ?? ""), Style(.warning))], width: textWidth, firstIndent: [Span(pad, .text)], indent: Self.labelWidth)

@@ -18,6 +18,12 @@ public struct Line: Equatable, Sendable {
         self.spans = spans
         width = spans.reduce(0) { $0 + DisplayWidth.of($1.text) }
     }
+
+    /// With a width already known (no recount).
+    init(_ spans: [Span], width: Int) {
+        self.spans = spans
+        self.width = width
+    }
     public var text: String { spans.map(\.text).joined() }
 }
 
@@ -48,53 +54,78 @@ public enum TextLayout {
         }
         for span in spans {
             let text = span.text
-            var wordStart = text.startIndex
-            var wordWidth = 0
-            func flushWord(upTo end: String.Index) {
-                guard wordStart < end else { return }
-                let word = text[wordStart..<end]
-                if col + wordWidth > width && col > padWidth { newline() }
-                if wordWidth <= width - col {
-                    append(word, span.style, wordWidth)
+            let bytes = text.utf8
+            // Words are found by bytes: a space or newline byte never occurs inside a multi-byte character.
+            var i = bytes.startIndex
+            while i < bytes.endIndex {
+                let b = bytes[i]
+                if b == 0x0A { newline(); i = bytes.index(after: i); continue }
+                if b == 0x20 {
+                    if col >= width { newline() } else if col > padWidth || lines.isEmpty { append(" ", span.style, 1) }
+                    i = bytes.index(after: i)
+                    continue
+                }
+                var j = i
+                var ascii = true
+                while j < bytes.endIndex && bytes[j] != 0x20 && bytes[j] != 0x0A {
+                    if bytes[j] < 0x20 || bytes[j] >= 0x7F { ascii = false }
+                    j = bytes.index(after: j)
+                }
+                let word = text[i..<j]
+                if ascii { placeASCII(word, span.style) } else { placeClusters(word, span.style) }
+                i = j
+            }
+        }
+        /// A printable-ASCII word: one cell per byte; a word longer than a line is cut.
+        func placeASCII(_ w: Substring, _ style: Style) {
+            var word = w
+            while !word.isEmpty {
+                let n = word.utf8.count
+                if col + n > width && col > padWidth { newline() }
+                let room = max(1, width - col)
+                if n <= room { append(word, style, n); return }
+                let cut = word.utf8.index(word.startIndex, offsetBy: room)
+                append(word[..<cut], style, room)
+                word = word[cut...]
+                newline()
+            }
+        }
+        /// Any other word: widths by grapheme cluster; wide characters (CJK has no spaces) break anywhere.
+        func placeClusters(_ word: Substring, _ style: Style) {
+            var start = word.startIndex
+            var w = 0
+            func flush(_ end: Substring.Index) {
+                guard start < end else { return }
+                let part = word[start..<end]
+                if col + w > width && col > padWidth { newline() }
+                if w <= width - col {
+                    append(part, style, w)
                 } else {
-                    // Longer than a line: break it by clusters.
-                    for ch in word {
-                        let w = DisplayWidth.of(ch)
-                        if col + w > width && col > padWidth { newline() }
-                        append(String(ch), span.style, w)
+                    for ch in part {
+                        let cw = DisplayWidth.of(ch)
+                        if col + cw > width && col > padWidth { newline() }
+                        append(String(ch), style, cw)
                     }
                 }
-                wordWidth = 0
+                w = 0
             }
-            var i = text.startIndex
-            while i < text.endIndex {
-                let ch = text[i]
-                let next = text.index(after: i)
-                if ch == "\n" {
-                    flushWord(upTo: i)
-                    newline()
-                    wordStart = next
-                } else if ch == " " {
-                    flushWord(upTo: i)
-                    if col >= width { newline() }
-                    else if col > padWidth || lines.isEmpty { append(" ", span.style, 1) }
-                    wordStart = next
+            var k = word.startIndex
+            while k < word.endIndex {
+                let ch = word[k]
+                let next = word.index(after: k)
+                let cw = DisplayWidth.of(ch)
+                if cw == 2 {
+                    flush(k)
+                    start = k
+                    w = 2
+                    flush(next)
+                    start = next
                 } else {
-                    let w = DisplayWidth.of(ch)
-                    if w == 2 {
-                        // Wide characters are their own words (CJK text has no spaces to break at).
-                        flushWord(upTo: i)
-                        wordStart = i
-                        wordWidth = 2
-                        flushWord(upTo: next)
-                        wordStart = next
-                    } else {
-                        wordWidth += w
-                    }
+                    w += cw
                 }
-                i = next
+                k = next
             }
-            flushWord(upTo: text.endIndex)
+            flush(word.endIndex)
         }
         if !current.isEmpty || lines.isEmpty { lines.append(Line(current)) }
         return lines
@@ -104,26 +135,33 @@ public enum TextLayout {
     public static func inline(_ text: String, base: Style) -> [Span] {
         if !text.utf8.contains(0x60) && !text.utf8.contains(0x2A) { return [Span(text, base)] }  // no ` or *: plain
         var spans: [Span] = []
-        var plain = ""
         var rest = Substring(text)
-        func flush() { if !plain.isEmpty { spans.append(Span(plain, base)); plain = "" } }
-        while let ch = rest.first {
-            if ch == "`", let end = rest.dropFirst().firstIndex(of: "`") {
-                flush()
-                spans.append(Span(String(rest[rest.index(after: rest.startIndex)..<end]), Style(.code)))
-                rest = rest[rest.index(after: end)...]
+        var plainStart = rest.startIndex
+        var i = rest.startIndex
+        func flush(_ upTo: String.Index) { if plainStart < upTo { spans.append(Span(String(text[plainStart..<upTo]), base)) } }
+        while i < rest.endIndex {
+            let ch = rest[i]
+            if ch == "`", let end = rest[rest.index(after: i)...].firstIndex(of: "`") {
+                flush(i)
+                spans.append(Span(String(rest[rest.index(after: i)..<end]), Style(.code)))
+                i = rest.index(after: end)
+                plainStart = i
                 continue
             }
-            if rest.hasPrefix("**"), let end = rest.dropFirst(2).range(of: "**"), end.lowerBound > rest.index(rest.startIndex, offsetBy: 2) {
-                flush()
-                spans.append(Span(String(rest[rest.index(rest.startIndex, offsetBy: 2)..<end.lowerBound]), base.bolded))
-                rest = rest[end.upperBound...]
-                continue
+            if ch == "*", rest[i...].hasPrefix("**") {
+                let open = rest.index(i, offsetBy: 2)
+                if let close = rest[open...].range(of: "**"), close.lowerBound > open {
+                    flush(i)
+                    spans.append(Span(String(rest[open..<close.lowerBound]), base.bolded))
+                    i = close.upperBound
+                    plainStart = i
+                    continue
+                }
             }
-            plain.append(ch)
-            rest = rest.dropFirst()
+            i = rest.index(after: i)
         }
-        flush()
+        flush(rest.endIndex)
+        rest = ""
         return spans
     }
 
@@ -131,9 +169,14 @@ public enum TextLayout {
     public static func markdown(_ raw: String, width: Int, base: Style) -> [Line] {
         var text = raw
         var omitted = 0
-        if text.count > maxCharactersPerMessage {
+        if text.utf8.count > maxCharactersPerMessage && text.count > maxCharactersPerMessage {   // utf8.count is O(1)
             omitted = text.count - maxCharactersPerMessage
             text = String(text.prefix(maxCharactersPerMessage))
+        }
+        // A plain one-line message (the common case) needs no block structure: wrap its inline spans.
+        if let first = text.utf8.first(where: { $0 != 0x20 }), !text.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }),
+           !"`#-*+".utf8.contains(first), !(first >= 0x30 && first <= 0x39), omitted == 0 {
+            return wrap(inline(text, base: base), width: width)
         }
         if text.utf8.contains(0x09) { text = text.replacingOccurrences(of: "\t", with: "    ") }
         if text.utf8.contains(0x0D) { text = text.replacingOccurrences(of: "\r\n", with: "\n") }

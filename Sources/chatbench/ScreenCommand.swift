@@ -26,30 +26,10 @@ enum ScreenCommand {
             CLI.printError("chatbench: the workbench needs a terminal (stdin and stdout must be a TTY); for scripts use 'chatbench send'")
             return 2
         }
-        var mode: MemoryMode?
-        if let m = inv.value("--mode") {
-            guard let parsed = MemoryMode(rawValue: m) else {
-                CLI.printError("chatbench: unknown mode '\(m)' (choose chain, conversation, client or hybrid)")
-                return 2
-            }
-            mode = parsed
-        }
         do {
-            let paths = Paths(environment: inv.environment)
-            try Paths.ensureDirectory(paths.dataDirectory)
-            let probe = try WorkbenchStore(path: paths.workbenchDatabase)
-            Trace.mark("store opened")
-            let name = inv.value("--session") ?? Workbench.defaultSessionName(store: probe)
-            let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: try probe.session(named: name),
-                                                          environment: inv.environment)
             let delayMs = Int(inv.environment["CHATBENCH_STREAM_DELAY_MS"] ?? "") ?? 12
-            let bench = try Workbench(paths: paths, backendName: backendName, streamDelay: .milliseconds(delayMs),
-                                      connection: Workbench.connection(flags: .init(baseURL: inv.value("--base-url"), api: inv.value("--api"),
-                                                                                                    model: inv.value("--model"), environment: inv.environment),
-                                                                       session: try probe.session(named: name)))
-            Trace.mark("workbench opened")
-            let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
-                                                                           model: backendName == "offline" ? nil : inv.value("--model")))
+            let (bench, session) = try SessionFlags.open(inv, streamDelay: .milliseconds(delayMs))
+            let paths = bench.paths
             let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)
             let noColor = !(inv.environment["NO_COLOR"] ?? "").isEmpty
             let runtime = AppRuntime(bench: bench, session: session, theme: theme, themeError: themeError.map(\.description), noColor: noColor)

@@ -41,29 +41,9 @@ enum SendCommand {
             CLI.printError("chatbench: send: the message is empty (see 'chatbench help send')")
             return 2
         }
-        var mode: MemoryMode?
-        if let m = inv.value("--mode") {
-            guard let parsed = MemoryMode(rawValue: m) else {
-                CLI.printError("chatbench: send: unknown mode '\(m)' (choose chain, conversation, client or hybrid)")
-                return 2
-            }
-            mode = parsed
-        }
         let json = inv.has("--json")
         do {
-            let paths = Paths(environment: inv.environment)
-            try Paths.ensureDirectory(paths.dataDirectory)
-            let probe = try WorkbenchStore(path: paths.workbenchDatabase)
-            let name = inv.value("--session") ?? Workbench.defaultSessionName(store: probe)
-            let existing = try probe.session(named: name)
-            let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: existing, environment: inv.environment)
-            let bench = try Workbench(paths: paths, backendName: backendName,
-                                      connection: Workbench.connection(flags: .init(baseURL: inv.value("--base-url"), api: inv.value("--api"),
-                                                                                                    model: inv.value("--model"), environment: inv.environment),
-                                                                       session: try probe.session(named: name)))
-            let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
-                                                                           clientDB: inv.value("--session-db"),
-                                                                           model: backendName == "offline" ? nil : inv.value("--model")))
+            let (bench, session) = try SessionFlags.open(inv)
             let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
             let out = FileHandle.standardOutput
             let result = try await runner.send(text, in: session.name) { delta in

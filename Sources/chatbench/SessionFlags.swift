@@ -1,0 +1,34 @@
+import ChatEngine
+import Foundation
+
+/// The session flags `send` and the screen share (--session, --mode, --policy, --profile, --backend,
+/// --base-url, --api, --model, --session-db): one place that turns them into an open workbench and session.
+enum SessionFlags {
+    static func mode(_ inv: Invocation) throws -> MemoryMode? {
+        guard let m = inv.value("--mode") else { return nil }
+        guard let parsed = MemoryMode(rawValue: m) else {
+            throw ConfigurationError("unknown mode '\(m)' (choose chain, conversation, client or hybrid)")
+        }
+        return parsed
+    }
+
+    /// Opens the workbench for the named (else last used) session and opens that session with the flags.
+    static func open(_ inv: Invocation, streamDelay: Duration = .zero) throws -> (Workbench, SessionRecord) {
+        let mode = try mode(inv)
+        let paths = Paths(environment: inv.environment)
+        try Paths.ensureDirectory(paths.dataDirectory)
+        let probe = try WorkbenchStore(path: paths.workbenchDatabase)
+        Trace.mark("store opened")
+        let name = inv.value("--session") ?? Workbench.defaultSessionName(store: probe)
+        let existing = try probe.session(named: name)
+        let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: existing, environment: inv.environment)
+        let flags = Workbench.Connection(baseURL: inv.value("--base-url"), api: inv.value("--api"), model: inv.value("--model"), environment: inv.environment)
+        let bench = try Workbench(paths: paths, backendName: backendName, streamDelay: streamDelay,
+                                  connection: Workbench.connection(flags: flags, session: existing))
+        Trace.mark("workbench opened")
+        let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
+                                                                       clientDB: inv.value("--session-db"),
+                                                                       model: backendName == "offline" ? nil : inv.value("--model")))
+        return (bench, session)
+    }
+}
