@@ -15,6 +15,8 @@ enum ScreenCommand {
             FlagSpec("--base-url", "URL", "OpenAI-compatible server (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)"),
             FlagSpec("--api", "API", "responses | chat (chat: Chat Completions, client mode only)"),
             FlagSpec("--model", "MODEL", "model for new sessions (default: $OPENAI_MODEL, else gpt-4.1-mini)"),
+            FlagSpec("--attach", "ID", "start the session from server-side history: a conversation (conv_…) or the chain ending at resp_…"),
+            FlagSpec("--session-db", "FILE", "continue an Agents SDK SQLite session file in client mode"),
             FlagSpec("--theme", "NAME|PATH", "default | light | high-contrast | ansi16 | a theme file (NO_COLOR disables colour)"),
         ],
         details: "F1 or ? (with an empty input) shows every key.",
@@ -28,7 +30,9 @@ enum ScreenCommand {
         }
         do {
             let delayMs = Int(inv.environment["CHATBENCH_STREAM_DELAY_MS"] ?? "") ?? 12
-            let (bench, session) = try SessionFlags.open(inv, streamDelay: .milliseconds(delayMs))
+            let (bench, opened) = try SessionFlags.open(inv, streamDelay: .milliseconds(delayMs))
+            var session = opened
+            if let id = inv.value("--attach") { session = try await Runner(store: bench.store, backend: bench.backend).attach(id, to: session.name) }
             let paths = bench.paths
             let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)
             let noColor = !(inv.environment["NO_COLOR"] ?? "").isEmpty

@@ -12,6 +12,7 @@ enum SendCommand {
             FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
             FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile (default: default)"),
             FlagSpec("--session-db", "FILE", "an Agents SDK SQLite session file to read and append to (client mode)"),
+            FlagSpec("--attach", "ID", "start the session from server-side history: a conversation (conv_…) or the chain ending at resp_…"),
             FlagSpec("--backend", "NAME", "offline | openai (default: the session's, else openai with a key, else offline)"),
             FlagSpec("--base-url", "URL", "OpenAI-compatible server (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)"),
             FlagSpec("--api", "API", "responses | chat (chat: Chat Completions, client mode only)"),
@@ -45,6 +46,7 @@ enum SendCommand {
         do {
             let (bench, session) = try SessionFlags.open(inv)
             let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
+            if let id = inv.value("--attach") { try await runner.attach(id, to: session.name) }
             let out = FileHandle.standardOutput
             let result = try await runner.send(text, in: session.name) { delta in
                 if !json { out.write(Data(delta.utf8)) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import ChatEngine
 
 /// `chatbench serve` over real sockets: the real binary on a free port, driven by
 /// Tests/chatbenchTests/e2e/serve_e2e.py (raw sockets, http.client and, when installed, the official SDK).
@@ -48,5 +49,17 @@ import Testing
         #expect(both.status == 2)
         let badHost = try ChatbenchProcess.run(["serve", "--host", "not-an-ip", "--allow-remote", "--api-key", "k", "--port", "0"], home: home.path)
         #expect(badHost.status == 1 && badHost.stderr.contains("bad host"))
+    }
+}
+
+@Suite struct AttachCommandTests {
+    @Test func aConversationBuiltThroughServeContinuesInTheWorkbench() async throws {
+        let home = TempHome()
+        // The agent's side: the same offline-server.sqlite that `serve` uses.
+        let backend = try OfflineBackend(path: home.path + "/offline-server.sqlite")
+        let conv = try await backend.createConversation(items: [.userText("My name is Priya and I'm moving to Lisbon.")], metadata: [:])
+        let r = try ChatbenchProcess.run(["send", "--session", "agent", "--attach", conv.id, "--json", "Where am I moving?"], home: home.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Lisbon") && r.stdout.contains(conv.id))
     }
 }
