@@ -92,6 +92,8 @@ public final class AppRuntime {
             if dirty && now.uptimeNanoseconds - lastFrame.uptimeNanoseconds >= frameInterval {
                 terminal.draw(Views.render(state, layout: layout))
                 if lastFrame.uptimeNanoseconds == 0 { Trace.mark("first frame drawn") }
+                // Test hook for the crash path: fail right after a frame, as a bug in drawing would.
+                if ProcessInfo.processInfo.environment["CHATBENCH_FAULT"] == "draw" { fatalError("CHATBENCH_FAULT=draw: a deliberate failure while drawing") }
                 lastFrame = now
                 dirty = false
             }

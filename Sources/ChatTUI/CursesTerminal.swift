@@ -228,6 +228,10 @@ public final class CursesTerminal {
     private func escapeSequence() -> Event {
         guard let next = readScalar(waitMs: 30) else { return .key(.escape) }
         if next == 13 || next == 10 { return .key(.altEnter) }
+        if next == 79 /* O: SS3, one final byte follows (ncurses already decoded the ones it knows) */ {
+            let final = readScalar(waitMs: 30).flatMap(Unicode.Scalar.init).map { String(Character($0)) } ?? ""
+            return .key(.unknown("ESC O" + final))
+        }
         guard next == 91 /* [ */ else {
             if let s = Unicode.Scalar(next), next >= 32 { return .key(.alt(Character(s))) }
             return .key(.escape)

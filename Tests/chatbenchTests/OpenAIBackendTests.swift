@@ -210,6 +210,29 @@ func expectAPIError(status: Int, code: String? = nil, _ body: () async throws ->
         #expect(disconnected)
     }
 
+    @Test func aTwentyMegabyteReplyArrivesWhole() async throws {
+        let server = try FakeServer()
+        let (store, runner) = try rig(server)
+        try session(store, .chain)
+        try await server.faults([["kind": "big", "mb": 20]])
+        let t = try await runner.send("Tell me everything.", in: "s")
+        #expect(t.reply.utf8.count == 20 * 16 * 65536)
+        #expect(try store.messages(session: t.session.id).last?.content.utf8.count == 20 * 16 * 65536)
+    }
+
+    @Test func aRateLimitStormGivesUpWithAClearMessage() async throws {
+        let server = try FakeServer()
+        try await server.faults(Array(repeating: ["kind": "status", "status": 429, "headers": ["retry-after-ms": "20"],
+                                                  "body": ["error": ["message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"]]], count: 10))
+        let backend = OpenAIBackend(config: server.config())
+        do {
+            _ = try await backend.createResponse(CreateResponseRequest(model: "m", input: .text("x")))
+            Issue.record("expected a 429")
+        } catch let e as APIError {
+            #expect(e.status == 429 && e.code == "rate_limit_exceeded" && e.message.contains("gave up after 3 attempts"), "\(e)")
+        }
+    }
+
     @Test func aChainTheServerLostIsRepaired() async throws {
         let server = try FakeServer()
         let (store, runner) = try rig(server)

@@ -15,5 +15,6 @@ import Testing
         #expect(output.contains("ok paste_never_sends_and_signals_restore"))
         #expect(output.contains("ok compare_view_two_messages"))
         #expect(output.contains("ok browse_search_open_fork_export"))
+        #expect(output.contains("ok resize_storm_unknown_keys_and_a_crash_while_drawing"))
     }
 }

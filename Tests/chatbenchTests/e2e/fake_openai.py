@@ -10,6 +10,7 @@ Test controls:
       {"kind": "stall", "seconds": 3}  a stream that stalls after its first delta
       {"kind": "reset"}                a stream whose connection is closed mid-way
       {"kind": "slow", "delay_ms": 200} events this far apart
+      {"kind": "big", "mb": 20}        a streamed reply of that many megabytes (64 KB deltas)
   GET  /_requests  every API request: method, path, query, headers (lower-case), body, disconnected
   POST /_reset     forget requests and faults
 """
@@ -251,6 +252,11 @@ class Handler(BaseHTTPRequestHandler):
                   "part": {"type": "output_text", "text": "", "annotations": []}})
             words = [w + " " for w in text.split(" ")]
             words[-1] = words[-1][:-1]
+            if fault and fault["kind"] == "big":
+                block = ("lorem ipsum " * 6000)[:65536]
+                words = [block] * (fault.get("mb", 20) * 16)
+                text = "".join(words)
+                out["content"][0]["text"] = text
             for n, w in enumerate(words):
                 if delay:
                     time.sleep(delay)

@@ -195,10 +195,40 @@ def browse_search_open_fork_export():
         t.close()
 
 
+def resize_storm_unknown_keys_and_a_crash_while_drawing():
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}", 100, 30)
+    try:
+        t.wait_for("SERVER CHAIN")
+        for w, h in [(30, 8), (200, 60), (1, 1), (80, 24), (500, 200), (41, 13), (120, 40), (60, 20), (100, 30)]:
+            t.resize(w, h)
+        # Unknown keys and escape sequences are ignored, not typed and not fatal.
+        for seq in ["\x1b[99~", "\x1b[1;5P", "\x1bOZ", "\x1b[<0;5;5M", "\x07"]:
+            t.t("send-keys", "-t", "app", "-l", seq)
+        t.keys("M-x", "F12", "C-g")
+        t.type("still here")
+        s = t.wait_for(lambda s: "> still here" in s and "Response chain" in s)
+        assert "[99~" not in s and "1;5P" not in s, s
+        t.keys("C-q")
+    finally:
+        t.close()
+    # A failure while drawing: the crash handler still restores the terminal.
+    before, after = os.path.join(home, "stty-before"), os.path.join(home, "stty-after")
+    cmd = (f"bash --norc -c 'stty -a > {before}; env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_FAULT=draw SWIFT_BACKTRACE=enable=no {BIN} 2>/dev/null; "
+           f"stty -a > {after}; echo CRASH-EXITED; sleep 30'")
+    t = Tmux(cmd, 100, 30)
+    try:
+        s = t.wait_for("CRASH-EXITED")
+        assert open(before).read() == open(after).read(), "stty -a differs after a crash while drawing"
+        assert "SERVER CHAIN" not in s, "the alternate screen was not left:\n" + s
+    finally:
+        t.close()
+
+
 if __name__ == "__main__":
     failures = 0
     for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, compare_view_two_messages,
-                 browse_search_open_fork_export]:
+                 browse_search_open_fork_export, resize_storm_unknown_keys_and_a_crash_while_drawing]:
         started = time.monotonic()
         try:
             test()
