@@ -13,6 +13,8 @@ public struct SSEEvent: Equatable, Sendable {
 public struct SSEParser: Sendable {
     private var buffer: [UInt8] = []
     private var start = 0
+    /// Where the search for the next line end resumes (bytes before it hold none).
+    private var scanned = 0
     private var event: String?
     private var data: [UInt8] = []
     private var hasData = false
@@ -30,7 +32,7 @@ public struct SSEParser: Sendable {
     public mutating func feed<C: Collection>(_ bytes: C) throws -> [SSEEvent] where C.Element == UInt8 {
         buffer.append(contentsOf: bytes)
         var out: [SSEEvent] = []
-        var i = start
+        var i = max(start, scanned)   // never rescan a long incomplete line from its start
         let n = buffer.count
         while i < n {
             let b = buffer[i]
@@ -47,8 +49,10 @@ public struct SSEParser: Sendable {
             }
             i += 1
         }
+        scanned = i
         if start > 0 && (start > 65536 || start == buffer.count) {
             buffer.removeSubrange(0..<start)
+            scanned -= start
             start = 0
         }
         if buffer.count - start > Self.maxLineBytes { throw TooLong() }
@@ -61,6 +65,7 @@ public struct SSEParser: Sendable {
         if start < buffer.count { line(start, buffer.count, into: &out) }
         buffer.removeAll()
         start = 0
+        scanned = 0
         line(0, 0, into: &out)  // a blank line dispatches what is pending
         return out
     }
