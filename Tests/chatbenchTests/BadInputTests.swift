@@ -18,7 +18,7 @@ import Testing
         #expect(FileManager.default.contents(atPath: path) == before)
     }
 
-    @Test func aLockedWorkbenchWaitsThenSaysWhy() throws {
+    @Test func aLockedWorkbenchWaitsThenSaysWhy() async throws {
         let home = TempHome()
         _ = try ChatbenchProcess.run(["send", "--session", "s", "hello"], home: home.path)
         // Another process holds the write lock for longer than the busy timeout (5 s).
@@ -31,13 +31,14 @@ import Testing
         try holder.run()
         defer { kill(holder.processIdentifier, SIGKILL); var st: Int32 = 0; waitpid(holder.processIdentifier, &st, 0) }
         _ = out.fileHandleForReading.readData(ofLength: 6)
-        let r = try ChatbenchProcess.run(["send", "--session", "s", "blocked?"], home: home.path)
+        let path = home.path
+        let r = try await offPool { Result { try ChatbenchProcess.run(["send", "--session", "s", "blocked?"], home: path) } }.get()
         #expect(r.status == 1)
         #expect(r.stderr.contains("locked") || r.stderr.contains("busy"), "\(r.stderr)")
         #expect(r.stderr.contains("another chatbench may be holding the file"), "\(r.stderr)")
     }
 
-    @Test func aFullDiskIsAClearErrorAndLosesNothing() throws {
+    @Test func aFullDiskIsAClearErrorAndLosesNothing() async throws {
         let home = TempHome()
         _ = try ChatbenchProcess.run(["send", "--session", "s", "My name is Priya."], home: home.path)
         let sizes = (try FileManager.default.contentsOfDirectory(atPath: home.path)).map {
@@ -48,7 +49,8 @@ import Testing
         let cmd = "ulimit -f \(limitKB); CHATBENCH_HOME='\(home.path)' '\(ChatbenchProcess.binary)' send --session s - > '\(home.path)/out.txt' 2> '\(home.path)/err.txt'"
         let input = home.path + "/big.txt"
         try big.write(toFile: input, atomically: true, encoding: .utf8)
-        let status = system("bash -c \"\(cmd)\" < '\(input)'")
+        let shell = "bash -c \"\(cmd)\" < '\(input)'"
+        let status = await offPool { system(shell) }
         let err = (try? String(contentsOfFile: home.path + "/err.txt", encoding: .utf8)) ?? ""
         #expect(status != 0)
         #expect(err.contains("file size limit") || err.contains("disk is full"), "\(err)")

@@ -64,3 +64,9 @@ final class TempHome: @unchecked Sendable {
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
+
+/// Runs blocking work (system(), waiting on a child) on a thread of its own, so the 2-thread
+/// cooperative pool keeps serving the async tests that run alongside.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { c in Thread.detachNewThread { c.resume(returning: body()) } }
+}

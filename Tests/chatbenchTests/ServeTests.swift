@@ -5,7 +5,7 @@ import Testing
 /// `chatbench serve` over real sockets: the real binary on a free port, driven by
 /// Tests/chatbenchTests/e2e/serve_e2e.py (raw sockets, http.client and, when installed, the official SDK).
 @Suite struct ServeTests {
-    @Test func theServerOverRealSockets() throws {
+    @Test func theServerOverRealSockets() async throws {
         let home = TempHome()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ChatbenchProcess.binary)
@@ -29,7 +29,8 @@ import Testing
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/serve_e2e.py").path
         let log = NSTemporaryDirectory() + "chatbench-serve-\(UUID().uuidString).log"
         defer { try? FileManager.default.removeItem(atPath: log) }
-        let status = system("python3 '\(script)' \(port) sk-serve-test > '\(log)' 2>&1 < /dev/null")
+        let command = "python3 '\(script)' \(port) sk-serve-test > '\(log)' 2>&1 < /dev/null"
+        let status = await offPool { system(command) }
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(status == 0, "\(output)")
         for check in ["routes_and_errors", "keep_alive_chunked_and_continue", "oversized_and_malformed",
