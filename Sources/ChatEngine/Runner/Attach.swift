@@ -13,12 +13,7 @@ extension Runner {
         }
         var items: [Item] = []
         if id.hasPrefix("conv_") {
-            var after: String?
-            repeat {
-                let page = try await backend.listConversationItems(conversationID: id, query: ListQuery(limit: 100, order: "asc", after: after))
-                items += page.data
-                after = page.has_more ? page.last_id : nil
-            } while after != nil
+            items = try await allPages { try await self.backend.listConversationItems(conversationID: id, query: $0) }
             s.mode = .conversation
             s.conversationID = id
         } else if id.hasPrefix("resp_") {
@@ -27,13 +22,7 @@ extension Runner {
             var turns: [[Item]] = []
             while let rid = cursor, turns.count < maxResponses {
                 let r = try await backend.retrieveResponse(id: rid)
-                var input: [Item] = []
-                var after: String?
-                repeat {
-                    let page = try await backend.listInputItems(responseID: rid, query: ListQuery(limit: 100, order: "asc", after: after))
-                    input += page.data
-                    after = page.has_more ? page.last_id : nil
-                } while after != nil
+                let input = try await allPages { try await self.backend.listInputItems(responseID: rid, query: $0) }
                 turns.append(input + r.output)
                 cursor = r.previous_response_id
             }
@@ -46,6 +35,18 @@ extension Runner {
         let messages = items.filter { ($0.role == "user" || $0.role == "assistant") && !$0.text.isEmpty }
         return try store.recordImport(messages, session: s, attachedTo: id)
     }
+}
+
+/// Every item of a paged list, oldest first (`after` paging, 100 a page).
+func allPages(_ page: (ListQuery) async throws -> ItemList) async throws -> [Item] {
+    var items: [Item] = []
+    var after: String?
+    repeat {
+        let p = try await page(ListQuery(limit: 100, order: "asc", after: after))
+        items += p.data
+        after = p.has_more ? p.last_id : nil
+    } while after != nil
+    return items
 }
 
 extension WorkbenchStore {
