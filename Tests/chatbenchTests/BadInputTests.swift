@@ -84,3 +84,51 @@ import Testing
         #expect(try store.messages(session: try #require(try store.session(named: "s")).id).first?.content == input)   // nothing lost
     }
 }
+
+/// A real full disk and a real read-only filesystem, on a small tmpfs (needs root and mount; the
+/// tests say so and pass vacuously where mounting is not allowed).
+@Suite(.serialized) struct FilesystemTests {
+    func withTmpfs(size: String, _ body: (String) async throws -> Void) async throws {
+        let dir = NSTemporaryDirectory() + "chatbench-fs-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        guard await offPool({ system("mount -t tmpfs -o size=\(size) tmpfs '\(dir)' 2>/dev/null") }) == 0 else {
+            print("FilesystemTests: mounting a tmpfs is not allowed here; skipped")
+            return
+        }
+        defer { _ = system("umount '\(dir)' 2>/dev/null") }
+        try await body(dir)
+    }
+
+    @Test func aReallyFullDiskSaysSoAndKeepsWhatWasWritten() async throws {
+        try await withTmpfs(size: "600k") { dir in
+            let home = dir + "/home"
+            var lastOK = 0
+            var failure = ""
+            let filler = String(repeating: "pack layers and documents ", count: 2_000)
+            for i in 0..<40 {
+                let r = try ChatbenchProcess.run(["send", "--session", "s", "Turn \(i): \(filler)"], home: home)
+                if r.status == 0 { lastOK = i } else { failure = r.stderr; break }
+            }
+            #expect(failure.contains("disk is full"), "\(failure)")
+            let db = try Database.open(path: home + "/workbench.sqlite", migrations: WorkbenchStore.migrations)
+            #expect(try db.integrityCheck() == "ok")
+            let users = try db.query("SELECT content FROM messages WHERE role = 'user' AND status = 'complete'").compactMap { $0[0].string }
+            #expect(users.contains { $0.hasPrefix("Turn \(lastOK):") })   // every completed turn is there
+        }
+    }
+
+    @Test func aReadOnlyFilesystemIsAClearError() async throws {
+        try await withTmpfs(size: "4m") { dir in
+            let home = dir + "/home"
+            #expect(try ChatbenchProcess.run(["send", "--session", "s", "My name is Priya."], home: home).status == 0)
+            #expect(system("mount -o remount,ro '\(dir)'") == 0)
+            let r = try ChatbenchProcess.run(["send", "--session", "s", "What's my name?"], home: home)
+            #expect(r.status == 1)
+            #expect(r.stderr.contains("read-only") || r.stderr.contains("readonly"), "\(r.stderr)")
+            #expect(!r.stderr.contains("Fatal error"))
+            _ = system("mount -o remount,rw '\(dir)'")
+            #expect(try ChatbenchProcess.run(["send", "--session", "s", "What's my name?"], home: home).stdout.contains("Priya"))
+        }
+    }
+}

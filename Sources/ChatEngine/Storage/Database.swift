@@ -151,6 +151,12 @@ public final class Database: @unchecked Sendable {
         let fm = FileManager.default
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try Paths.ensureDirectory(folder) }
+        // WAL needs to write beside the file: a read-only folder or file is a clear error up front,
+        // not SQLite's "unable to open database file".
+        for target in [folder.isEmpty ? "." : folder, path] where fm.fileExists(atPath: target) && access(target, W_OK) != 0 {
+            let why = errno == EROFS ? "is on a read-only filesystem" : "is not writable (\(String(cString: strerror(errno))))"
+            throw StorageError(.readOnly, path: path, "\(target == path ? "the file" : "its folder \(target)") \(why); chatbench needs to write there (nothing was changed)")
+        }
         if fm.fileExists(atPath: path) {
             try refuseIfNotSQLite(path)
         } else {
