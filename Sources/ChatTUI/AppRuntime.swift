@@ -150,6 +150,7 @@ public final class AppRuntime {
                 }
                 state.browser?.message = "renamed \(from) → \(to)"
             case .browserDelete(let name, let server): deleteSession(name, server: server)
+            case .forkHere(let messageID): forkHere(messageID)
             case .browserExport(let name):
                 browserEvent {
                     let dir = bench.paths.dataDirectory + "/exports"
@@ -344,6 +345,21 @@ public final class AppRuntime {
             } catch {
                 inbox.push(.engine(.browserMessage("could not delete \(name): \(error)")))
             }
+        }
+    }
+
+    /// Forks the open session at a message and switches to the fork.
+    func forkHere(_ messageID: Int64) {
+        guard let s = state.session else { return }
+        do {
+            var n = 1
+            while try bench.store.session(named: "\(s.name)-fork-\(n)") != nil { n += 1 }
+            let fork = try bench.store.forkSession(s.name, at: "\(messageID)", as: "\(s.name)-fork-\(n)")
+            _ = App.update(&state, .engine(try ScreenData.load(bench.store, fork)), layout: layout)
+            state.history = []
+            state.notice = "forked \(s.name) at m\(messageID) as \(fork.name); you are in the fork"
+        } catch {
+            state.lastError = "\(error)"
         }
     }
 

@@ -166,6 +166,7 @@ public enum Effect: Equatable, Sendable {
     case browserDelete(String, server: Bool)
     case browserExport(String)
     case browserFork(String, as: String, at: String)
+    case forkHere(messageID: Int64)
 }
 
 /// The mode picker's choices: every mode, and client mode with each preset policy.
@@ -345,6 +346,12 @@ public enum App {
             return [.openCompare]
         case .newSession:
             state.overlay = .newSession(InputEditor("session-\(Self.stamp())"))
+        case .fork:
+            guard state.streaming == nil else { state.notice = "wait for the reply (or Esc) before forking"; return [] }
+            var index = state.messages.count - 1
+            if case .anchored(let m, _) = state.scroll { index = min(m, state.messages.count - 1) }
+            guard index >= 0 else { state.notice = "nothing to fork yet"; return [] }
+            return [.forkHere(messageID: state.messages[index].id)]
         case .redraw:
             return [.redraw]
         case .scrollUp:

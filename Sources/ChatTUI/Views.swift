@@ -338,10 +338,17 @@ public enum Views {
 
     static func help(_ g: inout Grid) {
         let rows = helpRows()
-        let r = centered(&g, width: 92, height: rows.count + 6, title: "Help · keys")
-        for (i, row) in rows.enumerated() where i < r.height - 4 {
-            let x = g.put(row.0.padding(toLength: 9, withPad: " ", startingAt: 0), x: r.x + 2, y: r.y + 1 + i, style: Style(.key, bold: true), maxX: r.x + r.width - 1)
-            g.put(row.1, x: x, y: r.y + 1 + i, style: .text, maxX: r.x + r.width - 1)
+        // One column when it fits; else two, each line cut to its column.
+        let columns = rows.count + 6 <= g.height - 2 ? 1 : 2
+        let perColumn = (rows.count + columns - 1) / columns
+        let r = centered(&g, width: columns == 1 ? 92 : g.width - 2, height: perColumn + 6, title: "Help · keys")
+        let colW = (r.width - 4) / columns
+        for (i, row) in rows.enumerated() {
+            let x0 = r.x + 2 + (i / perColumn) * colW
+            let y = r.y + 1 + i % perColumn
+            guard y < r.y + r.height - 3 else { continue }
+            let x = g.put(row.0.padding(toLength: 9, withPad: " ", startingAt: 0), x: x0, y: y, style: Style(.key, bold: true), maxX: x0 + colW - 1)
+            g.put(row.1, x: x, y: y, style: .text, maxX: min(x0 + colW - 1, r.x + r.width - 1))
         }
         g.put("Modes: chain sends previous_response_id · conversation sends a conversation id ·", x: r.x + 2, y: r.y + r.height - 3, style: Style(.dim), maxX: r.x + r.width - 1)
         g.put("client resends the history · hybrid chains and resends long-term facts.  Esc closes.", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 1)

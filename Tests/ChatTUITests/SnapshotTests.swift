@@ -115,6 +115,11 @@ enum Fixture {
         assertSnapshot(Views.render(s, layout: LayoutCache()), "help-100x30")
         s.overlay = .modePicker(selected: 3)
         assertSnapshot(Views.render(s, layout: LayoutCache()), "picker-100x30")
+        var small = Fixture.state(.chain, width: 80, height: 24)
+        small.overlay = .help
+        let help80 = Views.render(small, layout: LayoutCache())
+        assertSnapshot(help80, "help-80x24")
+        for b in KeyTable.bindings { #expect(help80.text.contains(b.label), "\(b.label) missing from the 80x24 help") }
         s.overlay = .none
         s.width = 60
         s.height = 20

@@ -164,6 +164,15 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         #expect(narrow.contains("help") && narrow.contains("quit") && narrow.contains("send") && !narrow.contains("new"))
     }
 
+    @Test func forkAtTheTopMessageOrTheNewest() {
+        var s = idleState()
+        #expect(App.update(&s, .key(.ctrl("f")), layout: cache).isEmpty && s.notice == "nothing to fork yet")
+        s.messages = (1...60).map { ChatMessage(id: Int64($0), role: $0 % 2 == 1 ? "user" : "assistant", text: "m\($0)") }
+        #expect(App.update(&s, .key(.ctrl("f")), layout: cache) == [.forkHere(messageID: 60)])
+        _ = App.update(&s, .key(.home), layout: cache)
+        #expect(App.update(&s, .key(.ctrl("f")), layout: cache) == [.forkHere(messageID: 1)])
+    }
+
     @Test func newSessionPrompt() {
         var s = idleState()
         _ = App.update(&s, .key(.ctrl("n")), layout: cache)
