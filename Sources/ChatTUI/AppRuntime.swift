@@ -50,6 +50,8 @@ public final class AppRuntime {
     let theme: Theme
     let noColor: Bool
     let themeError: String?
+    /// Test hook (CHATBENCH_FAULT=draw): fail right after a frame, to prove the terminal is restored.
+    let failAfterDrawing = ProcessInfo.processInfo.environment["CHATBENCH_FAULT"] == "draw"
 
     public init(bench: Workbench, session: SessionRecord, theme: Theme, themeError: String?, noColor: Bool) {
         self.bench = bench
@@ -93,7 +95,7 @@ public final class AppRuntime {
                 terminal.draw(Views.render(state, layout: layout))
                 if lastFrame.uptimeNanoseconds == 0 { Trace.mark("first frame drawn") }
                 // Test hook for the crash path: fail right after a frame, as a bug in drawing would.
-                if ProcessInfo.processInfo.environment["CHATBENCH_FAULT"] == "draw" { fatalError("CHATBENCH_FAULT=draw: a deliberate failure while drawing") }
+                if failAfterDrawing { fatalError("CHATBENCH_FAULT=draw: a deliberate failure while drawing") }
                 lastFrame = now
                 dirty = false
             }
