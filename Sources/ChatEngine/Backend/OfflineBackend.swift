@@ -514,9 +514,4 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
             return conversation(from: row)
         }
     }
-
-    /// How many items the server holds for a conversation (for the memory panel).
-    public func conversationItemCount(_ id: String) throws -> Int {
-        try locked { try db.query("SELECT count(*) FROM conversation_items WHERE conversation_id = ?", [.text(id)])[0][0].int ?? 0 }
-    }
 }

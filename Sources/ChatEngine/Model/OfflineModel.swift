@@ -83,12 +83,6 @@ public struct OfflineModel: TextModel {
         return Responder(memory: memory).reply()
     }
 
-    public func summarize(_ items: [Item]) -> String {
-        var memory = Memory()
-        for item in items { absorb(item, into: &memory) }
-        return summary(of: memory)
-    }
-
     /// A summary that states the extracted facts in the user's words, so reading it back restores them.
     func summary(of memory: Memory) -> String {
         let statements = memory.order.compactMap { key in memory.facts[key].map { FactExtractor.statement(key: key, value: $0) } }

@@ -9,9 +9,8 @@ public protocol TextModel: Sendable {
     /// The memory after reading `items` on top of `snapshot` (nil: an empty context).
     func read(_ items: [Item], after snapshot: String?) -> String
     /// The reply to the latest user message in `snapshot`, with this request's `instructions`.
+    /// (Summarizing policies ask for a summary through a request with `MemoryPolicy.summaryInstructions`.)
     func reply(to snapshot: String, instructions: String?) -> String
-    /// A summary item text of `items` that states what the model extracted (for summarizing policies).
-    func summarize(_ items: [Item]) -> String
 }
 
 /// The one token estimator (documented so every number can be checked by hand):

@@ -299,10 +299,6 @@ public final class WorkbenchStore: @unchecked Sendable {
                   SQLValue(s.clientDB), SQLValue(s.baseURL), SQLValue(s.api), .double(Date().timeIntervalSince1970), .integer(s.id)])
     }
 
-    public func sessions() throws -> [SessionRecord] {
-        try db.query("SELECT \(Self.sessionColumns) FROM sessions ORDER BY updated_at DESC").map(session(from:))
-    }
-
     // MARK: Settings
 
     public func setting(_ key: String) throws -> String? {
