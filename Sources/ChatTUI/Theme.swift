@@ -1,3 +1,4 @@
+import ChatEngine
 import Foundation
 
 /// A colour as a theme names it: the terminal's default, a palette index (0–255) or RGB.
@@ -12,9 +13,10 @@ public enum ThemeColor: Equatable, Sendable {
         "bright-blue": 12, "bright-magenta": 13, "bright-cyan": 14, "bright-white": 15,
     ]
 
-    init?(json: JSONValueLite) {
+    init?(json: JSONValue) {
         switch json {
-        case .number(let n) where n >= 0 && n <= 255 && n == n.rounded(): self = .index(Int(n))
+        case .int(let n) where (0...255).contains(n): self = .index(Int(n))
+        case .double(let d) where d >= 0 && d <= 255 && d == d.rounded(): self = .index(Int(d))
         case .string(let s):
             let s = s.lowercased()
             if s == "default" { self = .terminalDefault; return }
@@ -72,22 +74,6 @@ public enum ThemeColor: Equatable, Sendable {
     }
 }
 
-/// A minimal JSON value for theme files (numbers kept as Double).
-public enum JSONValueLite: Equatable, Sendable {
-    case string(String), number(Double), bool(Bool), null, object([String: JSONValueLite]), array([JSONValueLite])
-    static func from(_ any: Any) -> JSONValueLite {
-        switch any {
-        case let n as NSNumber:
-            // JSONSerialization gives NSNumber for both; booleans carry the "c" (char) type.
-            return String(cString: n.objCType) == "c" ? .bool(n.boolValue) : .number(n.doubleValue)
-        case let s as String: return .string(s)
-        case let d as [String: Any]: return .object(d.mapValues(from))
-        case let a as [Any]: return .array(a.map(from))
-        default: return .null
-        }
-    }
-}
-
 /// A theme: style roles to colours and extra attributes.
 public struct Theme: Equatable, Sendable {
     public struct RoleStyle: Equatable, Sendable {
@@ -112,11 +98,10 @@ public struct Theme: Equatable, Sendable {
     }
 
     public static func parse(_ text: String, file: String) throws -> Theme {
-        guard let data = text.data(using: .utf8), let any = try? JSONSerialization.jsonObject(with: data),
-              case .object(let root) = JSONValueLite.from(any) else {
+        guard case .object(let root)? = JSONValue.parse(text) else {
             throw LoadError(file: file, key: "(file)", problem: "not a JSON object")
         }
-        var theme = Theme(name: (root["name"].flatMap { if case .string(let s) = $0 { return s }; return nil }) ?? file, roles: [:])
+        var theme = Theme(name: root["name"]?.stringValue ?? file, roles: [:])
         guard case .object(let roles)? = root["roles"] else { throw LoadError(file: file, key: "roles", problem: "missing or not an object") }
         for (key, value) in roles.sorted(by: { $0.key < $1.key }) {
             guard let role = StyleRole(rawValue: key) else {
