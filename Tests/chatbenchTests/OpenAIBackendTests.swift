@@ -55,12 +55,15 @@ func expectAPIError(status: Int, code: String? = nil, _ body: () async throws ->
         let server = try FakeServer()
         let (store, runner) = try rig(server, streaming: false)
         try session(store, .conversation)
-        _ = try await runner.send("My name is Priya.", in: "s")
+        let t1 = try await runner.send("My name is Priya.", in: "s")
         let t2 = try await runner.send("What's my name?", in: "s")
         #expect(t2.reply.contains("user said: My name is Priya. | What's my name?"))
         let reqs = try await server.requests()
         #expect(reqs.map { $0["path"] as? String } == ["/v1/conversations", "/v1/responses", "/v1/responses"])
         #expect(canonical(reqs[0]["body"]) == "{}")
+        // The first turn's request_bytes are exactly the bodies the server received (create + response).
+        let sent = reqs.prefix(2).compactMap { Int(($0["headers"] as? [String: String])?["content-length"] ?? "") }.reduce(0, +)
+        #expect(t1.turn.requestBytes == sent)
         let conv = try #require(t2.turn.conversationID)
         #expect(canonical(reqs[2]["body"]) == canonical(["model": "gpt-4.1", "conversation": conv, "input": [["role": "user", "content": "What's my name?"]]]))
     }

@@ -85,7 +85,7 @@ public final class OpenAIBackend: ResponsesBackend, @unchecked Sendable {
 
     public func createConversation(items: [Item], metadata: [String: String]) async throws -> Conversation {
         try await http.json(Conversation.self, "POST", "conversations",
-                            body: try Self.enc(CreateConversationBody(items: items.isEmpty ? nil : items, metadata: metadata.isEmpty ? nil : metadata)))
+                            body: try Self.enc(CreateConversationBody(items: items, metadata: metadata)))
     }
 
     public func getConversation(id: String) async throws -> Conversation {

@@ -325,7 +325,7 @@ public final class Runner: @unchecked Sendable {
     /// Creates a conversation seeded with `seed` (20 items at creation, the rest added in batches of 20).
     func createConversation(seed: [Item], _ sent: inout Sent) async throws -> String {
         let first = Array(seed.prefix(20))
-        let body = CreateConversationBody(items: first, metadata: nil)
+        let body = CreateConversationBody(items: first, metadata: [:])
         try sent.add(body, items: first.count)
         let conv = try await backend.createConversation(items: first, metadata: [:])
         try await addItems(conv.id, Array(seed.dropFirst(20)), &sent)

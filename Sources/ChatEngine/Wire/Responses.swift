@@ -278,13 +278,14 @@ public struct ListQuery: Equatable, Sendable {
     }
 }
 
-/// `POST /v1/conversations` body.
+/// `POST /v1/conversations` body. Empty items or metadata are left out, as the SDKs send `{}`;
+/// the runner counts and the HTTP backend sends this same body.
 public struct CreateConversationBody: Codable, Equatable, Sendable {
     public var items: [Item]?
     public var metadata: [String: String]?
-    public init(items: [Item]?, metadata: [String: String]?) {
-        self.items = items
-        self.metadata = metadata
+    public init(items: [Item], metadata: [String: String]) {
+        self.items = items.isEmpty ? nil : items
+        self.metadata = metadata.isEmpty ? nil : metadata
     }
 }
 
