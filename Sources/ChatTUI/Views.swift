@@ -17,6 +17,8 @@ public struct MainLayout: Sendable {
     public let memory: Rect?
     public let input: Rect
     public let footer: Rect
+    /// The memory panel's rows (computed once per layout; empty without a sidebar).
+    public let memoryRows: [(String, String, StyleRole)]
 
     public init(_ state: AppState) {
         let w = state.width, h = state.height
@@ -30,13 +32,15 @@ public struct MainLayout: Sendable {
         if w >= Self.sidebarMinWidth {
             let sideW = max(30, min(44, w / 3))
             conversation = Rect(x: 0, y: 1, width: w - sideW, height: bodyH)
-            let memH = min(Views.memoryRows(state).count + 2, max(5, bodyH - 6))
+            memoryRows = Views.memoryRows(state)
+            let memH = min(memoryRows.count + 2, max(5, bodyH - 6))
             chain = Rect(x: w - sideW, y: 1, width: sideW, height: bodyH - memH)
             memory = Rect(x: w - sideW, y: 1 + bodyH - memH, width: sideW, height: memH)
         } else {
             conversation = Rect(x: 0, y: 1, width: w, height: bodyH)
             chain = nil
             memory = nil
+            memoryRows = []
         }
     }
 }
@@ -62,9 +66,9 @@ public enum Views {
         }
         let l = MainLayout(state)
         statusBar(&g, state, l.status)
-        conversation(&g, state, l.conversation, cache)
+        conversation(&g, state, l.conversation, cache, sidebar: l.memory != nil)
         if let chainRect = l.chain { chainPanel(&g, state, chainRect) }
-        if let memRect = l.memory { memoryPanel(&g, state, memRect) }
+        if let memRect = l.memory { memoryPanel(&g, l.memoryRows, memRect) }
         inputBox(&g, state, l.input)
         footer(&g, state, l.footer)
         switch state.overlay {
@@ -109,7 +113,7 @@ public enum Views {
         }
     }
 
-    static func conversation(_ g: inout Grid, _ s: AppState, _ r: Rect, _ cache: LayoutCache) {
+    static func conversation(_ g: inout Grid, _ s: AppState, _ r: Rect, _ cache: LayoutCache, sidebar: Bool) {
         let following = s.scroll == .follow
         g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border),
               title: following ? "Conversation" : "Conversation · scrolled (End follows)", titleStyle: Style(.title, bold: true))
@@ -125,7 +129,7 @@ public enum Views {
             }
             return
         }
-        if MainLayout(s).memory == nil, let m = s.memory {
+        if !sidebar, let m = s.memory {
             // No sidebar on a narrow screen: the memory in one line on the bottom border.
             let server = m.mode == .client ? "server keeps nothing" : "server \(m.serverItems.map(String.init) ?? "0") items"
             let summary = " \(server) · sent \(bytes(m.last?.requestBytes ?? 0)) · billed \(m.last?.inputTokens ?? 0) tok "
@@ -279,10 +283,10 @@ public enum Views {
         return rows
     }
 
-    static func memoryPanel(_ g: inout Grid, _ s: AppState, _ r: Rect) {
+    static func memoryPanel(_ g: inout Grid, _ rows: [(String, String, StyleRole)], _ r: Rect) {
         g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border), title: "Memory", titleStyle: Style(.title, bold: true))
         let labelW = 11
-        for (i, row) in memoryRows(s).enumerated() where i < r.height - 2 {
+        for (i, row) in rows.enumerated() where i < r.height - 2 {
             let y = r.y + 1 + i
             let x = g.put(row.0.padding(toLength: labelW, withPad: " ", startingAt: 0), x: r.x + 1, y: y, style: Style(.dim), maxX: r.x + r.width - 1)
             let value = clip(Line([Span(row.1, Style(row.2))]), r.width - 2 - labelW)
