@@ -224,14 +224,7 @@ public final class AppRuntime {
 
     /// A session for a compare column, named after the comparison and the column.
     func compareSession(_ column: CompareColumn, prefix: String) throws -> CompareColumnState {
-        var name = "\(prefix)-\(column.label)"
-        var n = 2
-        while try bench.store.session(named: name) != nil { name = "\(prefix)-\(column.label)-\(n)"; n += 1 }
-        var s = try bench.store.createSession(name: name, mode: column.mode, backend: bench.backend.info.name, model: bench.backend.info.defaultModel,
-                                              policy: column.policy)
-        s.policy = column.policy
-        try bench.store.save(s)
-        return CompareColumnState(column: column, session: name)
+        CompareColumnState(column: column, session: try Comparison.makeSession(column, prefix: prefix, store: bench.store, backend: bench.backend.info))
     }
 
     var comparePrefix = ""
@@ -270,24 +263,8 @@ public final class AppRuntime {
         for (i, col) in c.columns.enumerated() {
             let lastID = col.messages.last?.id ?? 0
             Task.detached {
-                let runner = Runner(store: store, backend: backend)
-                var row = CompareTurn(mode: col.column.label, turn: number, request_bytes: 0, items_sent: 0, input_tokens: 0, cached_tokens: 0,
-                                      output_tokens: 0, latency_ms: 0, reply: "", expected: nil, correct: nil, error: nil)
-                do {
-                    let r = try await runner.send(text, in: col.session) { inbox.push(.engine(.compareDelta(column: i, text: $0))) }
-                    row.request_bytes = r.turn.requestBytes
-                    row.items_sent = r.turn.itemsSent
-                    row.input_tokens = r.turn.inputTokens ?? 0
-                    row.cached_tokens = r.turn.cachedTokens ?? 0
-                    row.output_tokens = r.turn.outputTokens ?? 0
-                    row.latency_ms = r.turn.latencyMs ?? 0
-                    row.reply = r.reply
-                } catch let f as TurnFailure {
-                    row.request_bytes = f.turn.requestBytes
-                    row.error = f.underlying
-                } catch {
-                    row.error = "\(error)"
-                }
+                let row = await Comparison.row(Runner(store: store, backend: backend), text, session: col.session, label: col.column.label,
+                                               number: number, expect: nil) { inbox.push(.engine(.compareDelta(column: i, text: $0))) }
                 var new: [ChatMessage] = []
                 if let s = try? store.session(named: col.session) { new = (try? ScreenData.messages(store, session: s.id, after: lastID)) ?? [] }
                 inbox.push(.engine(.compareTurn(column: i, row: row, newMessages: new)))

@@ -198,15 +198,42 @@ public final class Comparison: @unchecked Sendable {
         self.store = store
         self.backend = backend
         self.columns = columns
-        for c in columns {
-            var name = "\(prefix)-\(c.label)"
-            var n = 2
-            while try store.session(named: name) != nil { name = "\(prefix)-\(c.label)-\(n)"; n += 1 }
-            var s = try store.createSession(name: name, mode: c.mode, backend: backend.info.name, model: backend.info.defaultModel, policy: c.policy)
-            s.policy = c.policy
-            try store.save(s)
-            sessions[c.label] = name
+        for c in columns { sessions[c.label] = try Self.makeSession(c, prefix: prefix, store: store, backend: backend.info) }
+    }
+
+    /// A new session for a column, named PREFIX-LABEL (numbered when taken); returns its name.
+    public static func makeSession(_ c: CompareColumn, prefix: String, store: WorkbenchStore, backend: BackendInfo) throws -> String {
+        var name = "\(prefix)-\(c.label)"
+        var n = 2
+        while try store.session(named: name) != nil { name = "\(prefix)-\(c.label)-\(n)"; n += 1 }
+        var s = try store.createSession(name: name, mode: c.mode, backend: backend.name, model: backend.defaultModel, policy: c.policy)
+        s.policy = c.policy
+        try store.save(s)
+        return name
+    }
+
+    /// Sends `text` in one column's session; the outcome, failed or not, becomes a table row.
+    public static func row(_ runner: Runner, _ text: String, session: String, label: String, number: Int, expect: String?,
+                           onDelta: @escaping @Sendable (String) -> Void = { _ in }) async -> CompareTurn {
+        var t = CompareTurn(mode: label, turn: number, expected: expect)
+        do {
+            let r = try await runner.send(text, in: session, onDelta: onDelta)
+            t.request_bytes = r.turn.requestBytes
+            t.items_sent = r.turn.itemsSent
+            t.input_tokens = r.turn.inputTokens ?? 0
+            t.cached_tokens = r.turn.cachedTokens ?? 0
+            t.output_tokens = r.turn.outputTokens ?? 0
+            t.latency_ms = ((r.turn.latencyMs ?? 0) * 1000).rounded() / 1000
+            t.reply = r.reply
+        } catch let f as TurnFailure {
+            t.request_bytes = f.turn.requestBytes
+            t.items_sent = f.turn.itemsSent
+            t.error = f.underlying
+        } catch {
+            t.error = "\(error)"
         }
+        if let expect { t.correct = t.error == nil && t.reply.lowercased().contains(expect.lowercased()) }
+        return t
     }
 
     /// Sends one message to every column (concurrently); a failing column does not stop the others.
@@ -216,26 +243,7 @@ public final class Comparison: @unchecked Sendable {
                 let name = sessions[c.label] ?? ""
                 let runner = Runner(store: store, backend: backend, streaming: false)
                 group.addTask {
-                    var t = CompareTurn(mode: c.label, turn: number, request_bytes: 0, items_sent: 0, input_tokens: 0, cached_tokens: 0,
-                                        output_tokens: 0, latency_ms: 0, reply: "", expected: line.expect, correct: nil, error: nil)
-                    do {
-                        let r = try await runner.send(line.text, in: name)
-                        t.request_bytes = r.turn.requestBytes
-                        t.items_sent = r.turn.itemsSent
-                        t.input_tokens = r.turn.inputTokens ?? 0
-                        t.cached_tokens = r.turn.cachedTokens ?? 0
-                        t.output_tokens = r.turn.outputTokens ?? 0
-                        t.latency_ms = ((r.turn.latencyMs ?? 0) * 1000).rounded() / 1000
-                        t.reply = r.reply
-                    } catch let f as TurnFailure {
-                        t.request_bytes = f.turn.requestBytes
-                        t.items_sent = f.turn.itemsSent
-                        t.error = f.underlying
-                    } catch {
-                        t.error = "\(error)"
-                    }
-                    if let expect = line.expect { t.correct = t.error == nil && t.reply.lowercased().contains(expect.lowercased()) }
-                    return (i, t)
+                    (i, await Self.row(runner, line.text, session: name, label: c.label, number: number, expect: line.expect))
                 }
             }
             var out: [(Int, CompareTurn)] = []
