@@ -2,10 +2,10 @@ import Foundation
 
 /// Start-up tracing for profiling: with CHATBENCH_TRACE=FILE set, `mark` appends "ms-since-first-mark label".
 public enum Trace {
-    nonisolated(unsafe) static let start = DispatchTime.now().uptimeNanoseconds
-    nonisolated(unsafe) static let file: FileHandle? = {
-        guard let path = ProcessInfo.processInfo.environment["CHATBENCH_TRACE"] else { return nil }
-        FileManager.default.createFile(atPath: path, contents: nil)
+    static let start = DispatchTime.now().uptimeNanoseconds
+    static let file: FileHandle? = {
+        guard let path = ProcessInfo.processInfo.environment["CHATBENCH_TRACE"],
+              FileManager.default.createFile(atPath: path, contents: nil) else { return nil }
         return FileHandle(forWritingAtPath: path)
     }()
 

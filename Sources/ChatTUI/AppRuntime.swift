@@ -158,8 +158,11 @@ public final class AppRuntime {
                     let dir = bench.paths.dataDirectory + "/exports"
                     try Paths.ensureDirectory(dir)
                     let md = dir + "/\(name).md", json = dir + "/\(name).json"
-                    FileManager.default.createFile(atPath: md, contents: Data(try bench.store.exportMarkdown(name).utf8), attributes: [.posixPermissions: 0o600])
-                    FileManager.default.createFile(atPath: json, contents: Data(try bench.store.exportJSON(name).utf8), attributes: [.posixPermissions: 0o600])
+                    for (file, text) in [(md, try bench.store.exportMarkdown(name)), (json, try bench.store.exportJSON(name))] {
+                        guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                            return .browserMessage("could not write \(file) (is the disk full or read-only?)")
+                        }
+                    }
                     return .browserMessage("exported to \(md) and .json")
                 }
             case .browserFork(let name, let new, let at):

@@ -408,7 +408,7 @@ enum BenchCommand {
         var exe = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &exe, exe.count - 1)
         guard n > 0 else { throw ConfigurationError("cannot find the chatbench binary") }
-        let binary = String(cString: exe)
+        let binary = String(decoding: exe.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var frames: [Double] = []
         var rss: [Double] = []
         for _ in 0..<runs {

@@ -101,7 +101,7 @@ import Testing
         let dir = TempDir()
         let path = dir.file("notes.sqlite")
         let content = Array("these are my notes, not a database\n".utf8)
-        FileManager.default.createFile(atPath: path, contents: Data(content))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(content))
         #expect {
             try Database.open(path: path, migrations: Self.schema)
         } throws: { e in

@@ -42,7 +42,7 @@ import Testing
         let home = TempHome()
         _ = try ChatbenchProcess.run(["send", "--session", "s", "My name is Priya."], home: home.path)
         let sizes = (try FileManager.default.contentsOfDirectory(atPath: home.path)).map {
-            ((try? FileManager.default.attributesOfItem(atPath: home.path + "/" + $0)[.size] as? Int) ?? 0) ?? 0
+            (try? FileManager.default.attributesOfItem(atPath: home.path + "/" + $0)[.size] as? Int) ?? 0
         }
         let limitKB = (sizes.max() ?? 0) / 1024 + 2   // just above the files as they are: the next big write fails
         let big = String(repeating: "lorem ipsum ", count: 40_000)
@@ -64,7 +64,7 @@ import Testing
     @Test func invalidUTF8AndNULBytesAreKeptSafely() throws {
         let home = TempHome()
         let path = home.path + "/msg.bin"
-        FileManager.default.createFile(atPath: path, contents: Data([0x4D, 0x79, 0x20, 0xFF, 0xFE, 0x00, 0x41, 0x20, 0x62, 0x6F, 0x78]))
+        _ = FileManager.default.createFile(atPath: path, contents: Data([0x4D, 0x79, 0x20, 0xFF, 0xFE, 0x00, 0x41, 0x20, 0x62, 0x6F, 0x78]))
         let r = try ChatbenchProcess.run(["send", "--session", "s", "--json", "-"], home: home.path,
                                          stdin: String(decoding: FileManager.default.contents(atPath: path)!, as: UTF8.self))
         #expect(r.status == 0, "\(r.stderr)")

@@ -77,7 +77,7 @@ import Testing
         let home = TempHome()
         let path = home.path + "/workbench.sqlite"
         let junk = Data("definitely not sqlite".utf8)
-        FileManager.default.createFile(atPath: path, contents: junk)
+        _ = FileManager.default.createFile(atPath: path, contents: junk)
         let r = try ChatbenchProcess.run(["send", "hi"], home: home.path)
         #expect(r.status == 1)
         #expect(r.stderr.contains("not a SQLite database") && r.stderr.contains(path))
