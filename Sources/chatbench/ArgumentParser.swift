@@ -22,7 +22,8 @@ struct CommandSpec: Sendable {
     let maxPositionals: Int     // Int.max for a variadic tail
     let flags: [FlagSpec]
     let details: String         // extra help text; "" for none
-    let run: @Sendable (Invocation) async -> Int32
+    /// Returns the exit code; errors it throws are reported by `CLI.report` (configuration errors exit 2).
+    let run: @Sendable (Invocation) async throws -> Int32
 }
 
 /// A parsed command line.

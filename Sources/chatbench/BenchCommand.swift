@@ -20,7 +20,7 @@ enum BenchCommand {
             serve_rps / serve_p99_ms (chatbench serve on loopback: 8 keep-alive clients, non-streamed creates).
             Build with -c release for figures worth quoting: swift run -c release chatbench bench
             """,
-        run: { run($0) })
+        run: { try run($0) })
 
     struct Figure {
         var name: String
@@ -41,7 +41,7 @@ enum BenchCommand {
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000
     }
 
-    static func run(_ inv: Invocation) -> Int32 {
+    static func run(_ inv: Invocation) throws -> Int32 {
         let quick = inv.has("--quick")
         let only = inv.value("--only")?.split(separator: ",").map(String.init)
         /// `--only a,b`: a figure runs when its name starts with one of them.
@@ -50,50 +50,45 @@ enum BenchCommand {
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         var figures: [Figure] = []
         let reps = quick ? 5 : 15
-        do {
-            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-            if wanted("first_frame_ms") || wanted("rss_mb_10k") {
-                let (frames, rss) = try firstFrame(tmp: tmp, runs: quick ? 3 : 7)
-                figures.append(Figure(name: "first_frame_ms", unit: "ms", samples: frames, target: "≤ 100"))
-                figures.append(Figure(name: "rss_mb_10k", unit: "MB", samples: rss, target: "≤ 64"))
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        if wanted("first_frame_ms") || wanted("rss_mb_10k") {
+            let (frames, rss) = try firstFrame(tmp: tmp, runs: quick ? 3 : 7)
+            figures.append(Figure(name: "first_frame_ms", unit: "ms", samples: frames, target: "≤ 100"))
+            figures.append(Figure(name: "rss_mb_10k", unit: "MB", samples: rss, target: "≤ 64"))
+        }
+        if ["render_ms_10", "render_ms_10k", "render_ms_100k", "stream_frame_ms"].contains(where: wanted) {
+            for (name, n) in [("render_ms_10", 10), ("render_ms_10k", 10_000), ("render_ms_100k", 100_000)] where wanted(name) {
+                figures.append(Figure(name: name, unit: "ms", samples: render(messages: n, reps: reps * 4), target: n == 100_000 ? "≤ 2 and ≤ 1.5 × render_ms_10" : nil))
             }
-            if ["render_ms_10", "render_ms_10k", "render_ms_100k", "stream_frame_ms"].contains(where: wanted) {
-                for (name, n) in [("render_ms_10", 10), ("render_ms_10k", 10_000), ("render_ms_100k", 100_000)] where wanted(name) {
-                    figures.append(Figure(name: name, unit: "ms", samples: render(messages: n, reps: reps * 4), target: n == 100_000 ? "≤ 2 and ≤ 1.5 × render_ms_10" : nil))
-                }
-                if wanted("stream_frame_ms") {
-                    figures.append(Figure(name: "stream_frame_ms", unit: "ms", samples: streamFrame(reps: reps * 4), target: nil))
-                }
+            if wanted("stream_frame_ms") {
+                figures.append(Figure(name: "stream_frame_ms", unit: "ms", samples: streamFrame(reps: reps * 4), target: nil))
             }
-            if wanted("offline_turn_ms_depth10") {
-                for (name, depth) in [("offline_turn_ms_depth10", 10), ("offline_turn_ms_depth10k", 10_000)] where wanted(name) {
-                    figures.append(Figure(name: name, unit: "ms", samples: try offlineTurn(depth: depth, reps: reps * 2, tmp: tmp),
-                                          target: depth == 10_000 ? "≤ 2 × depth10" : nil))
-                }
+        }
+        if wanted("offline_turn_ms_depth10") {
+            for (name, depth) in [("offline_turn_ms_depth10", 10), ("offline_turn_ms_depth10k", 10_000)] where wanted(name) {
+                figures.append(Figure(name: name, unit: "ms", samples: try offlineTurn(depth: depth, reps: reps * 2, tmp: tmp),
+                                      target: depth == 10_000 ? "≤ 2 × depth10" : nil))
             }
-            if wanted("session_add_100k_ms") {
-                figures.append(Figure(name: "session_add_100k_ms", unit: "ms", samples: try sessionAdd(reps: quick ? 2 : 5, tmp: tmp), target: nil))
-            }
-            if wanted("session_get50_ms") {
-                figures.append(Figure(name: "session_get50_ms", unit: "ms", samples: try sessionGet(reps: reps * 4, tmp: tmp), target: "≤ 1"))
-            }
-            // 1,000,000 messages take ~30 s to generate: --quick leaves the browser out unless asked for.
-            if (!quick || only != nil) && (wanted("browser_open_ms_10k_sessions") || wanted("browser_filter_ms_10k_sessions")) {
-                let (open, filter) = try browser(reps: reps, tmp: tmp)
-                figures.append(Figure(name: "browser_open_ms_10k_sessions", unit: "ms", samples: open, target: nil))
-                figures.append(Figure(name: "browser_filter_ms_10k_sessions", unit: "ms", samples: filter, target: nil))
-            }
-            if wanted("serve_rps") || wanted("serve_p99_ms") {
-                let (rps, p99) = try serve(reps: quick ? 2 : 5, tmp: tmp)
-                figures.append(Figure(name: "serve_rps", unit: "req/s", samples: rps, target: nil))
-                figures.append(Figure(name: "serve_p99_ms", unit: "ms", samples: p99, target: nil))
-            }
-            if wanted("sse_mb_per_s") {
-                figures.append(Figure(name: "sse_mb_per_s", unit: "MB/s", samples: try sse(reps: quick ? 2 : 5), target: "≥ 100"))
-            }
-        } catch {
-            CLI.printError("chatbench: bench: \(error)")
-            return 1
+        }
+        if wanted("session_add_100k_ms") {
+            figures.append(Figure(name: "session_add_100k_ms", unit: "ms", samples: try sessionAdd(reps: quick ? 2 : 5, tmp: tmp), target: nil))
+        }
+        if wanted("session_get50_ms") {
+            figures.append(Figure(name: "session_get50_ms", unit: "ms", samples: try sessionGet(reps: reps * 4, tmp: tmp), target: "≤ 1"))
+        }
+        // 1,000,000 messages take ~30 s to generate: --quick leaves the browser out unless asked for.
+        if (!quick || only != nil) && (wanted("browser_open_ms_10k_sessions") || wanted("browser_filter_ms_10k_sessions")) {
+            let (open, filter) = try browser(reps: reps, tmp: tmp)
+            figures.append(Figure(name: "browser_open_ms_10k_sessions", unit: "ms", samples: open, target: nil))
+            figures.append(Figure(name: "browser_filter_ms_10k_sessions", unit: "ms", samples: filter, target: nil))
+        }
+        if wanted("serve_rps") || wanted("serve_p99_ms") {
+            let (rps, p99) = try serve(reps: quick ? 2 : 5, tmp: tmp)
+            figures.append(Figure(name: "serve_rps", unit: "req/s", samples: rps, target: nil))
+            figures.append(Figure(name: "serve_p99_ms", unit: "ms", samples: p99, target: nil))
+        }
+        if wanted("sse_mb_per_s") {
+            figures.append(Figure(name: "sse_mb_per_s", unit: "MB/s", samples: try sse(reps: quick ? 2 : 5), target: "≥ 100"))
         }
         if inv.has("--json") {
             var obj: [String: JSONValue] = [:]

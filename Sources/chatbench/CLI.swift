@@ -9,6 +9,23 @@ enum CLI {
         FileHandle.standardError.write((text.hasSuffix("\n") ? text : text + "\n").data(using: .utf8)!)
     }
 
+    /// The one place a command's error becomes a message and an exit code: 2 for what the user can
+    /// fix in the command line, 1 for the rest.
+    static func report(_ error: Error, command: String) -> Int32 {
+        let prefix = command.isEmpty ? "chatbench: " : "chatbench: \(command): "
+        switch error {
+        case let e as ConfigurationError:
+            printError(prefix + e.message)
+            return 2
+        case let e as TurnFailure:
+            printError(prefix + "the turn failed: \(e.underlying) (your message is kept in the session)")
+            return 1
+        default:
+            printError(prefix + "\(error)")
+            return 1
+        }
+    }
+
     static func run(arguments: [String], environment: [String: String]) async -> Int32 {
         let table = Commands.table
         do {
@@ -24,7 +41,11 @@ enum CLI {
                 }
                 return 0
             case .run(let invocation):
-                return await invocation.command.run(invocation)
+                do {
+                    return try await invocation.command.run(invocation)
+                } catch {
+                    return report(error, command: invocation.command.name)
+                }
             }
         } catch let e as UsageError {
             printError(e.line)

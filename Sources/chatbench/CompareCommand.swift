@@ -22,42 +22,34 @@ enum CompareCommand {
             --format json: {"turns":[{"mode","turn","request_bytes","items_sent","input_tokens",
             "cached_tokens","output_tokens","latency_ms","reply",…}],"summary":{"columns":[…],"lines":[…]}}
             """,
-        run: { await run($0) })
+        run: { try await run($0) })
 
-    static func run(_ inv: Invocation) async -> Int32 {
-        do {
-            let format = inv.value("--format") ?? "table"
-            guard CompareReport.formats.contains(format) else { throw ConfigurationError("unknown format '\(format)'; use \(CompareReport.formats.joined(separator: ", "))") }
-            let columns = try CompareColumn.parseList(inv.value("--modes") ?? "chain,client", defaultPolicy: inv.value("--policy") ?? "all")
-            var turns: Int?
-            if let t = inv.value("--turns") {
-                guard let n = Int(t), (1...10_000).contains(n) else { throw ConfigurationError("--turns takes a number from 1 to 10000") }
-                turns = n
-            }
-            var script = ScriptLine.builtIn
-            if let file = inv.value("--script") {
-                guard let data = FileManager.default.contents(atPath: file) else { throw ConfigurationError("cannot read the script file '\(file)'") }
-                script = ScriptLine.parse(String(decoding: data, as: UTF8.self))
-                guard !script.isEmpty else { throw ConfigurationError("the script file '\(file)' has no messages") }
-            }
-            script = ScriptLine.fit(script, turns: turns)
-            let paths = Paths(environment: inv.environment)
-            let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: nil, environment: inv.environment)
-            let bench = try Workbench(paths: paths, backendName: backendName,
-                                      connection: .init(baseURL: inv.value("--base-url"), model: inv.value("--model"), environment: inv.environment))
-            let f = DateFormatter()
-            f.dateFormat = "MMdd-HHmmss"
-            let comparison = try Comparison(store: bench.store, backend: bench.backend, columns: columns, prefix: "compare-\(f.string(from: Date()))")
-            let all = await comparison.run(script)
-            let summary = CompareSummary.of(all, sessions: comparison.sessions)
-            print(try CompareReport.render(all, summary, format: format), terminator: "")
-            return all.contains { $0.error != nil } ? 1 : 0
-        } catch let e as ConfigurationError {
-            CLI.printError("chatbench: compare: \(e.message)")
-            return 2
-        } catch {
-            CLI.printError("chatbench: compare: \(error)")
-            return 1
+    static func run(_ inv: Invocation) async throws -> Int32 {
+        let format = inv.value("--format") ?? "table"
+        guard CompareReport.formats.contains(format) else { throw ConfigurationError("unknown format '\(format)'; use \(CompareReport.formats.joined(separator: ", "))") }
+        let columns = try CompareColumn.parseList(inv.value("--modes") ?? "chain,client", defaultPolicy: inv.value("--policy") ?? "all")
+        var turns: Int?
+        if let t = inv.value("--turns") {
+            guard let n = Int(t), (1...10_000).contains(n) else { throw ConfigurationError("--turns takes a number from 1 to 10000") }
+            turns = n
         }
+        var script = ScriptLine.builtIn
+        if let file = inv.value("--script") {
+            guard let data = FileManager.default.contents(atPath: file) else { throw ConfigurationError("cannot read the script file '\(file)'") }
+            script = ScriptLine.parse(String(decoding: data, as: UTF8.self))
+            guard !script.isEmpty else { throw ConfigurationError("the script file '\(file)' has no messages") }
+        }
+        script = ScriptLine.fit(script, turns: turns)
+        let paths = Paths(environment: inv.environment)
+        let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: nil, environment: inv.environment)
+        let bench = try Workbench(paths: paths, backendName: backendName,
+                                  connection: .init(baseURL: inv.value("--base-url"), model: inv.value("--model"), environment: inv.environment))
+        let f = DateFormatter()
+        f.dateFormat = "MMdd-HHmmss"
+        let comparison = try Comparison(store: bench.store, backend: bench.backend, columns: columns, prefix: "compare-\(f.string(from: Date()))")
+        let all = await comparison.run(script)
+        let summary = CompareSummary.of(all, sessions: comparison.sessions)
+        print(try CompareReport.render(all, summary, format: format), terminator: "")
+        return all.contains { $0.error != nil } ? 1 : 0
     }
 }

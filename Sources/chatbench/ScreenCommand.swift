@@ -20,30 +20,21 @@ enum ScreenCommand {
             FlagSpec("--theme", "NAME|PATH", "default | light | high-contrast | ansi16 | a theme file (NO_COLOR disables colour)"),
         ],
         details: "F1 or ? (with an empty input) shows every key.",
-        run: { await run($0) })
+        run: { try await run($0) })
 
-    static func run(_ inv: Invocation) async -> Int32 {
+    static func run(_ inv: Invocation) async throws -> Int32 {
         Trace.mark("screen command")
         guard CursesTerminal.stdinAndStdoutAreTerminals() else {
-            CLI.printError("chatbench: the workbench needs a terminal (stdin and stdout must be a TTY); for scripts use 'chatbench send'")
-            return 2
+            throw ConfigurationError("the workbench needs a terminal (stdin and stdout must be a TTY); for scripts use 'chatbench send'")
         }
-        do {
-            let delayMs = Int(inv.environment["CHATBENCH_STREAM_DELAY_MS"] ?? "") ?? 12
-            let (bench, opened) = try SessionFlags.open(inv, streamDelay: .milliseconds(delayMs))
-            var session = opened
-            if let id = inv.value("--attach") { session = try await Runner(store: bench.store, backend: bench.backend).attach(id, to: session.name) }
-            let paths = bench.paths
-            let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)
-            let noColor = !(inv.environment["NO_COLOR"] ?? "").isEmpty
-            let runtime = AppRuntime(bench: bench, session: session, theme: theme, themeError: themeError.map(\.description), noColor: noColor)
-            return runtime.run()
-        } catch let e as ConfigurationError {
-            CLI.printError("chatbench: \(e.message)")
-            return 2
-        } catch {
-            CLI.printError("chatbench: \(error)")
-            return 1
-        }
+        let delayMs = Int(inv.environment["CHATBENCH_STREAM_DELAY_MS"] ?? "") ?? 12
+        let (bench, opened) = try SessionFlags.open(inv, streamDelay: .milliseconds(delayMs))
+        var session = opened
+        if let id = inv.value("--attach") { session = try await Runner(store: bench.store, backend: bench.backend).attach(id, to: session.name) }
+        let paths = bench.paths
+        let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)
+        let noColor = !(inv.environment["NO_COLOR"] ?? "").isEmpty
+        let runtime = AppRuntime(bench: bench, session: session, theme: theme, themeError: themeError.map(\.description), noColor: noColor)
+        return runtime.run()
     }
 }

@@ -31,45 +31,30 @@ enum SendCommand {
             Hybrid mode chains like chain mode and sends the profile's long-term facts as instructions;
             facts you state in a hybrid session are saved to its profile (chatbench's local extractor).
             """,
-        run: { await run($0) })
+        run: { try await run($0) })
 
-    static func run(_ inv: Invocation) async -> Int32 {
+    static func run(_ inv: Invocation) async throws -> Int32 {
         var text = inv.positionals.joined(separator: " ")
         if text == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            CLI.printError("chatbench: send: the message is empty (see 'chatbench help send')")
-            return 2
+            throw ConfigurationError("the message is empty (see 'chatbench help send')")
         }
         let json = inv.has("--json")
-        do {
-            let (bench, session) = try SessionFlags.open(inv)
-            let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
-            if let id = inv.value("--attach") { try await runner.attach(id, to: session.name) }
-            let out = FileHandle.standardOutput
-            let result = try await runner.send(text, in: session.name) { delta in
-                if !json { out.write(Data(delta.utf8)) }
-            }
-            if json {
-                print(try jsonReport(result, backend: bench.backend.info))
-            } else {
-                out.write(Data("\n".utf8))
-            }
-            return 0
-        } catch let e as ConfigurationError {
-            CLI.printError("chatbench: send: \(e.message)")
-            return 2
-        } catch let e as TurnFailure {
-            CLI.printError("chatbench: send: the turn failed: \(e.underlying) (your message is kept in the session)")
-            return 1
-        } catch let e as StorageError {
-            CLI.printError("chatbench: send: \(e.description)")
-            return 1
-        } catch {
-            CLI.printError("chatbench: send: \(error)")
-            return 1
+        let (bench, session) = try SessionFlags.open(inv)
+        let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
+        if let id = inv.value("--attach") { try await runner.attach(id, to: session.name) }
+        let out = FileHandle.standardOutput
+        let result = try await runner.send(text, in: session.name) { delta in
+            if !json { out.write(Data(delta.utf8)) }
         }
+        if json {
+            print(try jsonReport(result, backend: bench.backend.info))
+        } else {
+            out.write(Data("\n".utf8))
+        }
+        return 0
     }
 
     static func jsonReport(_ r: TurnResult, backend: BackendInfo) throws -> String {

@@ -21,45 +21,30 @@ enum ServeCommand {
             offline-server.sqlite the workbench uses. One access-log line per request on stderr
             (method, path, status, request bytes, ms; never bodies or keys).
             """,
-        run: { run($0) })
+        run: { try run($0) })
 
-    static func run(_ inv: Invocation) -> Int32 {
+    static func run(_ inv: Invocation) throws -> Int32 {
         let host = inv.value("--host") ?? "127.0.0.1"
-        guard let port = UInt16(inv.value("--port") ?? "8088") else {
-            CLI.printError("chatbench: serve: --port takes a number from 0 to 65535")
-            return 2
-        }
+        guard let port = UInt16(inv.value("--port") ?? "8088") else { throw ConfigurationError("--port takes a number from 0 to 65535") }
         let loopback = host.hasPrefix("127.")
         let key = inv.value("--api-key")
-        if key != nil && inv.has("--no-auth") {
-            CLI.printError("chatbench: serve: choose --api-key KEY or --no-auth, not both")
-            return 2
-        }
+        if key != nil && inv.has("--no-auth") { throw ConfigurationError("choose --api-key KEY or --no-auth, not both") }
         if !loopback {
             guard inv.has("--allow-remote") else {
-                CLI.printError("chatbench: serve: \(host) is not a loopback address; add --allow-remote (and --api-key) to serve other machines")
-                return 2
+                throw ConfigurationError("\(host) is not a loopback address; add --allow-remote (and --api-key) to serve other machines")
             }
-            guard key != nil else {
-                CLI.printError("chatbench: serve: serving beyond loopback requires --api-key KEY")
-                return 2
-            }
+            guard key != nil else { throw ConfigurationError("serving beyond loopback requires --api-key KEY") }
         }
-        do {
-            let paths = Paths(environment: inv.environment)
-            try Paths.ensureDirectory(paths.dataDirectory)
-            let backend = try OfflineBackend(path: paths.offlineServerDatabase)
-            let routes = OpenAIRoutes(backend: backend, apiKey: key)
-            let log: (@Sendable (String) -> Void)? = inv.has("--quiet") ? nil : { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
-            let server = HTTPServer(host: host, port: port, log: log, handler: { req, conn in routes.handle(req, conn) })
-            try server.bind()
-            print("chatbench serve: listening on http://\(host):\(server.port)/v1 (offline model; \(key == nil ? "no auth" : "bearer key required"))")
-            fflush(nil)
-            server.serve()
-            return 0
-        } catch {
-            CLI.printError("chatbench: serve: \(error)")
-            return 1
-        }
+        let paths = Paths(environment: inv.environment)
+        try Paths.ensureDirectory(paths.dataDirectory)
+        let backend = try OfflineBackend(path: paths.offlineServerDatabase)
+        let routes = OpenAIRoutes(backend: backend, apiKey: key)
+        let log: (@Sendable (String) -> Void)? = inv.has("--quiet") ? nil : { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        let server = HTTPServer(host: host, port: port, log: log, handler: { req, conn in routes.handle(req, conn) })
+        try server.bind()
+        print("chatbench serve: listening on http://\(host):\(server.port)/v1 (offline model; \(key == nil ? "no auth" : "bearer key required"))")
+        fflush(nil)
+        server.serve()
+        return 0
     }
 }

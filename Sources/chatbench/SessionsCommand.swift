@@ -24,72 +24,64 @@ enum SessionsCommand {
               export NAME --format md|json [-o FILE]
               fork NAME --at RESPONSE_ID|MESSAGE_ID --as NEW
             """,
-        run: { await run($0) })
+        run: { try await run($0) })
 
-    static func run(_ inv: Invocation) async -> Int32 {
+    static func run(_ inv: Invocation) async throws -> Int32 {
         let args = inv.positionals
         let action = args.first ?? "list"
         func need(_ n: Int, _ usage: String) throws {
             guard args.count == n + 1 else { throw ConfigurationError("usage: chatbench sessions \(usage)") }
         }
-        do {
-            let paths = Paths(environment: inv.environment)
-            try Paths.ensureDirectory(paths.dataDirectory)
-            let store = try WorkbenchStore(path: paths.workbenchDatabase)
-            switch action {
-            case "list":
-                try need(0, "list [--search TEXT] [--format table|json]")
-                if let file = inv.value("--session-db") { return try listExternal(file) }
-                let list = try store.listSessions(search: inv.value("--search"))
-                try printList(list, format: inv.value("--format") ?? "table")
-            case "show":
-                try need(1, "show NAME [--format table|json]")
-                try show(store, args[1], format: inv.value("--format") ?? "table")
-            case "rename":
-                try need(2, "rename OLD NEW")
-                try store.renameSession(args[1], to: args[2])
-                print("renamed \(args[1]) → \(args[2])")
-            case "delete":
-                try need(1, "delete NAME [--server]")
-                let s = args[1]
-                var serverNote = ""
-                if inv.has("--server") { serverNote = try await deleteOnServer(store, s, inv: inv) }
-                try store.deleteSession(s)
-                print("deleted session \(s) (its transcript, turns and client items)\(serverNote)")
-            case "export":
-                try need(1, "export NAME --format md|json [-o FILE]")
-                let format = inv.value("--format") ?? "md"
-                let text: String
-                switch format {
-                case "md": text = try store.exportMarkdown(args[1])
-                case "json": text = try store.exportJSON(args[1])
-                default: throw ConfigurationError("export formats are md and json")
-                }
-                if let file = inv.value("-o") {
-                    guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-                        throw ConfigurationError("cannot write \(file)")
-                    }
-                    print("exported \(args[1]) to \(file)")
-                } else {
-                    print(text, terminator: "")
-                }
-            case "fork":
-                try need(1, "fork NAME --at RESPONSE_ID|MESSAGE_ID --as NEW")
-                guard let at = inv.value("--at"), let new = inv.value("--as") else { throw ConfigurationError("fork needs --at ID and --as NEW") }
-                let f = try store.forkSession(args[1], at: at, as: new)
-                let next = f.chainHead.map { "its next turn chains from \($0)" } ?? "its next turn carries the copied history"
-                print("forked \(args[1]) at \(at) as \(new): \(try store.messages(session: f.id).count) messages; \(next)")
-            default:
-                throw ConfigurationError("unknown action '\(action)' (list, show, rename, delete, export, fork)")
+        let paths = Paths(environment: inv.environment)
+        try Paths.ensureDirectory(paths.dataDirectory)
+        let store = try WorkbenchStore(path: paths.workbenchDatabase)
+        switch action {
+        case "list":
+            try need(0, "list [--search TEXT] [--format table|json]")
+            if let file = inv.value("--session-db") { return try listExternal(file) }
+            let list = try store.listSessions(search: inv.value("--search"))
+            try printList(list, format: inv.value("--format") ?? "table")
+        case "show":
+            try need(1, "show NAME [--format table|json]")
+            try show(store, args[1], format: inv.value("--format") ?? "table")
+        case "rename":
+            try need(2, "rename OLD NEW")
+            try store.renameSession(args[1], to: args[2])
+            print("renamed \(args[1]) → \(args[2])")
+        case "delete":
+            try need(1, "delete NAME [--server]")
+            let s = args[1]
+            var serverNote = ""
+            if inv.has("--server") { serverNote = try await deleteOnServer(store, s, inv: inv) }
+            try store.deleteSession(s)
+            print("deleted session \(s) (its transcript, turns and client items)\(serverNote)")
+        case "export":
+            try need(1, "export NAME --format md|json [-o FILE]")
+            let format = inv.value("--format") ?? "md"
+            let text: String
+            switch format {
+            case "md": text = try store.exportMarkdown(args[1])
+            case "json": text = try store.exportJSON(args[1])
+            default: throw ConfigurationError("export formats are md and json")
             }
-            return 0
-        } catch let e as ConfigurationError {
-            CLI.printError("chatbench: sessions: \(e.message)")
-            return 2
-        } catch {
-            CLI.printError("chatbench: sessions: \(error)")
-            return 1
+            if let file = inv.value("-o") {
+                guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw ConfigurationError("cannot write \(file)")
+                }
+                print("exported \(args[1]) to \(file)")
+            } else {
+                print(text, terminator: "")
+            }
+        case "fork":
+            try need(1, "fork NAME --at RESPONSE_ID|MESSAGE_ID --as NEW")
+            guard let at = inv.value("--at"), let new = inv.value("--as") else { throw ConfigurationError("fork needs --at ID and --as NEW") }
+            let f = try store.forkSession(args[1], at: at, as: new)
+            let next = f.chainHead.map { "its next turn chains from \($0)" } ?? "its next turn carries the copied history"
+            print("forked \(args[1]) at \(at) as \(new): \(try store.messages(session: f.id).count) messages; \(next)")
+        default:
+            throw ConfigurationError("unknown action '\(action)' (list, show, rename, delete, export, fork)")
         }
+        return 0
     }
 
     static func date(_ t: Double) -> String {
