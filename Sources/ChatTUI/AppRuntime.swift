@@ -16,11 +16,12 @@ final class Inbox: @unchecked Sendable {
 
 /// Loads what the screen shows from the store.
 public enum ScreenData {
-    public static func messages(_ store: WorkbenchStore, session: Int64, after: Int64 = 0) throws -> [ChatMessage] {
+    /// A session's messages after `after`, oldest first; with `last`, only the newest `last` of them.
+    public static func messages(_ store: WorkbenchStore, session: Int64, after: Int64 = 0, last: Int? = nil) throws -> [ChatMessage] {
         try store.db.query("""
-            SELECT m.id, m.role, m.content, m.status, t.error_message FROM messages m LEFT JOIN turns t ON t.id = m.turn_id
-            WHERE m.session_id = ? AND m.id > ? ORDER BY m.id
-            """, [.integer(session), .integer(after)]).map { r in
+            SELECT * FROM (SELECT m.id, m.role, m.content, m.status, t.error_message FROM messages m LEFT JOIN turns t ON t.id = m.turn_id
+            WHERE m.session_id = ? AND m.id > ? ORDER BY m.id DESC LIMIT ?) ORDER BY id
+            """, [.integer(session), .integer(after), .integer(Int64(last ?? -1))]).map { r in
             let status = r[3].string ?? "complete"
             return ChatMessage(id: r[0].int64 ?? 0, role: r[1].string ?? "user", text: r[2].string ?? "", status: status,
                                note: status == "failed" && (r[1].string ?? "") == "user" ? r[4].string : nil)
@@ -287,11 +288,8 @@ public final class AppRuntime {
 
     func preview(_ name: String) throws -> EngineEvent {
         guard let s = try bench.store.session(named: name) else { return .browserMessage("no session \(name)") }
-        let messages = try bench.store.db.query("SELECT id, role, content, status FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT 12",
-                                                [.integer(s.id)]).reversed().map {
-            ChatMessage(id: $0[0].int64 ?? 0, role: $0[1].string ?? "", text: String(($0[2].string ?? "").prefix(2000)), status: $0[3].string ?? "complete")
-        }
-        return .browserPreview(name: name, messages: messages, turns: try bench.store.recentTurns(session: s.id, limit: 12))
+        return .browserPreview(name: name, messages: try ScreenData.messages(bench.store, session: s.id, last: 12),
+                               turns: try bench.store.recentTurns(session: s.id, limit: 12))
     }
 
     func deleteSession(_ name: String, server: Bool) {

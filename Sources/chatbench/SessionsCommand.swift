@@ -1,4 +1,5 @@
 import ChatEngine
+import ChatTUI
 import Foundation
 
 /// `chatbench sessions`: list, search, show, rename, delete, export and fork sessions.
@@ -101,7 +102,7 @@ enum SessionsCommand {
             for s in list {
                 let mode = s.mode == "client" ? "client[\(s.policy)]" : s.mode
                 print(s.name.padding(toLength: 24, withPad: " ", startingAt: 0) + " " + mode.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
-                      + s.backend.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: " %5d %5d %9@  ", s.turns, s.messages, bytes(s.bytes))
+                      + s.backend.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: " %5d %5d %9@  ", s.turns, s.messages, Views.bytes(s.bytes))
                       + date(s.last_activity) + (s.forked_from.map { "  (fork of \($0))" } ?? ""))
             }
             if list.isEmpty { print("(no sessions)") }
@@ -110,7 +111,6 @@ enum SessionsCommand {
         }
     }
 
-    static func bytes(_ n: Int) -> String { n < 1024 ? "\(n) B" : String(format: "%.1f KB", Double(n) / 1024) }
 
     static func show(_ store: WorkbenchStore, _ name: String, format: String) throws {
         guard let s = try store.session(named: name) else { throw ConfigurationError("no session named '\(name)'") }
