@@ -226,7 +226,7 @@ public final class HTTPTransport: @unchecked Sendable {
 
     /// Opens an SSE stream and yields its events as they arrive. Errors before the first event are
     /// retried like JSON requests; a stream that breaks after events were delivered is not.
-    public func stream(_ path: String, body: Data) -> AsyncThrowingStream<SSEEvent, Error> {
+    public func stream(_ path: String, body: Data, cancel: StreamCancel = StreamCancel()) -> AsyncThrowingStream<SSEEvent, Error> {
         AsyncThrowingStream { continuation in
             let task = Task { [self] in
                 do {
@@ -235,7 +235,7 @@ public final class HTTPTransport: @unchecked Sendable {
                         while true {
                             var delivered = false
                             do {
-                                try await streamOnce(path, body: body, attempt: attempt) { event in
+                                try await streamOnce(path, body: body, attempt: attempt, cancel: cancel) { event in
                                     delivered = true
                                     continuation.yield(event)
                                 }
@@ -261,18 +261,21 @@ public final class HTTPTransport: @unchecked Sendable {
                     continuation.finish(throwing: error)
                 }
             }
-            continuation.onTermination = { _ in task.cancel() }
+            continuation.onTermination = { _ in
+                cancel.cancel()
+                task.cancel()
+            }
         }
     }
 
-    private func streamOnce(_ path: String, body: Data, attempt: Int, _ yield: (SSEEvent) -> Void) async throws {
+    private func streamOnce(_ path: String, body: Data, attempt: Int, cancel: StreamCancel, _ yield: (SSEEvent) -> Void) async throws {
         let req = request("POST", path, body: body, accept: "text/event-stream", attempt: attempt)
         var parser = SSEParser()
         var status = 0
         var headers: HTTPURLResponse?
         var errorBody = Data()
         do {
-            for try await part in ChunkStream.open(req, in: config) {
+            for try await part in ChunkStream.open(req, in: config, cancel: cancel) {
                 try Task.checkCancellation()
                 switch part {
                 case .response(let http):
@@ -297,6 +300,34 @@ public final class HTTPTransport: @unchecked Sendable {
             throw StreamStatusError(error: Self.apiError(status: status, body: errorBody, headers: headers), headers: headers)
         }
         for event in parser.finish() { yield(event) }
+    }
+}
+
+/// Cancels a stream's HTTP request at once, from whichever layer stops reading first: without it a
+/// cancel would have to hop through every task between the reader and the URLSession task, each
+/// hop waiting for a free thread of the cooperative pool.
+public final class StreamCancel: @unchecked Sendable {
+    private let lock = NSLock()
+    private var task: URLSessionTask?
+    private var cancelled = false
+
+    public init() {}
+
+    func attach(_ t: URLSessionTask) {
+        lock.lock()
+        let stop = cancelled
+        if !stop { task = t }
+        lock.unlock()
+        if stop { t.cancel() }
+    }
+
+    public func cancel() {
+        lock.lock()
+        cancelled = true
+        let t = task
+        task = nil
+        lock.unlock()
+        t?.cancel()
     }
 }
 
@@ -331,13 +362,14 @@ enum ChunkStream {
         }
     }
 
-    static func open(_ request: URLRequest, in config: HTTPConfig) -> AsyncThrowingStream<Part, Error> {
+    static func open(_ request: URLRequest, in config: HTTPConfig, cancel: StreamCancel) -> AsyncThrowingStream<Part, Error> {
         AsyncThrowingStream { continuation in
             let c = URLSessionConfiguration.ephemeral
             c.timeoutIntervalForRequest = TimeInterval(config.idleTimeout)
             c.urlCache = nil
             let session = URLSession(configuration: c, delegate: Delegate(continuation), delegateQueue: nil)
             let task = session.dataTask(with: request)
+            cancel.attach(task)
             continuation.onTermination = { _ in
                 task.cancel()
                 session.invalidateAndCancel()

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Decodes SSE events into Responses stream events and checks that the stream really ended.
-func responseEvents(_ sse: AsyncThrowingStream<SSEEvent, Error>) -> AsyncThrowingStream<ResponseStreamEvent, Error> {
+func responseEvents(_ sse: AsyncThrowingStream<SSEEvent, Error>, cancel: StreamCancel) -> AsyncThrowingStream<ResponseStreamEvent, Error> {
     AsyncThrowingStream { continuation in
         let task = Task {
             do {
@@ -32,7 +32,10 @@ func responseEvents(_ sse: AsyncThrowingStream<SSEEvent, Error>) -> AsyncThrowin
                 continuation.finish(throwing: error)
             }
         }
-        continuation.onTermination = { _ in task.cancel() }
+        continuation.onTermination = { _ in
+            cancel.cancel()   // the request stops now, not when the decoding task next runs
+            task.cancel()
+        }
     }
 }
 
@@ -67,7 +70,8 @@ public final class OpenAIBackend: ResponsesBackend, @unchecked Sendable {
         guard let body = try? requestBody(r) else {
             return AsyncThrowingStream { $0.finish(throwing: APIError.invalidRequest("the request could not be encoded")) }
         }
-        return responseEvents(http.stream("responses", body: body))
+        let cancel = StreamCancel()
+        return responseEvents(http.stream("responses", body: body, cancel: cancel), cancel: cancel)
     }
 
     public func retrieveResponse(id: String) async throws -> Response {
@@ -212,7 +216,8 @@ public final class ChatCompletionsBackend: ResponsesBackend, @unchecked Sendable
         guard let body = try? requestBody(r) else {
             return AsyncThrowingStream { $0.finish(throwing: APIError.invalidRequest("the request could not be encoded")) }
         }
-        let sse = http.stream("chat/completions", body: body)
+        let cancel = StreamCancel()
+        let sse = http.stream("chat/completions", body: body, cancel: cancel)
         return AsyncThrowingStream { continuation in
             let task = Task { [self] in
                 do {
@@ -253,7 +258,10 @@ public final class ChatCompletionsBackend: ResponsesBackend, @unchecked Sendable
                     continuation.finish(throwing: error)
                 }
             }
-            continuation.onTermination = { _ in task.cancel() }
+            continuation.onTermination = { _ in
+                cancel.cancel()
+                task.cancel()
+            }
         }
     }
 
