@@ -223,7 +223,9 @@ func expectAPIError(status: Int, code: String? = nil, _ body: () async throws ->
         let firstDelta = try #require(first)
         #expect(end - firstDelta > 0.5, "first delta at \(firstDelta)s, stream ended at \(end)s")
         // Cancel: stop reading after the first delta; the server sees the connection close.
-        for try await e in backend.streamResponse(CreateResponseRequest(model: "m", input: .text("one two three four five six seven eight"))) where e.delta != nil {
+        // A long reply (~30 s at 150 ms a word), so the server is surely still sending when we stop reading.
+        let long = (1...200).map { "w\($0)" }.joined(separator: " ")
+        for try await e in backend.streamResponse(CreateResponseRequest(model: "m", input: .text(long))) where e.delta != nil {
             break
         }
         var disconnected = false
