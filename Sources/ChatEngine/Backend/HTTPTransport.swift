@@ -261,10 +261,7 @@ public final class HTTPTransport: @unchecked Sendable {
                     continuation.finish(throwing: error)
                 }
             }
-            continuation.onTermination = { _ in
-                cancel.cancel()
-                task.cancel()
-            }
+            continuation.stopOnTermination(task, cancel)
         }
     }
 
@@ -328,6 +325,16 @@ public final class StreamCancel: @unchecked Sendable {
         task = nil
         lock.unlock()
         t?.cancel()
+    }
+}
+
+extension AsyncThrowingStream.Continuation where Failure == Error {
+    /// When the reader stops (or the stream ends): stop the HTTP request at once, then the task.
+    func stopOnTermination(_ task: Task<Void, Never>, _ cancel: StreamCancel) {
+        onTermination = { _ in
+            cancel.cancel()
+            task.cancel()
+        }
     }
 }
 

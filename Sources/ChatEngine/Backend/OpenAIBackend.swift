@@ -32,10 +32,7 @@ func responseEvents(_ sse: AsyncThrowingStream<SSEEvent, Error>, cancel: StreamC
                 continuation.finish(throwing: error)
             }
         }
-        continuation.onTermination = { _ in
-            cancel.cancel()   // the request stops now, not when the decoding task next runs
-            task.cancel()
-        }
+        continuation.stopOnTermination(task, cancel)   // the request stops now, not when the decoding task next runs
     }
 }
 
@@ -258,10 +255,7 @@ public final class ChatCompletionsBackend: ResponsesBackend, @unchecked Sendable
                     continuation.finish(throwing: error)
                 }
             }
-            continuation.onTermination = { _ in
-                cancel.cancel()
-                task.cancel()
-            }
+            continuation.stopOnTermination(task, cancel)
         }
     }
 

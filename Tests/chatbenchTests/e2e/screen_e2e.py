@@ -12,17 +12,28 @@ from tmux_driver import Tmux  # noqa: E402
 BIN = os.path.abspath(sys.argv[1])
 
 
+class SttyCheck:
+    """Runs a command in a shell between two `stty -a` captures, then prints MARKER, so a test can
+    check the terminal is exactly as it was once chatbench has gone."""
+
+    def __init__(self, home, command, marker="CHATBENCH-EXITED"):
+        self.before, self.after = os.path.join(home, "stty-before"), os.path.join(home, "stty-after")
+        self.marker = marker
+        self.shell = f"bash --norc -c 'stty -a > {self.before}; {command}; stty -a > {self.after}; echo {marker}; sleep 30'"
+
+    def same(self):
+        return open(self.before).read() == open(self.after).read()
+
+
 def short(resp_id):
     return resp_id[:9] + "…"  # "resp_" + 4 hex + ellipsis, as the chain panel shows it
 
 
 def recall_chain_toggle_cancel_resize_quit():
     home = tempfile.mkdtemp(prefix="cb-e2e-")
-    before, after = os.path.join(home, "stty-before"), os.path.join(home, "stty-after")
     env = f"LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=40"
-    # A shell runs chatbench between two `stty -a`, so the terminal state after quitting is checked.
-    cmd = f"bash --norc -c 'stty -a > {before}; env {env} {BIN} --session trip; stty -a > {after}; echo CHATBENCH-EXITED; sleep 30'"
-    t = Tmux(cmd, 120, 40)
+    stty = SttyCheck(home, f"env {env} {BIN} --session trip")
+    t = Tmux(stty.shell, 120, 40)
     try:
         t.wait_for("SERVER CHAIN")
         t.wait_for("no turns yet")
@@ -87,7 +98,7 @@ def recall_chain_toggle_cancel_resize_quit():
         t.wait_for("Help · keys", gone=True)
         t.keys("C-q")
         t.wait_for("CHATBENCH-EXITED")
-        assert open(before).read() == open(after).read(), "stty -a differs after quitting"
+        assert stty.same(), "stty -a differs after quitting"
     finally:
         t.close()
 
@@ -95,12 +106,10 @@ def recall_chain_toggle_cancel_resize_quit():
 def paste_never_sends_and_signals_restore():
     home = tempfile.mkdtemp(prefix="cb-e2e-")
     for sig in ["TERM", "HUP", "INT"]:
-        before, after = os.path.join(home, f"b-{sig}"), os.path.join(home, f"a-{sig}")
         pidfile = os.path.join(home, "pid")
         # A subshell writes its pid, then becomes chatbench (exec), so the test can signal it.
-        cmd = (f"bash --norc -c 'stty -a > {before}; (echo $BASHPID > {pidfile}; exec env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}); "
-               f"stty -a > {after}; echo SIGNAL-EXITED; sleep 30'")
-        t = Tmux(cmd, 100, 30)
+        stty = SttyCheck(home, f"(echo $BASHPID > {pidfile}; exec env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN})", "SIGNAL-EXITED")
+        t = Tmux(stty.shell, 100, 30)
         try:
             t.wait_for("SERVER CHAIN")
             if sig == "TERM":
@@ -110,7 +119,7 @@ def paste_never_sends_and_signals_restore():
             pid = int(open(pidfile).read().strip())
             os.kill(pid, {"TERM": 15, "HUP": 1, "INT": 2}[sig])
             t.wait_for("SIGNAL-EXITED")
-            assert open(before).read() == open(after).read(), f"stty -a differs after SIG{sig}"
+            assert stty.same(), f"stty -a differs after SIG{sig}"
         finally:
             t.close()
 
@@ -213,13 +222,12 @@ def resize_storm_unknown_keys_and_a_crash_while_drawing():
     finally:
         t.close()
     # A failure while drawing: the crash handler still restores the terminal.
-    before, after = os.path.join(home, "stty-before"), os.path.join(home, "stty-after")
-    cmd = (f"bash --norc -c 'stty -a > {before}; env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_FAULT=draw SWIFT_BACKTRACE=enable=no {BIN} 2>/dev/null; "
-           f"stty -a > {after}; echo CRASH-EXITED; sleep 30'")
-    t = Tmux(cmd, 100, 30)
+    stty = SttyCheck(home, f"env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_FAULT=draw SWIFT_BACKTRACE=enable=no {BIN} 2>/dev/null",
+                     "CRASH-EXITED")
+    t = Tmux(stty.shell, 100, 30)
     try:
         s = t.wait_for("CRASH-EXITED")
-        assert open(before).read() == open(after).read(), "stty -a differs after a crash while drawing"
+        assert stty.same(), "stty -a differs after a crash while drawing"
         assert "SERVER CHAIN" not in s, "the alternate screen was not left:\n" + s
     finally:
         t.close()
