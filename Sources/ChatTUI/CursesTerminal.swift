@@ -234,6 +234,8 @@ public final class CursesTerminal {
         }
         guard next == 91 /* [ */ else {
             if let s = Unicode.Scalar(next), next >= 32 { return .key(.alt(Character(s))) }
+            // Escape, then another key typed quickly (Ctrl-Q, say): give that key back.
+            unget_wch(wchar_t(bitPattern: next))
             return .key(.escape)
         }
         var params = ""
