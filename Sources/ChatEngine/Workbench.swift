@@ -110,6 +110,12 @@ public final class Workbench: @unchecked Sendable {
         if let clientDB = o.clientDB, mode != .client {
             throw ConfigurationError("--session-db '\(clientDB)' is a client-side session file: use it with --mode client")
         }
+        // Read, change and write the session in one transaction, so a turn another process records
+        // meanwhile is not overwritten; a failure (a bad --session-db) leaves no new session behind.
+        return try store.db.transaction { try openSessionLocked(name: name, mode: mode, options: o) }
+    }
+
+    private func openSessionLocked(name: String, mode: MemoryMode?, options o: SessionOptions) throws -> SessionRecord {
         var s: SessionRecord
         var changed = false
         if let existing = try store.session(named: name) {

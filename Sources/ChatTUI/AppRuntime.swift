@@ -28,6 +28,14 @@ public enum ScreenData {
         }
     }
 
+    /// What another process added to the session since the pane's last message (nil: the session is gone).
+    public static func changes(_ store: WorkbenchStore, session id: Int64, after lastMessage: Int64) throws -> EngineEvent? {
+        guard let s = try store.session(id: id) else { return nil }
+        let turns = try store.turns(session: s.id)
+        return .sessionChanged(newMessages: try messages(store, session: s.id, after: lastMessage), turns: turns,
+                               memory: try store.memoryState(for: s, turns: turns), session: s)
+    }
+
     public static func load(_ store: WorkbenchStore, _ session: SessionRecord) throws -> EngineEvent {
         let turns = try store.turns(session: session.id)
         Trace.mark("turns loaded (\(turns.count))")
@@ -114,9 +122,37 @@ public final class AppRuntime {
                 quitting = perform(App.update(&state, event, layout: layout), terminal) || quitting
                 dirty = true
             }
+            if refreshIfChangedElsewhere() { dirty = true }
         }
         finishSend()
         return 0
+    }
+
+    /// `PRAGMA data_version` when the pane was last brought up to date, and when it was last checked.
+    var seenDataVersion: Int64?
+    var lastChangeCheck = DispatchTime(uptimeNanoseconds: 0)
+
+    /// Shows what other processes (`send`, `serve`, another screen) wrote to the open session, without a
+    /// restart. Checked a few times a second while no turn of this screen is in flight (that turn's own
+    /// record brings every row up to date); `data_version` makes the check one cheap pragma. Returns true
+    /// when the state changed.
+    func refreshIfChangedElsewhere() -> Bool {
+        let now = DispatchTime.now()
+        guard now.uptimeNanoseconds - lastChangeCheck.uptimeNanoseconds >= 250_000_000 else { return false }
+        lastChangeCheck = now
+        guard state.streaming == nil, let session = state.session, let version = try? bench.store.db.dataVersion() else { return false }
+        defer { seenDataVersion = version }
+        guard let seen = seenDataVersion, seen != version else { return false }
+        do {
+            guard let event = try ScreenData.changes(bench.store, session: session.id, after: state.messages.last?.id ?? 0) else {
+                state.lastError = "session \"\(session.name)\" was deleted by another chatbench"
+                return true
+            }
+            _ = App.update(&state, .engine(event), layout: layout)
+        } catch {
+            state.lastError = "could not read the store: \(error)"
+        }
+        return true
     }
 
     /// Cancels a reply in flight and waits (briefly) until its interrupted turn is recorded.
@@ -212,10 +248,9 @@ public final class AppRuntime {
             state.notice = "wait for the reply (or Esc) before switching modes"
             return
         }
-        s.mode = mode
-        if let policy { s.policy = policy }
         do {
-            try bench.store.save(s)
+            // Only the mode and policy change: the anchors in `s` may be stale (another process's turn).
+            s = try bench.store.setMode(session: s.id, mode, policy: policy ?? s.policy) ?? s
             let memory = try bench.store.memoryState(for: s)
             state.session = s
             state.memory = memory

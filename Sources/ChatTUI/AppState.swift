@@ -139,6 +139,8 @@ public enum EngineEvent: Sendable {
     /// A turn ended (completed, interrupted or failed) and is recorded; the new transcript rows and state.
     case turnRecorded(newMessages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, session: SessionRecord, error: String?)
     case sessionLoaded(session: SessionRecord, messages: [ChatMessage], turns: [TurnRecord], memory: MemoryState)
+    /// Another process (`send`, `serve`, another screen) wrote to the open session: its new rows and state.
+    case sessionChanged(newMessages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, session: SessionRecord)
     case notice(String)
     case failure(String)
     case compareOpened(CompareViewState)
@@ -543,6 +545,13 @@ public enum App {
                 state.sendQueued = false
                 if !state.input.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return startSend(&state) }
             }
+        case .sessionChanged(let new, let turns, let memory, let session):
+            // Only rows the pane lacks: a refresh may overlap rows it already has.
+            let last = state.messages.last?.id ?? 0
+            state.messages += new.filter { $0.id > last }
+            state.turns = turns
+            state.memory = memory
+            state.session = session
         case .sessionLoaded(let session, let messages, let turns, let memory):
             state.session = session
             state.messages = messages

@@ -28,9 +28,7 @@ enum ScreenCommand {
             throw ConfigurationError("the workbench needs a terminal (stdin and stdout must be a TTY); for scripts use 'chatbench send'")
         }
         let delayMs = Int(inv.environment["CHATBENCH_STREAM_DELAY_MS"] ?? "") ?? 12
-        let (bench, opened) = try SessionFlags.open(inv, streamDelay: .milliseconds(delayMs))
-        var session = opened
-        if let id = inv.value("--attach") { session = try await Runner(store: bench.store, backend: bench.backend).attach(id, to: session.name) }
+        let (bench, session) = try await SessionFlags.openAndAttach(inv, streamDelay: .milliseconds(delayMs))
         let paths = bench.paths
         let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)
         let noColor = !(inv.environment["NO_COLOR"] ?? "").isEmpty

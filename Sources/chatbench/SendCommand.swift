@@ -42,9 +42,8 @@ enum SendCommand {
             throw ConfigurationError("the message is empty (see 'chatbench help send')")
         }
         let json = inv.has("--json")
-        let (bench, session) = try SessionFlags.open(inv)
+        let (bench, session) = try await SessionFlags.openAndAttach(inv)
         let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
-        if let id = inv.value("--attach") { try await runner.attach(id, to: session.name) }
         let out = FileHandle.standardOutput
         let result = try await runner.send(text, in: session.name) { delta in
             if !json { out.write(Data(delta.utf8)) }

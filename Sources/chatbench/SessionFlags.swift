@@ -12,8 +12,22 @@ enum SessionFlags {
         return parsed
     }
 
+    /// Opens the workbench and session like `open`, then `--attach`es it if asked. An attach that fails
+    /// leaves nothing behind: a session this call created is deleted again.
+    static func openAndAttach(_ inv: Invocation, streamDelay: Duration = .zero) async throws -> (Workbench, SessionRecord) {
+        let (bench, session, created) = try open(inv, streamDelay: streamDelay)
+        guard let id = inv.value("--attach") else { return (bench, session) }
+        do {
+            return (bench, try await Runner(store: bench.store, backend: bench.backend).attach(id, to: session.name))
+        } catch {
+            if created { try? bench.store.deleteSession(session.name) }
+            throw error
+        }
+    }
+
     /// Opens the workbench for the named (else last used) session and opens that session with the flags.
-    static func open(_ inv: Invocation, streamDelay: Duration = .zero) throws -> (Workbench, SessionRecord) {
+    /// `created`: the session did not exist before.
+    static func open(_ inv: Invocation, streamDelay: Duration = .zero) throws -> (Workbench, SessionRecord, created: Bool) {
         let mode = try mode(inv)
         let paths = Paths(environment: inv.environment)
         try Paths.ensureDirectory(paths.dataDirectory)
@@ -29,6 +43,6 @@ enum SessionFlags {
         let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
                                                                        clientDB: inv.value("--session-db"),
                                                                        model: backendName == "offline" ? nil : inv.value("--model")))
-        return (bench, session)
+        return (bench, session, existing == nil)
     }
 }

@@ -34,8 +34,15 @@ enum SessionsCommand {
             guard args.count == n + 1 else { throw ConfigurationError("usage: chatbench sessions \(usage)") }
         }
         let paths = Paths(environment: inv.environment)
-        try Paths.ensureDirectory(paths.dataDirectory)
-        let store = try WorkbenchStore(path: paths.workbenchDatabase)
+        // Commands that only read open the file read-only: they change nothing, and work in a
+        // read-only data folder.
+        let store: WorkbenchStore
+        if ["list", "show", "export"].contains(action) {
+            store = try WorkbenchStore.openForReading(path: paths.workbenchDatabase)
+        } else {
+            try Paths.ensureDirectory(paths.dataDirectory)
+            store = try WorkbenchStore(path: paths.workbenchDatabase)
+        }
         switch action {
         case "list":
             try need(0, "list [--search TEXT] [--format table|json]")
@@ -143,8 +150,7 @@ enum SessionsCommand {
 
     static func listExternal(_ file: String) throws -> Int32 {
         guard FileManager.default.fileExists(atPath: file) else { throw ConfigurationError("no such file: \(file)") }
-        let db = try Database.open(path: file, migrations: [], refuseNewer: false)
-        for (id, n) in try SQLiteAgentSession.list(in: db) { print("\(id)\t\(n) items") }
+        for (id, n) in try SQLiteAgentSession.list(path: file) { print("\(id)\t\(n) items") }
         return 0
     }
 

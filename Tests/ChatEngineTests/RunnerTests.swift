@@ -190,7 +190,7 @@ struct Rig {
                                requestBytes: 10, status: "completed", createdAt: 0)
         #expect(throws: Boom.self) {
             try store.recordTurn(draft, userItem: .userText("hi"), userStatus: "complete", reply: .assistantMessage(id: nil, text: "yo"),
-                                 replyStatus: "complete", session: s) { s, _, _ in s.chainHead = "resp_x"; throw Boom() }
+                                 replyStatus: "complete") { s, _, _ in s.chainHead = "resp_x"; throw Boom() }
         }
         #expect(try store.turns(session: s.id).isEmpty)
         #expect(try store.messages(session: s.id).isEmpty)

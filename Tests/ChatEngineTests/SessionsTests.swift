@@ -117,7 +117,7 @@ import Testing
                                responseID: "resp_0001", itemsSent: 1, inputItems: 1, requestBytes: 120, inputTokens: 15, cachedTokens: 0,
                                outputTokens: 14, latencyMs: 2.5, status: "completed", chainEvent: "start", createdAt: 0)
         try store.recordTurn(draft, userItem: .userText("My name is Priya."), userStatus: "complete",
-                             reply: .assistantMessage(id: "msg_1", text: "Nice to meet you, Priya!"), replyStatus: "complete", session: s)
+                             reply: .assistantMessage(id: "msg_1", text: "Nice to meet you, Priya!"), replyStatus: "complete")
         let md = try store.exportMarkdown("trip")
         #expect(md == """
             # trip

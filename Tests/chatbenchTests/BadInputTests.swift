@@ -127,6 +127,13 @@ import Testing
             #expect(r.status == 1)
             #expect(r.stderr.contains("read-only") || r.stderr.contains("readonly"), "\(r.stderr)")
             #expect(!r.stderr.contains("Fatal error"))
+            // Commands that only read still work there: they open the file read-only.
+            let list = try ChatbenchProcess.run(["sessions", "list"], home: home)
+            #expect(list.status == 0 && list.stdout.contains("s "), "\(list.stderr)")
+            let show = try ChatbenchProcess.run(["sessions", "show", "s"], home: home)
+            #expect(show.status == 0 && show.stdout.contains("My name is Priya."), "\(show.stderr)")
+            let export = try ChatbenchProcess.run(["sessions", "export", "s", "--format", "json"], home: home)
+            #expect(export.status == 0 && export.stdout.contains("My name is Priya."), "\(export.stderr)")
             _ = system("mount -o remount,rw '\(dir)'")
             #expect(try ChatbenchProcess.run(["send", "--session", "s", "What's my name?"], home: home).stdout.contains("Priya"))
         }

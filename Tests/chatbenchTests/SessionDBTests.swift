@@ -65,6 +65,35 @@ import Testing
         }
     }
 
+    /// Bad input leaves nothing behind: a --session-db in a missing folder, a failed --attach.
+    @Test func aBadSessionDBOrAttachCreatesNothing() throws {
+        let home = TempHome()
+        let missing = home.path + "/no/such/folder/agent.db"
+        let r = try ChatbenchProcess.run(["send", "--session", "agent", "--session-db", missing, "hi"], home: home.path)
+        #expect(r.status == 1 && r.stderr.contains("does not exist"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home.path + "/no"))
+        let attach = try ChatbenchProcess.run(["send", "--session", "attached", "--attach", "resp_doesnotexist", "hi"], home: home.path)
+        #expect(attach.status != 0)
+        let list = try ChatbenchProcess.run(["sessions", "list", "--format", "json"], home: home.path)
+        #expect(list.status == 0)
+        #expect(!list.stdout.contains("agent") && !list.stdout.contains("attached"), "\(list.stdout)")
+    }
+
+    @Test func listingAnSDKFileLeavesItByteForByte() throws {
+        let home = TempHome()
+        let file = home.path + "/agent.db"
+        try writeSDKFile(file)
+        do {
+            let db = try Database.open(path: file, migrations: [], refuseNewer: false)
+            try db.execute("PRAGMA journal_mode=DELETE")  // as the Python SDK leaves it
+            db.close()
+        }
+        let before = try #require(FileManager.default.contents(atPath: file))
+        let r = try ChatbenchProcess.run(["sessions", "list", "--session-db", file], home: home.path)
+        #expect(r.status == 0 && r.stdout.contains("user-1\t4 items"), "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: file) == before)
+    }
+
     @Test func sessionDBNeedsClientMode() throws {
         let home = TempHome()
         let r = try ChatbenchProcess.run(["send", "--mode", "chain", "--session-db", home.path + "/x.db", "hi"], home: home.path)

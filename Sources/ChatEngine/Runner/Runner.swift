@@ -69,16 +69,25 @@ public final class Runner: @unchecked Sendable {
 
     /// Sends `text` in the session named `name` (which must exist). Returns when the turn is recorded.
     /// Cancelling the calling task interrupts the reply: the partial reply is recorded as interrupted.
-    public func send(_ text: String, in name: String, onDelta: @escaping @Sendable (String) -> Void = { _ in }) async throws -> TurnResult {
-        guard let session = try store.session(named: name) else {
+    /// `onWait` is called if another turn on the session (another process's, say) must finish first.
+    public func send(_ text: String, in name: String, onDelta: @escaping @Sendable (String) -> Void = { _ in },
+                     onWait: () -> Void = {}) async throws -> TurnResult {
+        guard let named = try store.session(named: name) else {
+            throw StorageError(.queryFailed, path: store.db.path, "no session named '\(name)'")
+        }
+        // One turn at a time per session, in every process: the session is read again once the lock
+        // is held, so this turn chains from whatever the previous one (maybe another process's) left.
+        let turnLock = try await TurnLock.acquire(databasePath: store.db.path, session: named.id, onWait: onWait)
+        defer { turnLock.release() }
+        guard let session = try store.session(id: named.id) else {
             throw StorageError(.queryFailed, path: store.db.path, "no session named '\(name)'")
         }
         let userItem = Item.userText(text)
         var sent = Sent()
         let partial = Partial()
         let started = Date()
-        let number = try store.nextTurnNumber(session: session.id)
-        var draft = TurnRecord(sessionID: session.id, number: number, mode: session.mode, backend: backend.info.name, model: session.model,
+        // The number is given when the turn is recorded (in the same transaction as its insertion).
+        var draft = TurnRecord(sessionID: session.id, number: 0, mode: session.mode, backend: backend.info.name, model: session.model,
                                itemsSent: 0, requestBytes: 0, status: "completed", createdAt: started.timeIntervalSince1970)
         do {
             var exchange: Exchange
@@ -115,9 +124,8 @@ public final class Runner: @unchecked Sendable {
             let replyItem = r.output.first(where: { $0.role == "assistant" }) ?? .assistantMessage(id: nil, text: replyText)
             let mode = session.mode
             let store = self.store
-            let current = try store.session(id: session.id) ?? session
             let (turn, updated) = try store.recordTurn(draft, userItem: userItem, userStatus: "complete", reply: replyItem,
-                                                       replyStatus: "complete", session: current) { s, _, replyID in
+                                                       replyStatus: "complete") { s, _, replyID in
                 guard let replyID else { return }
                 switch mode {
                 case .chain:
@@ -150,9 +158,8 @@ public final class Runner: @unchecked Sendable {
             draft.errorCode = interrupted ? "interrupted" : (api?.code ?? api.map { String($0.status) } ?? "error")
             draft.errorMessage = interrupted ? "cancelled by the user" : "\(error)"
             let reply: Item? = partial.text.isEmpty ? nil : .assistantMessage(id: nil, text: partial.text, status: "incomplete")
-            let current = try store.session(id: session.id) ?? session
             let (turn, _) = try store.recordTurn(draft, userItem: userItem, userStatus: interrupted ? "interrupted" : "failed",
-                                                 reply: reply, replyStatus: "interrupted", session: current)
+                                                 reply: reply, replyStatus: "interrupted")
             if interrupted { throw CancellationError() }
             throw TurnFailure(turn: turn, underlying: "\(error)", apiError: api)
         }
@@ -316,10 +323,12 @@ public final class Runner: @unchecked Sendable {
     /// Once a conversation holds the whole transcript, that is true whatever happens to this turn:
     /// remember it now, so an interrupted or failed turn does not orphan it on the server.
     func keepConversation(_ s: SessionRecord, _ id: String?) throws {
-        guard var fresh = try store.session(id: s.id) else { return }
-        fresh.conversationID = id
-        fresh.conversationCovers = try store.lastCompleteMessageID(session: s.id)
-        try store.save(fresh)
+        try store.db.transaction {
+            guard var fresh = try store.session(id: s.id) else { return }
+            fresh.conversationID = id
+            fresh.conversationCovers = try store.lastCompleteMessageID(session: s.id)
+            try store.save(fresh)
+        }
     }
 
     /// Creates a conversation seeded with `seed` (20 items at creation, the rest added in batches of 20).

@@ -96,6 +96,11 @@ public struct StorageError: Error, CustomStringConvertible, Equatable, Sendable 
         self.message = message
     }
 
+    /// A file whose header SQLite refused: never written to.
+    static func notADatabase(_ path: String) -> StorageError {
+        StorageError(.notADatabase, path: path, "is not a SQLite database (or is damaged); chatbench left it unchanged (move it aside to start afresh)")
+    }
+
     /// Maps an SQLite result code to a kind a user can act on.
     static func from(code: Int32, path: String, context: String, detail: String) -> StorageError {
         let primary = code & 0xff
@@ -141,39 +146,95 @@ public final class Database: @unchecked Sendable {
     private var statements: [String: OpaquePointer] = [:]
     private let lock = NSRecursiveLock()
     private var transactionDepth = 0
-
-    private static let sqliteMagic = Array("SQLite format 3\0".utf8)
+    /// Opened with `openReadOnly`: no writes, no schema changes.
+    public private(set) var readOnly = false
+    private let busyTimeoutMs: Int32
 
     /// Opens (creating if needed) a database file. A new file gets mode 0600 and its folder 0700.
     /// A file that is not SQLite, or whose schema is newer than `migrations` know, is refused untouched.
     /// `refuseNewer: false` opens a file another program owns (its `user_version` is not ours to judge).
-    public static func open(path: String, migrations: [Migration], busyTimeoutMs: Int32 = 5000, refuseNewer: Bool = true) throws -> Database {
-        let fm = FileManager.default
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try Paths.ensureDirectory(folder) }
-        // WAL needs to write beside the file: a read-only folder or file is a clear error up front,
-        // not SQLite's "unable to open database file".
-        for target in [folder.isEmpty ? "." : folder, path] where fm.fileExists(atPath: target) && access(target, W_OK) != 0 {
-            let why = errno == EROFS ? "is on a read-only filesystem" : "is not writable (\(String(cString: strerror(errno))))"
-            throw StorageError(.readOnly, path: path, "\(target == path ? "the file" : "its folder \(target)") \(why); chatbench needs to write there (nothing was changed)")
-        }
-        if fm.fileExists(atPath: path) {
-            try refuseIfNotSQLite(path)
-        } else {
-            let fd = Glibc.open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
-                throw StorageError(.openFailed, path: path, "cannot create the file: \(String(cString: strerror(errno)))")
+    /// `createFolder: false` refuses a missing folder instead of making it (a path the user typed).
+    ///
+    /// A process holds **one connection per file**: opening a file this process already has open (by any
+    /// path: a symlink, `..`) returns that connection. A second connection would be a second descriptor,
+    /// and on Linux closing any descriptor of a file drops every POSIX lock the process holds on it,
+    /// SQLite's included; another process could then delete the WAL this one is still writing.
+    public static func open(path: String, migrations: [Migration], busyTimeoutMs: Int32 = 5000, refuseNewer: Bool = true,
+                            createFolder: Bool = true) throws -> Database {
+        try ConnectionRegistry.shared.withLock { open in
+            let fm = FileManager.default
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty {
+                if createFolder {
+                    try Paths.ensureDirectory(folder)
+                } else if !fm.fileExists(atPath: folder) {
+                    throw StorageError(.openFailed, path: path, "its folder \(folder) does not exist (nothing was created)")
+                }
             }
-            Glibc.close(fd)
+            if let existing = open.connection(for: path) {
+                if existing.readOnly { try existing.reopenReadWrite(busyTimeoutMs: busyTimeoutMs) }
+                try existing.prepareSchema(migrations: migrations, wal: true, refuseNewer: refuseNewer)
+                return existing
+            }
+            // WAL needs to write beside the file: a read-only folder or file is a clear error up front,
+            // not SQLite's "unable to open database file".
+            for target in [folder.isEmpty ? "." : folder, path] where fm.fileExists(atPath: target) && access(target, W_OK) != 0 {
+                let why = errno == EROFS ? "is on a read-only filesystem" : "is not writable (\(String(cString: strerror(errno))))"
+                throw StorageError(.readOnly, path: path, "\(target == path ? "the file" : "its folder \(target)") \(why); chatbench needs to write there (nothing was changed)")
+            }
+            if !fm.fileExists(atPath: path) {
+                // No connection to this file exists in the process (it did not exist), so this short-lived
+                // descriptor cannot drop anyone's locks. It makes the file 0600 from the first byte.
+                let fd = Glibc.open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+                guard fd >= 0 else {
+                    throw StorageError(.openFailed, path: path, "cannot create the file: \(String(cString: strerror(errno)))")
+                }
+                Glibc.close(fd)
+            }
+            let db = try Database(path: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, busyTimeoutMs: busyTimeoutMs)
+            do {
+                // SQLite itself checks the header (a file that is not SQLite fails its first read with
+                // SQLITE_NOTADB), so no other descriptor ever reads the file.
+                try db.prepareSchema(migrations: migrations, wal: true, refuseNewer: refuseNewer)
+            } catch {
+                db.close()
+                throw error
+            }
+            open.register(db)
+            return db
         }
-        let db = try Database(path: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, busyTimeoutMs: busyTimeoutMs)
-        do {
-            try db.prepareSchema(migrations: migrations, wal: true, refuseNewer: refuseNewer)
-        } catch {
-            db.close()
-            throw error
+    }
+
+    /// Opens an existing file for reading only: no WAL switch, no migration, no file created, so the
+    /// file is left byte-for-byte as it was. Works in a read-only folder. Reuses this process's
+    /// connection to the file if it has one.
+    public static func openReadOnly(path: String, busyTimeoutMs: Int32 = 5000) throws -> Database {
+        try ConnectionRegistry.shared.withLock { open in
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw StorageError(.openFailed, path: path, "no such file")
+            }
+            if let existing = open.connection(for: path) { return existing }
+            var db = try Database(path: path, flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, busyTimeoutMs: busyTimeoutMs)
+            do {
+                _ = try db.userVersion()
+            } catch let e as StorageError where e.kind == .openFailed || e.kind == .readOnly {
+                // A WAL file in a folder where its -shm cannot be created: nobody can be writing it, so
+                // read it as immutable.
+                db.close()
+                let uri = "file:" + (path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path) + "?immutable=1"
+                db = try Database(path: path, uri: uri, flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI, busyTimeoutMs: busyTimeoutMs)
+            } catch let e as StorageError where e.kind == .corrupt {
+                throw StorageError.notADatabase(path)
+            }
+            db.readOnly = true
+            do {
+                _ = try db.userVersion()
+            } catch let e as StorageError where e.kind == .corrupt {
+                throw StorageError.notADatabase(path)
+            }
+            open.register(db)
+            return db
         }
-        return db
     }
 
     /// An in-memory database (tests, scratch work).
@@ -183,23 +244,43 @@ public final class Database: @unchecked Sendable {
         return db
     }
 
-    private init(path: String, flags: Int32, busyTimeoutMs: Int32) throws {
+    private init(path: String, uri: String? = nil, flags: Int32, busyTimeoutMs: Int32) throws {
         self.path = path
+        self.busyTimeoutMs = busyTimeoutMs
+        handle = try Self.connect(uri ?? path, path: path, flags: flags, busyTimeoutMs: busyTimeoutMs)
+    }
+
+    private static func connect(_ name: String, path: String, flags: Int32, busyTimeoutMs: Int32) throws -> OpaquePointer {
         var h: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &h, flags, nil)
+        let rc = sqlite3_open_v2(name, &h, flags, nil)
         guard rc == SQLITE_OK, let h else {
             let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let h { sqlite3_close_v2(h) }
             throw StorageError.from(code: rc, path: path, context: "opening the database", detail: msg)
         }
-        handle = h
         sqlite3_extended_result_codes(h, 1)
         sqlite3_busy_timeout(h, busyTimeoutMs)
+        return h
+    }
+
+    /// A read-only connection asked for by a writer in the same process becomes read-write in place:
+    /// the old handle is this process's only one on the file, so closing it drops nobody else's locks.
+    private func reopenReadWrite(busyTimeoutMs: Int32) throws {
+        lock.lock(); defer { lock.unlock() }
+        for (_, st) in statements { sqlite3_finalize(st) }
+        statements.removeAll()
+        if let h = handle { sqlite3_close_v2(h) }
+        handle = nil
+        handle = try Self.connect(path, path: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, busyTimeoutMs: busyTimeoutMs)
+        readOnly = false
     }
 
     deinit { close() }
 
+    /// Closes the connection (and forgets it, so a later open makes a new one). Only for a file no
+    /// other part of the process uses: connections are shared per file.
     public func close() {
+        ConnectionRegistry.shared.forget(self)
         lock.lock(); defer { lock.unlock() }
         for (_, st) in statements { sqlite3_finalize(st) }
         statements.removeAll()
@@ -207,33 +288,38 @@ public final class Database: @unchecked Sendable {
         handle = nil
     }
 
-    private static func refuseIfNotSQLite(_ path: String) throws {
-        guard let fh = FileHandle(forReadingAtPath: path) else {
-            throw StorageError(.openFailed, path: path, "cannot read the file (check its permissions)")
-        }
-        defer { try? fh.close() }
-        let head = [UInt8](fh.readData(ofLength: 16))
-        if head.isEmpty { return }  // an empty file is a new database
-        guard head == sqliteMagic else {
-            throw StorageError(.notADatabase, path: path, "is not a SQLite database; chatbench left it unchanged (move it aside to start afresh)")
-        }
+    /// `PRAGMA data_version`: changes when another connection (another process) commits to the file,
+    /// so a reader can tell cheaply whether anything it shows may be stale.
+    public func dataVersion() throws -> Int64 {
+        try query("PRAGMA data_version").first?[0].int64 ?? 0
     }
 
     /// Checks the schema version before anything writes to the file, then switches to WAL and migrates.
-    private func prepareSchema(migrations: [Migration], wal: Bool, refuseNewer: Bool = true) throws {
+    fileprivate func prepareSchema(migrations: [Migration], wal: Bool, refuseNewer: Bool = true) throws {
         let known = migrations.map(\.version).max() ?? 0
         let current: Int
         do {
             current = try userVersion()
         } catch let e as StorageError where e.kind == .corrupt {
-            throw StorageError(.notADatabase, path: path, "is not a readable SQLite database; chatbench left it unchanged (\(e.message))")
+            throw StorageError.notADatabase(path)
         }
         if current > known && refuseNewer {
             throw StorageError(.newerSchema, path: path,
                 "was written by a newer chatbench (schema version \(current); this build knows up to \(known)); it was left unchanged — upgrade chatbench to open it")
         }
-        if wal {
-            let mode = try query("PRAGMA journal_mode=WAL").first?[0].string ?? ""
+        if wal, try query("PRAGMA journal_mode").first?[0].string?.lowercased() != "wal" {
+            // Switching needs the file to itself, and SQLite does not wait for that: another process
+            // creating the same file at the same moment is waited for here, up to the busy timeout.
+            var mode = ""
+            let deadline = Date().addingTimeInterval(Double(busyTimeoutMs) / 1000)
+            while true {
+                do {
+                    mode = try query("PRAGMA journal_mode=WAL").first?[0].string ?? ""
+                    break
+                } catch let e as StorageError where e.kind == .busy && Date() < deadline {
+                    usleep(10_000)
+                }
+            }
             if mode.lowercased() != "wal" {
                 throw StorageError(.openFailed, path: path, "could not switch to WAL journal mode (got '\(mode)')")
             }
@@ -243,6 +329,9 @@ public final class Database: @unchecked Sendable {
         for step in migrations.sorted(by: { $0.version < $1.version }) where step.version > current {
             do {
                 try transaction {
+                    // Another process may have migrated since the version was read: check again, inside
+                    // the write transaction.
+                    guard try userVersion() < step.version else { return }
                     try step.apply(self)
                     try execute("PRAGMA user_version=\(step.version)")
                 }

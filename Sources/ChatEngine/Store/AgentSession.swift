@@ -48,10 +48,16 @@ public final class SQLiteAgentSession: AgentSession, @unchecked Sendable {
 
     /// Opens an SDK session file written by another program (the Python SDK): no chatbench schema is
     /// added and its `user_version` is left alone; the SDK tables are created if missing.
+    /// A missing folder is an error (the path came from the user; nothing is created).
     public static func openExternal(path: String, sessionID: String) throws -> SQLiteAgentSession {
-        let db = try Database.open(path: path, migrations: [], refuseNewer: false)
+        let db = try Database.open(path: path, migrations: [], refuseNewer: false, createFolder: false)
         try db.executeScript(schema())
         return SQLiteAgentSession(sessionID: sessionID, database: db)
+    }
+
+    /// The session ids stored in an SDK file, read without changing a byte of it.
+    public static func list(path: String) throws -> [(String, Int)] {
+        try list(in: try Database.openReadOnly(path: path))
     }
 
     /// The session ids stored in an SDK file, newest first, with their item counts.

@@ -241,10 +241,43 @@ public final class WorkbenchStore: @unchecked Sendable {
         countersMigration,
         // Where an HTTP session talks to, so later turns reach the same server.
         Migration(version: 6, sql: "ALTER TABLE sessions ADD COLUMN base_url TEXT; ALTER TABLE sessions ADD COLUMN api TEXT;"),
+        // A turn number is unique in its session. Files written before this (when two processes could
+        // both take the same number) are repaired first: each session's turns are renumbered 1, 2, 3…
+        // in the order they were numbered and inserted, which keeps every turn and its order.
+        Migration(version: 7, sql: """
+            UPDATE turns SET number = (
+                SELECT n FROM (SELECT id, row_number() OVER (PARTITION BY session_id ORDER BY number, id) AS n FROM turns) AS ranked
+                WHERE ranked.id = turns.id)
+            WHERE EXISTS (SELECT 1 FROM turns t2 WHERE t2.session_id = turns.session_id GROUP BY t2.number HAVING count(*) > 1);
+            DROP INDEX turns_by_session;
+            CREATE UNIQUE INDEX turns_by_session ON turns(session_id, number);
+            """),
     ]
 
     public init(path: String) throws {
         db = try Database.open(path: path, migrations: Self.migrations)
+    }
+
+    /// For commands that only read (`sessions list/show/export`): the file is opened read-only and
+    /// left as it is, so they work in a read-only data folder. A missing file reads as an empty store;
+    /// a file from an older chatbench is upgraded first when it can be written (else a clear error).
+    public static func openForReading(path: String) throws -> WorkbenchStore {
+        guard FileManager.default.fileExists(atPath: path) else { return try inMemory() }
+        let db = try Database.openReadOnly(path: path)
+        let latest = migrations.map(\.version).max() ?? 0
+        let version = try db.userVersion()
+        if version > latest {
+            throw StorageError(.newerSchema, path: path,
+                "was written by a newer chatbench (schema version \(version); this build knows up to \(latest)); upgrade chatbench to read it")
+        }
+        if version < latest {
+            guard access(path, W_OK) == 0, access((path as NSString).deletingLastPathComponent, W_OK) == 0 else {
+                throw StorageError(.readOnly, path: path,
+                    "was written by an older chatbench (schema version \(version)) and must be upgraded, but it is read-only; run chatbench once where it can write")
+            }
+            return try WorkbenchStore(path: path)
+        }
+        return WorkbenchStore(database: db)
     }
 
     public init(database: Database) {
@@ -282,14 +315,28 @@ public final class WorkbenchStore: @unchecked Sendable {
     public func createSession(name: String, mode: MemoryMode, backend: String, model: String,
                               policy: String = "all", profile: String = "default") throws -> SessionRecord {
         let now = Date().timeIntervalSince1970
+        // Another process may create the same name at the same moment: the first one wins, and both
+        // get that session.
         try db.execute("""
             INSERT INTO sessions(name, mode, backend, model, policy, profile, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(name) DO NOTHING
             """, [.text(name), .text(mode.rawValue), .text(backend), .text(model), .text(policy), .text(profile), .double(now), .double(now)])
         guard let s = try session(named: name) else { throw StorageError(.queryFailed, path: db.path, "session '\(name)' vanished after insert") }
         return s
     }
 
-    /// Writes every mutable field of the session back.
+    /// Changes a session's mode and policy, and nothing else: its anchors may have moved since the
+    /// caller read it (another process's turn), and must not be written back stale.
+    public func setMode(session id: Int64, _ mode: MemoryMode, policy: String) throws -> SessionRecord? {
+        try db.transaction {
+            try db.execute("UPDATE sessions SET mode = ?, policy = ?, updated_at = ? WHERE id = ?",
+                           [.text(mode.rawValue), .text(policy), .double(Date().timeIntervalSince1970), .integer(id)])
+            return try session(id: id)
+        }
+    }
+
+    /// Writes every mutable field of the session back. Read the record in the same transaction, or
+    /// under the session's turn lock: a stale record would undo another process's turn.
     public func save(_ s: SessionRecord) throws {
         try db.execute("""
             UPDATE sessions SET mode = ?, backend = ?, model = ?, policy = ?, profile = ?, chain_head = ?, chain_covers = ?,
@@ -378,20 +425,27 @@ public final class WorkbenchStore: @unchecked Sendable {
             .flatMap { MemoryMode(rawValue: $0[0].string ?? "") }
     }
 
+    /// The number the session's next turn gets. Only meaningful inside a write transaction (another
+    /// process may take it otherwise): `recordTurn` numbers turns itself.
     public func nextTurnNumber(session: Int64) throws -> Int {
         (try db.query("SELECT coalesce(max(number), 0) FROM turns WHERE session_id = ?", [.integer(session)])[0][0].int ?? 0) + 1
     }
 
     /// Records a turn atomically: the user message, the reply (if any), the turn row and the session's
-    /// new memory anchors commit together or not at all. `update` runs inside the same transaction with
-    /// the new message ids, to move the session's anchors and write other rows (client items, facts).
+    /// new memory anchors commit together or not at all, in one `BEGIN IMMEDIATE` transaction. The turn
+    /// number and the session are read inside it, so another process's turn can neither take the same
+    /// number nor have its anchors overwritten. `update` runs in the same transaction with the new
+    /// message ids, to move the session's anchors and write other rows (client items, facts).
     @discardableResult
     public func recordTurn(_ draft: TurnRecord, userItem: Item, userStatus: String, reply: Item?, replyStatus: String,
-                           session: SessionRecord,
                            update: (inout SessionRecord, _ userMessageID: Int64, _ replyMessageID: Int64?) throws -> Void = { _, _, _ in })
         throws -> (TurnRecord, SessionRecord) {
         try db.transaction {
             var t = draft
+            guard var s = try session(id: t.sessionID) else {
+                throw StorageError(.queryFailed, path: db.path, "the session was deleted while its turn ran; the turn was not recorded")
+            }
+            t.number = try nextTurnNumber(session: t.sessionID)
             try db.execute("""
                 INSERT INTO turns(session_id, number, mode, backend, model, previous_response_id, response_id, conversation_id, items_sent,
                     request_bytes, input_tokens, cached_tokens, output_tokens, latency_ms, status, error_code, error_message, chain_event,
@@ -410,7 +464,6 @@ public final class WorkbenchStore: @unchecked Sendable {
             }
             try db.execute("UPDATE turns SET user_message_id = ?, reply_message_id = ? WHERE id = ?",
                            [.integer(userID), SQLValue(t.replyMessageID.map(Int.init)), .integer(t.id)])
-            var s = session
             try update(&s, userID, t.replyMessageID)
             try save(s)
             return (t, s)
