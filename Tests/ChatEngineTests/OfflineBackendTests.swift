@@ -22,6 +22,17 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
                                                          previousResponseID: prev, store: store))
     }
 
+    /// A response being streamed when the one it chains from is deleted (by another request or process)
+    /// is broken too: chaining from it fails, as from any response after a deleted one.
+    @Test func aResponseFinishedAfterItsPredecessorWasDeletedIsBroken() async throws {
+        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+        let r1 = try await ask(b, "My name is Priya.")
+        let pending = try b.lockedPrepare(CreateResponseRequest(model: "m", input: .text("I live in Lisbon."), previousResponseID: r1.id))
+        _ = try await b.deleteResponse(id: r1.id)
+        try b.commit(pending)
+        await expectAPIError(status: 400, code: "previous_response_not_found") { _ = try await self.ask(b, "Where do I live?", after: pending.response.id) }
+    }
+
     @Test func threeTurnChainRecallsTurnOneAlsoAfterReopening() async throws {
         let dir = TempDir()
         let path = dir.file("offline-server.sqlite")

@@ -201,6 +201,14 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
                 """, [.text(r.id), SQLValue(r.previous_response_id), SQLValue(r.conversation?.id), .integer(r.store == false ? 0 : 1),
                       .integer(Int64(p.depth)), .integer(Int64(p.contextTokens)), .text(p.snapshot), .double(r.created_at),
                       .text(try WireJSON.encodeString(r))])
+        // The response it chains from may have been deleted while this one was computed or streamed
+        // (by another request, or another process sharing the file): then this one is broken too.
+        if let prev = r.previous_response_id {
+            try db.execute("""
+                UPDATE responses SET broken_by = (SELECT CASE WHEN deleted = 1 THEN id ELSE broken_by END FROM responses WHERE id = ?)
+                WHERE id = ?
+                """, [.text(prev), .text(r.id)])
+        }
         for (kind, items) in [("input", p.input), ("output", p.output)] {
             for (i, item) in items.enumerated() {
                 try db.execute("INSERT INTO response_items(response_id, kind, position, item_id, data) VALUES (?, ?, ?, ?, ?)",
@@ -214,10 +222,14 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     }
 
     public func createResponse(_ request: CreateResponseRequest) async throws -> Response {
+        // Read what it chains from and write the result in one transaction: another process on the
+        // same file cannot change the chain or conversation in between.
         try locked {
-            let p = try prepare(request)
-            try commit(p)
-            return p.response
+            try db.transaction {
+                let p = try prepare(request)
+                try commit(p)
+                return p.response
+            }
         }
     }
 
