@@ -14,36 +14,37 @@ final class Inbox: @unchecked Sendable {
     }
 }
 
-/// Loads what the screen shows from the store.
+/// Loads what the screen shows from the store: pages, never whole sessions.
 public enum ScreenData {
-    /// A session's messages after `after`, oldest first; with `last`, only the newest `last` of them.
-    public static func messages(_ store: WorkbenchStore, session: Int64, after: Int64 = 0, last: Int? = nil) throws -> [ChatMessage] {
-        try store.db.query("""
-            SELECT * FROM (SELECT m.id, m.role, m.content, m.status, t.error_message FROM messages m LEFT JOIN turns t ON t.id = m.turn_id
-            WHERE m.session_id = ? AND m.id > ? ORDER BY m.id DESC LIMIT ?) ORDER BY id
-            """, [.integer(session), .integer(after), .integer(Int64(last ?? -1))]).map { r in
-            let status = r[3].string ?? "complete"
-            return ChatMessage(id: r[0].int64 ?? 0, role: r[1].string ?? "user", text: r[2].string ?? "", status: status,
-                               note: status == "failed" && (r[1].string ?? "") == "user" ? r[4].string : nil)
-        }
+    /// Turns the chain panel may show (it shows the newest that fit).
+    public static let chainPanelTurns = 64
+
+    static func chatMessages(_ rows: [TranscriptRow]) -> [ChatMessage] {
+        rows.map { ChatMessage(id: $0.id, role: $0.role, text: $0.text, status: $0.status, note: $0.note) }
+    }
+
+    /// Rows after `after` (a turn just recorded, or written by another process), oldest first.
+    public static func messages(_ store: WorkbenchStore, session: SessionRecord, after: Int64) throws -> [ChatMessage] {
+        chatMessages(try store.transcript(session, after == 0 ? .last(App.pageSize) : .after(after, App.windowLimit)).rows)
     }
 
     /// What another process added to the session since the pane's last message (nil: the session is gone).
     public static func changes(_ store: WorkbenchStore, session id: Int64, after lastMessage: Int64) throws -> EngineEvent? {
         guard let s = try store.session(id: id) else { return nil }
-        let turns = try store.turns(session: s.id)
-        return .sessionChanged(newMessages: try messages(store, session: s.id, after: lastMessage), turns: turns,
-                               memory: try store.memoryState(for: s, turns: turns), session: s)
+        return .sessionChanged(newMessages: try messages(store, session: s, after: lastMessage),
+                               turns: try store.recentTurns(session: s.id, limit: chainPanelTurns),
+                               memory: try store.memoryState(for: s), session: s)
     }
 
+    /// A session as the first frame needs it: the last page of messages, the newest turns, the memory.
     public static func load(_ store: WorkbenchStore, _ session: SessionRecord) throws -> EngineEvent {
-        let turns = try store.turns(session: session.id)
+        let turns = try store.recentTurns(session: session.id, limit: chainPanelTurns)
         Trace.mark("turns loaded (\(turns.count))")
-        let msgs = try messages(store, session: session.id)
-        Trace.mark("messages loaded (\(msgs.count))")
-        let memory = try store.memoryState(for: session, turns: turns)
+        let page = try store.transcript(session, .last(App.pageSize))
+        Trace.mark("messages loaded (\(page.rows.count))")
+        let memory = try store.memoryState(for: session)
         Trace.mark("memory state")
-        return .sessionLoaded(session: session, messages: msgs, turns: turns, memory: memory)
+        return .sessionLoaded(session: session, messages: chatMessages(page.rows), turns: turns, memory: memory, olderAvailable: page.more)
     }
 }
 
@@ -87,9 +88,7 @@ public final class AppRuntime {
         if let s = state.session, let loaded = try? ScreenData.load(bench.store, s) {
             _ = App.update(&state, .engine(loaded), layout: layout)
         }
-        state.history = (try? bench.store.db.query(
-            "SELECT content FROM messages WHERE session_id = ? AND role = 'user' ORDER BY id DESC LIMIT 200",
-            [.integer(state.session?.id ?? 0)]).reversed().compactMap { $0[0].string }) ?? []
+        state.history = (try? bench.store.recentUserTexts(session: state.session?.id ?? 0, limit: 200)) ?? []
         Trace.mark("session loaded")
         if let themeError { state.lastError = themeError }
         var lastFrame = DispatchTime(uptimeNanoseconds: 0)
@@ -174,6 +173,14 @@ public final class AppRuntime {
             case .redraw: terminal?.invalidate()
             case .cancelStream: sendTask?.cancel()
             case .send(let text): send(text)
+            case .loadPage(let page):
+                guard let s = state.session else { break }
+                do {
+                    let (rows, more) = try bench.store.transcript(s, page)
+                    quit = perform(App.update(&state, .engine(.pageLoaded(page, messages: ScreenData.chatMessages(rows), more: more)), layout: layout), terminal) || quit
+                } catch {
+                    state.lastError = "could not read the transcript: \(error)"
+                }
             case .switchMode(let mode, let policy): switchMode(mode, policy: policy)
             case .newSession(let name): openSession(name)
             case .openCompare: openCompare()
@@ -232,10 +239,9 @@ public final class AppRuntime {
             }
             do {
                 guard let s = try store.session(id: session.id) else { return }
-                let turns = try store.turns(session: s.id)
-                inbox.push(.engine(.turnRecorded(newMessages: try ScreenData.messages(store, session: s.id, after: lastID),
-                                                 turns: turns, memory: try store.memoryState(for: s, turns: turns),
-                                                 session: s, error: error)))
+                inbox.push(.engine(.turnRecorded(newMessages: try ScreenData.messages(store, session: s, after: lastID),
+                                                 turns: try store.recentTurns(session: s.id, limit: ScreenData.chainPanelTurns),
+                                                 memory: try store.memoryState(for: s), session: s, error: error)))
             } catch {
                 inbox.push(.engine(.failure("could not read the store: \(error)")))
             }
@@ -305,7 +311,7 @@ public final class AppRuntime {
                 let row = await Comparison.row(Runner(store: store, backend: backend), text, session: col.session, label: col.column.label,
                                                number: number, expect: nil) { inbox.push(.engine(.compareDelta(column: i, text: $0))) }
                 var new: [ChatMessage] = []
-                if let s = try? store.session(named: col.session) { new = (try? ScreenData.messages(store, session: s.id, after: lastID)) ?? [] }
+                if let s = try? store.session(named: col.session) { new = (try? ScreenData.messages(store, session: s, after: lastID)) ?? [] }
                 inbox.push(.engine(.compareTurn(column: i, row: row, newMessages: new)))
             }
         }
@@ -323,7 +329,7 @@ public final class AppRuntime {
 
     func preview(_ name: String) throws -> EngineEvent {
         guard let s = try bench.store.session(named: name) else { return .browserMessage("no session \(name)") }
-        return .browserPreview(name: name, messages: try ScreenData.messages(bench.store, session: s.id, last: 12),
+        return .browserPreview(name: name, messages: ScreenData.chatMessages(try bench.store.transcript(s, .last(12)).rows),
                                turns: try bench.store.recentTurns(session: s.id, limit: 12))
     }
 

@@ -90,7 +90,13 @@ public struct AppState: Sendable {
     public var height: Int
     public var session: SessionRecord?
     public var backend: BackendInfo
+    /// A window onto the transcript, never the whole of it: a page or a few around what is on screen.
+    /// Scrolling near either end of the window loads the next page (`Effect.loadPage`).
     public var messages: [ChatMessage] = []
+    /// The store has messages before `messages.first` / after `messages.last`.
+    public var olderAvailable = false
+    public var newerAvailable = false
+    /// The newest turns only: as many as the chain panel can show.
     public var turns: [TurnRecord] = []
     public var memory: MemoryState?
     public var input = InputEditor()
@@ -138,7 +144,9 @@ public enum EngineEvent: Sendable {
     case delta(String)
     /// A turn ended (completed, interrupted or failed) and is recorded; the new transcript rows and state.
     case turnRecorded(newMessages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, session: SessionRecord, error: String?)
-    case sessionLoaded(session: SessionRecord, messages: [ChatMessage], turns: [TurnRecord], memory: MemoryState)
+    case sessionLoaded(session: SessionRecord, messages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, olderAvailable: Bool = false)
+    /// A page of the transcript the screen asked for, and whether more lies beyond it.
+    case pageLoaded(TranscriptPage, messages: [ChatMessage], more: Bool)
     /// Another process (`send`, `serve`, another screen) wrote to the open session: its new rows and state.
     case sessionChanged(newMessages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, session: SessionRecord)
     case notice(String)
@@ -154,6 +162,8 @@ public enum EngineEvent: Sendable {
 /// What the screen asks the engine (or the terminal) to do.
 public enum Effect: Equatable, Sendable {
     case send(String)
+    /// Read a page of the transcript (scrolling reached the end of what is loaded).
+    case loadPage(TranscriptPage)
     case cancelStream
     case switchMode(MemoryMode, policy: String?)
     case newSession(String)
@@ -297,8 +307,8 @@ public enum App {
         case .delete: state.input.deleteForward(); return []
         case .left: state.input.left(); return []
         case .right: state.input.right(); return []
-        case .wheelUp: state.scroll = layout.move(state.scroll, by: -3, state.displayMessages, width: pane.width, height: pane.height); return []
-        case .wheelDown: state.scroll = layout.move(state.scroll, by: 3, state.displayMessages, width: pane.width, height: pane.height); return []
+        case .wheelUp: return scroll(&state, by: -3, layout: layout)
+        case .wheelDown: return scroll(&state, by: 3, layout: layout)
         default: break
         }
         guard let action = KeyTable.action(for: key) else { return [] }
@@ -350,6 +360,7 @@ public enum App {
             state.overlay = .newSession(InputEditor("session-\(Self.stamp())"))
         case .fork:
             guard state.streaming == nil else { state.notice = "wait for the reply (or Esc) before forking"; return [] }
+            guard state.session?.clientDB == nil else { state.notice = "an Agents SDK session is forked with its own tools; Ctrl-F forks chatbench transcripts"; return [] }
             var index = state.messages.count - 1
             if case .anchored(let m, _) = state.scroll { index = min(m, state.messages.count - 1) }
             guard index >= 0 else { state.notice = "nothing to fork yet"; return [] }
@@ -357,12 +368,14 @@ public enum App {
         case .redraw:
             return [.redraw]
         case .scrollUp:
-            state.scroll = layout.move(state.scroll, by: -max(1, pane.height - 1), state.displayMessages, width: pane.width, height: pane.height)
+            return scroll(&state, by: -max(1, pane.height - 1), layout: layout)
         case .scrollDown:
-            state.scroll = layout.move(state.scroll, by: max(1, pane.height - 1), state.displayMessages, width: pane.width, height: pane.height)
+            return scroll(&state, by: max(1, pane.height - 1), layout: layout)
         case .scrollTop:
+            if state.olderAvailable { return [.loadPage(.first(pageSize))] }
             state.scroll = state.displayMessages.isEmpty ? .follow : .anchored(message: 0, line: 0)
         case .scrollBottom:
+            if state.newerAvailable { return [.loadPage(.last(pageSize))] }
             state.scroll = .follow
         case .historyPrevious:
             if state.input.isMultiline && state.input.verticalMove(-1) { return [] }
@@ -509,6 +522,73 @@ public enum App {
         }
     }
 
+    /// Messages read per page, and the most the window keeps (it drops the far end beyond that).
+    public static let pageSize = 128
+    public static let windowLimit = 1024
+
+    /// Scrolls the pane, and asks for the next page when the view comes within a few messages of the
+    /// end of the window and the store has more there.
+    static func scroll(_ state: inout AppState, by delta: Int, layout: LayoutCache) -> [Effect] {
+        let pane = pane(state)
+        state.scroll = layout.move(state.scroll, by: delta, state.displayMessages, width: pane.width, height: pane.height)
+        if state.scroll == .follow && state.newerAvailable {
+            // The window's bottom is not the transcript's: stay anchored and read on.
+            let top = layout.topAnchor(state.displayMessages, width: pane.width, height: pane.height)
+            state.scroll = .anchored(message: top.message, line: top.line)
+        }
+        return pageNeeded(state)
+    }
+
+    static func pageNeeded(_ state: AppState) -> [Effect] {
+        let margin = 16
+        let top: Int
+        switch state.scroll {
+        case .follow: top = max(0, state.messages.count - 1)
+        case .anchored(let m, _): top = m
+        }
+        if top < margin, state.olderAvailable, let first = state.messages.first { return [.loadPage(.before(first.id, pageSize))] }
+        // The pane shows at most one message per row below its top.
+        if top + pane(state).height > state.messages.count - margin, state.newerAvailable, let last = state.messages.last {
+            return [.loadPage(.after(last.id, pageSize))]
+        }
+        return []
+    }
+
+    /// Adds a page to the window, keeps the view where it was, and trims the far end past the limit.
+    static func pageLoaded(_ state: inout AppState, _ page: TranscriptPage, _ rows: [ChatMessage], more: Bool) {
+        switch page {
+        case .last:
+            state.messages = rows
+            state.olderAvailable = more
+            state.newerAvailable = false
+            state.scroll = .follow
+        case .first:
+            state.messages = rows
+            state.olderAvailable = false
+            state.newerAvailable = more
+            state.scroll = rows.isEmpty ? .follow : .anchored(message: 0, line: 0)
+        case .before(let id, _):
+            guard state.messages.first?.id == id else { return }   // the window moved meanwhile
+            state.messages.insert(contentsOf: rows, at: 0)
+            state.olderAvailable = more
+            if case .anchored(let m, let l) = state.scroll { state.scroll = .anchored(message: m + rows.count, line: l) }
+            if state.messages.count > windowLimit, case .anchored = state.scroll {
+                state.messages.removeLast(state.messages.count - windowLimit)
+                state.newerAvailable = true
+            }
+        case .after(let id, _):
+            guard state.messages.last?.id == id else { return }
+            state.messages += rows
+            state.newerAvailable = more
+            if state.messages.count > windowLimit {
+                let drop = state.messages.count - windowLimit
+                state.messages.removeFirst(drop)
+                state.olderAvailable = true
+                if case .anchored(let m, let l) = state.scroll { state.scroll = .anchored(message: max(0, m - drop), line: l) }
+            }
+        }
+    }
+
     static func startSend(_ state: inout AppState) -> [Effect] {
         let text = state.input.text
         if state.history.last != text { state.history.append(text) }
@@ -519,7 +599,8 @@ public enum App {
         state.lastError = nil
         state.notice = nil
         state.sendQueued = false
-        return [.send(text)]
+        // Scrolled back through a long session: the reply appears under the newest messages.
+        return state.newerAvailable ? [.loadPage(.last(pageSize)), .send(text)] : [.send(text)]
     }
 
     static func stamp() -> String {
@@ -536,7 +617,7 @@ public enum App {
         case .turnRecorded(let new, let turns, let memory, let session, let error):
             state.streaming = nil
             state.cancelling = false
-            state.messages += new
+            if !state.newerAvailable { state.messages += new }
             state.turns = turns
             state.memory = memory
             state.session = session
@@ -548,13 +629,18 @@ public enum App {
         case .sessionChanged(let new, let turns, let memory, let session):
             // Only rows the pane lacks: a refresh may overlap rows it already has.
             let last = state.messages.last?.id ?? 0
-            state.messages += new.filter { $0.id > last }
+            if !state.newerAvailable { state.messages += new.filter { $0.id > last } }
             state.turns = turns
             state.memory = memory
             state.session = session
-        case .sessionLoaded(let session, let messages, let turns, let memory):
+        case .pageLoaded(let page, let rows, let more):
+            pageLoaded(&state, page, rows, more: more)
+            return pageNeeded(state)
+        case .sessionLoaded(let session, let messages, let turns, let memory, let older):
             state.session = session
             state.messages = messages
+            state.olderAvailable = older
+            state.newerAvailable = false
             state.turns = turns
             state.memory = memory
             state.streaming = nil

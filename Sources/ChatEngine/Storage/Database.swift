@@ -146,6 +146,9 @@ public final class Database: @unchecked Sendable {
     private var statements: [String: OpaquePointer] = [:]
     private let lock = NSRecursiveLock()
     private var transactionDepth = 0
+    /// Rows returned by queries on this connection so far: tests count them to prove that a screen
+    /// reads pages, not sessions.
+    public private(set) var rowsRead = 0
     /// Opened with `openReadOnly`: no writes, no schema changes.
     public private(set) var readOnly = false
     private let busyTimeoutMs: Int32
@@ -445,6 +448,7 @@ public final class Database: @unchecked Sendable {
         while true {
             let rc = sqlite3_step(st)
             if rc == SQLITE_ROW {
+                rowsRead &+= 1
                 rows.append(Row(columns: columns, values: (0..<n).map { read(st, $0) }))
             } else if rc == SQLITE_DONE {
                 return rows

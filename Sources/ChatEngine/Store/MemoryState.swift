@@ -57,49 +57,48 @@ public struct MemoryState: Sendable, Equatable {
 }
 
 extension WorkbenchStore {
+    /// The memory state from the session's running counts: a few indexed lookups, whatever the
+    /// session's size (no turn is walked or summed here; see RunningCounts.swift).
     public func memoryState(for s: SessionRecord) throws -> MemoryState {
-        try memoryState(for: s, turns: try self.turns(session: s.id))
-    }
-
-    /// The memory state from turns already loaded (the screen has them).
-    public func memoryState(for s: SessionRecord, turns: [TurnRecord]) throws -> MemoryState {
-        let completed = turns.filter { $0.status == "completed" }
         var serverItems: Int?
         var serverTurns = 0
         switch s.mode {
         case .chain, .hybrid:
-            // Walk the chain back from its head through the recorded links.
-            let byResponse = Dictionary(completed.compactMap { t in t.responseID.map { ($0, t) } }, uniquingKeysWith: { a, _ in a })
-            var cursor = s.chainHead
-            var items = 0
-            while let id = cursor, let t = byResponse[id] {
-                items += t.inputItems + 1
-                serverTurns += 1
-                cursor = t.previousResponseID
+            if let head = s.chainHead {
+                let row = try db.query("""
+                    SELECT chain_items, chain_turns FROM turns WHERE response_id = ? AND session_id = ? AND status = 'completed' ORDER BY id LIMIT 1
+                    """, [.text(head), .integer(s.id)]).first
+                serverItems = row?[0].int ?? 0
+                serverTurns = row?[1].int ?? 0
             }
-            serverItems = s.chainHead == nil ? nil : items
         case .conversation:
             if let conv = s.conversationID {
-                let onConv = completed.filter { $0.conversationID == conv }
-                serverTurns = onConv.count
-                // Everything sent on the conversation was appended (seeds, input), plus each reply.
-                serverItems = onConv.reduce(0) { $0 + ($1.chainEvent == "repair" ? $1.itemsSent - 1 : $1.itemsSent) + 1 }
+                let row = try db.query("""
+                    SELECT conv_items, conv_turns FROM turns WHERE session_id = ? AND conversation_id = ? AND status = 'completed'
+                    ORDER BY number DESC LIMIT 1
+                    """, [.integer(s.id), .text(conv)]).first
+                serverItems = row?[0].int ?? 0
+                serverTurns = row?[1].int ?? 0
             }
         case .client:
             serverItems = nil
         }
-        let transcript = try db.query("SELECT count(*) FROM messages WHERE session_id = ?", [.integer(s.id)])[0][0].int ?? 0
+        let counts = try db.query("""
+            SELECT message_count, turn_count, total_request_bytes, total_input_tokens, total_cached_tokens, total_output_tokens
+            FROM sessions WHERE id = ?
+            """, [.integer(s.id)]).first
+        func count(_ i: Int) -> Int { counts?[i].int ?? 0 }
         let clientItems = s.clientDB == nil
             ? (try db.query("SELECT count(*) FROM agent_messages WHERE session_id = ?", [.text(s.name)])[0][0].int ?? 0)
             : ((try? agentSession(for: s).count()) ?? 0)
         let facts = try db.query("SELECT count(*) FROM facts WHERE profile = ?", [.text(s.profile)])[0][0].int ?? 0
+        let last = try db.query("SELECT * FROM turns WHERE session_id = ? ORDER BY number DESC LIMIT 1", [.integer(s.id)]).first.map(turn(from:))
+        let lastCompleted = last?.status == "completed" ? last : try db.query(
+            "SELECT * FROM turns WHERE session_id = ? AND status = 'completed' ORDER BY number DESC LIMIT 1", [.integer(s.id)]).first.map(turn(from:))
         return MemoryState(mode: s.mode, policy: s.policy, profile: s.profile, serverItems: serverItems, serverTurns: serverTurns,
-                           chainHead: s.chainHead, conversationID: s.conversationID, transcriptMessages: transcript,
-                           clientItems: clientItems, facts: facts, last: turns.last, lastCompleted: completed.last, turns: turns.count,
-                           totalBytes: turns.reduce(0) { $0 + $1.requestBytes },
-                           totalInputTokens: turns.reduce(0) { $0 + ($1.inputTokens ?? 0) },
-                           totalCachedTokens: turns.reduce(0) { $0 + ($1.cachedTokens ?? 0) },
-                           totalOutputTokens: turns.reduce(0) { $0 + ($1.outputTokens ?? 0) },
+                           chainHead: s.chainHead, conversationID: s.conversationID, transcriptMessages: count(0),
+                           clientItems: clientItems, facts: facts, last: last, lastCompleted: lastCompleted, turns: count(1),
+                           totalBytes: count(2), totalInputTokens: count(3), totalCachedTokens: count(4), totalOutputTokens: count(5),
                            forkedFrom: try forkedFrom(session: s.id),
                            forks: try db.query("SELECT name, forked_from FROM sessions WHERE forked_from LIKE ? ESCAPE '\\' ORDER BY id",
                                                [.text(s.name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "@%")])

@@ -252,6 +252,7 @@ public final class WorkbenchStore: @unchecked Sendable {
             DROP INDEX turns_by_session;
             CREATE UNIQUE INDEX turns_by_session ON turns(session_id, number);
             """),
+        runningCountsMigration,
     ]
 
     public init(path: String) throws {
@@ -395,7 +396,7 @@ public final class WorkbenchStore: @unchecked Sendable {
 
     // MARK: Turns
 
-    private func turn(from r: Row) -> TurnRecord {
+    func turn(from r: Row) -> TurnRecord {
         TurnRecord(id: r["id"].int64 ?? 0, sessionID: r["session_id"].int64 ?? 0, number: r["number"].int ?? 0,
                    mode: MemoryMode(rawValue: r["mode"].string ?? "") ?? .chain, backend: r["backend"].string ?? "",
                    model: r["model"].string ?? "", previousResponseID: r["previous_response_id"].string,
