@@ -5,7 +5,12 @@ import Foundation
 final class Inbox: @unchecked Sendable {
     private let lock = NSLock()
     private var events: [Event] = []
-    func push(_ e: Event) { lock.lock(); events.append(e); lock.unlock() }
+    /// Wakes the screen's loop when an event arrives (nil in tests without a loop).
+    var wake: WakePipe?
+    func push(_ e: Event) {
+        lock.lock(); events.append(e); lock.unlock()
+        wake?.wake()
+    }
     func drain() -> [Event] {
         lock.lock(); defer { lock.unlock() }
         let out = events
@@ -91,57 +96,109 @@ public final class AppRuntime {
         state.history = (try? bench.store.recentUserTexts(session: state.session?.id ?? 0, limit: 200)) ?? []
         Trace.mark("session loaded")
         if let themeError { state.lastError = themeError }
-        var lastFrame = DispatchTime(uptimeNanoseconds: 0)
+        var stats = LoopStats()
+        defer { stats.write(to: ProcessInfo.processInfo.environment["CHATBENCH_LOOP_STATS"]) }
+        guard let wake = WakePipe() else {
+            terminal.restore()
+            FileHandle.standardError.write(Data("chatbench: cannot create the screen's wake-up pipe: \(String(cString: strerror(errno)))\n".utf8))
+            return 1
+        }
+        inbox.wake = wake
+        CursesTerminal.setWakeDescriptor(wake.writeFD)
+        let watch = FileWatch(files: watchedFiles())
+        seenDataVersions = dataVersions()
+        var lastFrame: UInt64 = 0
         var dirty = true
         var quitting = false
+        var emptyReads = 0
+        /// When to look at the files again after another process wrote (writes come in bursts).
+        var checkDue: UInt64?
         let frameInterval: UInt64 = 16_666_667
+        func handle(_ event: Event) {
+            quitting = perform(App.update(&state, event, layout: layout), terminal) || quitting
+            dirty = true
+        }
+        // Event-driven: block in poll(2) on the keys, the wake-up pipe (engine events, signals) and the
+        // file watch; draw only after something changed, at most 60 frames a second. At rest nothing runs.
         while !quitting {
             if CursesTerminal.pendingSignal != 0 { break }
-            // Draw first (the first frame must not wait for the input timeout), at most 60 frames a second.
-            let now = DispatchTime.now()
-            if dirty && now.uptimeNanoseconds - lastFrame.uptimeNanoseconds >= frameInterval {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if dirty && now - lastFrame >= frameInterval {
                 terminal.draw(Views.render(state, layout: layout))
-                if lastFrame.uptimeNanoseconds == 0 { Trace.mark("first frame drawn") }
+                stats.frames += 1
+                if lastFrame == 0 { Trace.mark("first frame drawn") }
                 // Test hook for the crash path: fail right after a frame, as a bug in drawing would.
                 if failAfterDrawing { fatalError("CHATBENCH_FAULT=draw: a deliberate failure while drawing") }
                 lastFrame = now
                 dirty = false
             }
-            if let input = terminal.read() {
-                switch input {
-                case .eof:
-                    quitting = true
-                case .event(let event):
-                    if case .resize = event { terminal.invalidate() }
-                    quitting = perform(App.update(&state, event, layout: layout), terminal) || quitting
-                    dirty = true
+            var wait: Int64 = -1
+            if dirty { wait = Int64(lastFrame + frameInterval) - Int64(now) }
+            if let due = checkDue { wait = wait < 0 ? Int64(due) - Int64(now) : min(wait, Int64(due) - Int64(now)) }
+            if watch == nil && wait < 0 { wait = 1_000_000_000 }   // no inotify: look once a second instead
+            var fds = [pollfd(fd: terminal.inputDescriptor, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: watch?.fd ?? -1, events: Int16(POLLIN), revents: 0)]
+            let timeoutMs = wait < 0 ? Int32(-1) : Int32(min(Int64(Int32.max), max(1, (wait + 999_999) / 1_000_000)))
+            _ = poll(&fds, nfds_t(fds.count), timeoutMs)
+            stats.iterations += 1
+            if fds[1].revents != 0 { wake.drain() }
+            if let resize = terminal.pendingResize() { handle(resize) }
+            if fds[0].revents != 0 {
+                var got = 0
+                while let input = terminal.read() {
+                    got += 1
+                    switch input {
+                    case .eof: quitting = true
+                    case .event(let event): handle(event)
+                    }
+                    if quitting { break }
                 }
+                // Readable yet nothing to read, again and again: the terminal is gone.
+                emptyReads = got == 0 ? emptyReads + 1 : 0
+                if emptyReads > 3 || (got == 0 && fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0) { quitting = true }
             }
-            for event in inbox.drain() {
-                quitting = perform(App.update(&state, event, layout: layout), terminal) || quitting
-                dirty = true
+            for event in inbox.drain() { handle(event) }
+            let after = DispatchTime.now().uptimeNanoseconds
+            if let watch, fds[2].revents != 0, watch.drain(), checkDue == nil { checkDue = after + 50_000_000 }
+            if watch == nil && checkDue == nil { checkDue = after + 1_000_000_000 }
+            if let due = checkDue, after >= due {
+                checkDue = nil
+                if refreshIfChangedElsewhere() { dirty = true }
             }
-            if refreshIfChangedElsewhere() { dirty = true }
         }
         finishSend()
         return 0
     }
 
-    /// `PRAGMA data_version` when the pane was last brought up to date, and when it was last checked.
-    var seenDataVersion: Int64?
-    var lastChangeCheck = DispatchTime(uptimeNanoseconds: 0)
+    /// `PRAGMA data_version` of the workbench file and of the session's Agents SDK file (if any) when the
+    /// pane was last brought up to date.
+    var seenDataVersions: [Int64] = []
 
-    /// Shows what other processes (`send`, `serve`, another screen) wrote to the open session, without a
-    /// restart. Checked a few times a second while no turn of this screen is in flight (that turn's own
-    /// record brings every row up to date); `data_version` makes the check one cheap pragma. Returns true
-    /// when the state changed.
+    /// The database files whose writes by other processes the screen shows.
+    func watchedFiles() -> [String] {
+        [bench.store.db.path] + [state.session?.clientDB].compactMap { $0 }
+    }
+
+    /// The session's Agents SDK file, held open while the screen shows it (so its data_version means something).
+    var agentDatabase: Database?
+
+    func dataVersions() -> [Int64] {
+        if let s = state.session, let file = s.clientDB, agentDatabase?.path != file {
+            agentDatabase = try? Database.open(path: file, migrations: [], refuseNewer: false, createFolder: false)
+        }
+        return [bench.store.db, agentDatabase].compactMap { try? $0?.dataVersion() }
+    }
+
+    /// Shows what other processes (`send`, `serve`, another screen, an agent on the SDK file) wrote to the
+    /// open session, without a restart. Runs when the file watch saw a write, and only while no turn of
+    /// this screen is in flight (that turn's own record brings every row up to date); `data_version`
+    /// makes it one cheap pragma when nothing changed. Returns true when the state changed.
     func refreshIfChangedElsewhere() -> Bool {
-        let now = DispatchTime.now()
-        guard now.uptimeNanoseconds - lastChangeCheck.uptimeNanoseconds >= 250_000_000 else { return false }
-        lastChangeCheck = now
-        guard state.streaming == nil, let session = state.session, let version = try? bench.store.db.dataVersion() else { return false }
-        defer { seenDataVersion = version }
-        guard let seen = seenDataVersion, seen != version else { return false }
+        guard state.streaming == nil, let session = state.session else { return false }
+        let versions = dataVersions()
+        guard versions != seenDataVersions else { return false }
+        seenDataVersions = versions
         do {
             guard let event = try ScreenData.changes(bench.store, session: session.id, after: state.messages.last?.id ?? 0) else {
                 state.lastError = "session \"\(session.name)\" was deleted by another chatbench"

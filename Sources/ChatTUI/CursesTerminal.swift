@@ -4,6 +4,17 @@ import Foundation
 /// Set by the signal handlers (SIGINT, SIGTERM, SIGHUP); the UI loop sees it within one tick and
 /// leaves through the normal, terminal-restoring path.
 nonisolated(unsafe) private var terminationSignal: Int32 = 0
+/// Set by the SIGWINCH handler: the terminal changed size.
+nonisolated(unsafe) private var resizePending: Int32 = 0
+/// The write end of the runtime's wake-up pipe: signal handlers write a byte so `poll` returns at once.
+nonisolated(unsafe) private var wakeFD: Int32 = -1
+
+/// Wakes the event loop from a signal handler (write(2) is async-signal-safe).
+private func wakeFromSignal() {
+    guard wakeFD >= 0 else { return }
+    var b: UInt8 = 1
+    _ = write(wakeFD, &b, 1)
+}
 /// The terminal modes before curses changed them, restored by the crash handler.
 nonisolated(unsafe) private var savedTermios = termios()
 nonisolated(unsafe) private var haveSavedTermios = false
@@ -30,12 +41,29 @@ public final class CursesTerminal {
     private let theme: Theme
     private let useColor: Bool
     private var restored = false
-    private var fastErrors = 0
 
     public static func stdinAndStdoutAreTerminals() -> Bool { isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 }
 
     /// The signal that asked us to stop (0: none).
     public static var pendingSignal: Int32 { terminationSignal }
+
+    /// Where signal handlers write to wake the event loop (the runtime's wake-up pipe).
+    public static func setWakeDescriptor(_ fd: Int32) { wakeFD = fd }
+
+    /// The descriptor keys arrive on, for poll(2).
+    public var inputDescriptor: Int32 { STDIN_FILENO }
+
+    /// After SIGWINCH: the terminal's new size, with curses resized to it (nil: no resize pending).
+    public func pendingResize() -> Event? {
+        guard resizePending != 0 else { return nil }
+        resizePending = 0
+        var ws = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_row > 0, ws.ws_col > 0 {
+            resizeterm(Int32(ws.ws_row), Int32(ws.ws_col))
+        }
+        invalidate()
+        return .resize(width: Int(shim_COLS()), height: Int(shim_LINES()))
+    }
 
     public init(theme: Theme, noColor: Bool) throws {
         self.theme = theme
@@ -55,7 +83,7 @@ public final class CursesTerminal {
         nonl()
         keypad(shim_stdscr(), true)
         shim_set_escdelay(25)
-        timeout(16)
+        timeout(0)   // input is read when poll(2) says it is there; never wait in curses
         if useColor {
             start_color()
             use_default_colors()
@@ -64,8 +92,11 @@ public final class CursesTerminal {
         mouseinterval(0)
         writeRaw("\u{1b}[?2004h")   // bracketed paste: a paste arrives as one event and never sends
         for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig) { s in terminationSignal = s }
+            signal(sig) { s in terminationSignal = s; wakeFromSignal() }
         }
+        // Our own SIGWINCH handler (instead of ncurses'): it also wakes the loop, which then reads the
+        // new size itself (`pendingResize`), so a resize never waits for a key.
+        signal(SIGWINCH) { _ in resizePending = 1; wakeFromSignal() }
         for sig in [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE] {
             signal(sig, crashHandler)
         }
@@ -88,7 +119,8 @@ public final class CursesTerminal {
         if let s = screen { delscreen(s) }
         screen = nil
         if haveSavedTermios { tcsetattr(STDIN_FILENO, TCSANOW, &savedTermios) }
-        for sig in [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE] { signal(sig, SIG_DFL) }
+        for sig in [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGWINCH] { signal(sig, SIG_DFL) }
+        wakeFD = -1
     }
 
     public var size: (width: Int, height: Int) { (Int(shim_COLS()), Int(shim_LINES())) }
@@ -165,16 +197,12 @@ public final class CursesTerminal {
         case eof
     }
 
+    /// The next key already typed, without waiting (nil: none is there). Call it when poll(2) says the
+    /// input descriptor is readable, until it returns nil.
     public func read() -> Input? {
         var wc: wint_t = 0
-        let started = DispatchTime.now().uptimeNanoseconds
         let rc = get_wch(&wc)
-        if rc == ERR {
-            // ERR well before the timeout, again and again, means stdin is gone (not a slow user).
-            if DispatchTime.now().uptimeNanoseconds - started < 2_000_000 { fastErrors += 1 } else { fastErrors = 0 }
-            return fastErrors > 50 ? .eof : nil
-        }
-        fastErrors = 0
+        if rc == ERR { return nil }
         if rc == KEY_CODE_YES { return functionKey(Int32(wc)).map { .event($0) } }
         return .event(character(UInt32(wc)))
     }
@@ -198,10 +226,10 @@ public final class CursesTerminal {
         case KEY_ENTER: return .key(.enter)
         case KEY_MOUSE:
             var ev = MEVENT()
-            guard getmouse(&ev) == OK else { return nil }
+            guard getmouse(&ev) == OK else { return .key(.unknown("mouse")) }
             if ev.bstate & shim_BUTTON4_PRESSED() != 0 { return .key(.wheelUp) }
             if ev.bstate & shim_BUTTON5_PRESSED() != 0 { return .key(.wheelDown) }
-            return nil
+            return .key(.unknown("mouse"))
         default:
             for n in 1...12 where k == shim_KEY_F(Int32(n)) { return .key(.f(n)) }
             return .key(.unknown("keycode \(k)"))
@@ -270,7 +298,7 @@ public final class CursesTerminal {
 
     private func readScalar(waitMs: Int32) -> UInt32? {
         timeout(waitMs)
-        defer { timeout(16) }
+        defer { timeout(0) }
         var wc: wint_t = 0
         let rc = get_wch(&wc)
         if rc == ERR || rc == KEY_CODE_YES { return nil }

@@ -1,0 +1,20 @@
+import Foundation
+import Testing
+
+/// The real binary in tmux (e2e/screen_paging_e2e.py): the screen at rest runs no loop iterations, a long
+/// session pages with Home/End/PgUp/PgDn, and an Agents SDK session shows its history and what an agent
+/// appends while it is open.
+@Suite struct ScreenPagingE2ETests {
+    @Test func restPagingAndAnAgentsHistory() async throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/screen_paging_e2e.py").path
+        let log = NSTemporaryDirectory() + "chatbench-paging-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let command = "python3 '\(script)' '\(ChatbenchProcess.binary)' > '\(log)' 2>&1 < /dev/null"
+        let status = await offPool { system(command) }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(output)")
+        for flow in ["idle_screen_does_not_wake", "long_session_pages", "sdk_session_history_shows_and_updates"] {
+            #expect(output.contains("ok \(flow)"), "\(flow): \(output)")
+        }
+    }
+}
