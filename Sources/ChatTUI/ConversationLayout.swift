@@ -47,28 +47,15 @@ public final class LayoutCache: @unchecked Sendable {
     /// The rows of one message: a label column ("you ", "bot "), the wrapped Markdown, a status note,
     /// and a blank separator row.
     public func lines(for m: ChatMessage, width: Int) -> [Line] {
+        if m.status == "streaming" { return streamingLines(m, width: width) }
         let key = Key(id: m.id, revision: m.revision, width: width)
         if let cached = entries[key] { return cached }
         layouts += 1
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
         let textWidth = max(1, width - Self.labelWidth)
+        let body = TextLayout.markdown(m.text, width: textWidth, base: Style(.text))
+        var out = Self.labelled(body, m, first: true)
         let isUser = m.role == "user"
-        let base = Style(isUser ? .user : .assistant)
-        var body = TextLayout.markdown(m.text.isEmpty && m.status == "streaming" ? "" : m.text, width: textWidth, base: isUser ? Style(.text) : Style(.text))
-        if m.status == "streaming" {
-            if body.isEmpty { body = [Line()] }
-            var last = body.removeLast()
-            if last.width < textWidth { last.spans.append(Span("▍", Style(.accent))) } else { body.append(last); last = Line([Span("▍", Style(.accent))]) }
-            body.append(last)
-        }
-        let label = isUser ? "you  " : (m.role == "assistant" ? "bot  " : String(m.role.prefix(3)) + "  ")
-        var out: [Line] = []
-        out.reserveCapacity(body.count + 2)
-        for (i, line) in body.enumerated() {
-            var spans = [i == 0 ? Span(label, base.bolded) : Self.indent]
-            spans.append(contentsOf: line.spans)
-            out.append(Line(spans, width: line.width + Self.labelWidth))
-        }
         let pad = Self.indent.text
         switch (m.status, isUser) {
         case ("interrupted", false):
@@ -81,6 +68,85 @@ public final class LayoutCache: @unchecked Sendable {
         out.append(Line())
         entries[key] = out
         return out
+    }
+
+    /// Body rows with the label column: the role label on the first row, an indent on the others.
+    static func labelled(_ body: [Line], _ m: ChatMessage, first: Bool) -> [Line] {
+        let isUser = m.role == "user"
+        let base = Style(isUser ? .user : .assistant)
+        let label = isUser ? "you  " : (m.role == "assistant" ? "bot  " : String(m.role.prefix(3)) + "  ")
+        var out: [Line] = []
+        out.reserveCapacity(body.count + 2)
+        for (i, line) in body.enumerated() {
+            var spans = [i == 0 && first ? Span(label, base.bolded) : Self.indent]
+            spans.append(contentsOf: line.spans)
+            out.append(Line(spans, width: line.width + Self.labelWidth))
+        }
+        return out
+    }
+
+    /// A reply while it streams: the lines already complete (up to its last newline) are laid out once
+    /// and kept; each delta lays out only the open line after them. So a delta at the end of a 100 KB
+    /// reply costs what one at the end of a short one does.
+    struct Streaming {
+        var id: Int64
+        var width: Int
+        /// The text laid out so far (through its last newline) and its rows, labelled.
+        var committed: String
+        var rows: [Line]
+        var characters: Int
+        var inCode: Bool
+    }
+    private var streaming: Streaming?
+    /// Source lines laid out for streaming replies (tests: per line, not per frame).
+    public private(set) var streamedLineLayouts = 0
+
+    func streamingLines(_ m: ChatMessage, width: Int) -> [Line] {
+        let textWidth = max(1, width - Self.labelWidth)
+        let cap = TextLayout.maxCharactersPerMessage
+        var st = streaming.flatMap { $0.id == m.id && $0.width == width && Self.hasPrefix(m.text, $0.committed) ? $0 : nil }
+            ?? Streaming(id: m.id, width: width, committed: "", rows: [], characters: 0, inCode: false)
+        let utf8 = m.text.utf8
+        let newStart = utf8.index(utf8.startIndex, offsetBy: st.committed.utf8.count)
+        var rest = m.text[newStart...]
+        // Commit every newly complete line, once.
+        if let lastNewline = rest.lastIndex(of: "\n") {
+            for source in rest[..<lastNewline].split(separator: "\n", omittingEmptySubsequences: false) {
+                if st.characters < cap {
+                    let kept = source.prefix(cap - st.characters)
+                    streamedLineLayouts += 1
+                    st.rows += Self.labelled(TextLayout.markdownLine(kept, width: textWidth, base: Style(.text), inCode: &st.inCode), m, first: st.rows.isEmpty)
+                }
+                st.characters += source.count + 1
+            }
+            st.committed = String(m.text[..<rest.index(after: lastNewline)])
+            rest = m.text[rest.index(after: lastNewline)...]
+        }
+        streaming = st
+        // The open line, laid out anew each delta, with the cursor at its end.
+        var inCode = st.inCode
+        var open: [Line] = []
+        var omitted = 0
+        if st.characters < cap {
+            let kept = rest.prefix(cap - st.characters)
+            open = TextLayout.markdownLine(kept, width: textWidth, base: Style(.text), inCode: &inCode)
+            if kept.endIndex < rest.endIndex { omitted = rest[kept.endIndex...].count }
+        } else {
+            omitted = st.characters - cap + rest.count
+        }
+        if omitted > 0 { open.append(Line([Span("… \(omitted) more characters not shown", Style(.dim))])) }
+        if open.isEmpty { open = [Line()] }
+        var last = open.removeLast()
+        if last.width < textWidth { last.spans.append(Span("▍", Style(.accent))) } else { open.append(last); last = Line([Span("▍", Style(.accent))]) }
+        open.append(last)
+        return st.rows + Self.labelled(open, m, first: st.rows.isEmpty) + [Line()]
+    }
+
+    /// Whether `text` starts with `prefix`, comparing bytes (fast: both are contiguous UTF-8).
+    static func hasPrefix(_ text: String, _ prefix: String) -> Bool {
+        var t = text, p = prefix
+        guard p.utf8.count <= t.utf8.count else { return false }
+        return t.withUTF8 { tb in p.withUTF8 { pb in pb.count == 0 || memcmp(tb.baseAddress!, pb.baseAddress!, pb.count) == 0 } }
     }
 
     /// The rows visible in a pane of `height`, for the scroll position.

@@ -178,44 +178,46 @@ public enum TextLayout {
            !"`#-*+".utf8.contains(first), !(first >= 0x30 && first <= 0x39), omitted == 0 {
             return wrap(inline(text, base: base), width: width)
         }
-        if text.utf8.contains(0x09) { text = text.replacingOccurrences(of: "\t", with: "    ") }
-        if text.utf8.contains(0x0D) { text = text.replacingOccurrences(of: "\r\n", with: "\n") }
         var lines: [Line] = []
         var inCode = false
         for source in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = String(source)
-            let trimmed = line.drop { $0 == " " }
-            if trimmed.hasPrefix("```") {
-                inCode.toggle()
-                let lang = trimmed.dropFirst(3).trimmingCharacters(in: .whitespaces)
-                // The fence line is decoration: cut to the pane.
-                let fence = inCode ? "╭─" + (lang.isEmpty ? "" : " \(lang) ") : "╰─"
-                lines.append(Line([Span(clip(fence, to: max(2, width)), Style(.dim))]))
-                continue
-            }
-            if inCode {
-                // Code keeps its spaces and breaks only where it must.
-                lines += wrap([Span(line.isEmpty ? " " : line, Style(.code))], width: width, firstIndent: [Span("│ ", Style(.dim))], indent: 2)
-                continue
-            }
-            if trimmed.isEmpty { lines.append(Line()); continue }
-            if let heading = headingText(trimmed) {
-                lines += wrap(inline(heading, base: Style(.accent, bold: true)), width: width)
-                continue
-            }
-            if let (marker, body) = listItem(trimmed) {
-                let lead = line.count - trimmed.count
-                var prefix = String(repeating: " ", count: min(lead, 8)) + marker
-                if DisplayWidth.of(prefix) * 2 > width { prefix = DisplayWidth.of(marker) < width ? marker : "" }  // narrow pane: no indent
-                lines += wrap(inline(body, base: base), width: width, firstIndent: [Span(prefix, Style(.accent))], indent: DisplayWidth.of(prefix))
-                continue
-            }
-            lines += wrap(inline(line, base: base), width: width)
+            lines += markdownLine(source, width: width, base: base, inCode: &inCode)
         }
         if omitted > 0 {
             lines.append(Line([Span("… \(omitted) more characters not shown", Style(.dim))]))
         }
         return lines
+    }
+
+    /// Lays out one source line of Markdown. The only state a line passes to the next is whether a
+    /// code fence is open, which is what lets a streaming reply lay out each line once.
+    static func markdownLine(_ source: Substring, width: Int, base: Style, inCode: inout Bool) -> [Line] {
+        var line = String(source)
+        if line.utf8.last == 0x0D { line.removeLast() }   // CRLF
+        if line.utf8.contains(0x09) { line = line.replacingOccurrences(of: "\t", with: "    ") }
+        let trimmed = line.drop { $0 == " " }
+        if trimmed.hasPrefix("```") {
+            inCode.toggle()
+            let lang = trimmed.dropFirst(3).trimmingCharacters(in: .whitespaces)
+            // The fence line is decoration: cut to the pane.
+            let fence = inCode ? "╭─" + (lang.isEmpty ? "" : " \(lang) ") : "╰─"
+            return [Line([Span(clip(fence, to: max(2, width)), Style(.dim))])]
+        }
+        if inCode {
+            // Code keeps its spaces and breaks only where it must.
+            return wrap([Span(line.isEmpty ? " " : line, Style(.code))], width: width, firstIndent: [Span("│ ", Style(.dim))], indent: 2)
+        }
+        if trimmed.isEmpty { return [Line()] }
+        if let heading = headingText(trimmed) {
+            return wrap(inline(heading, base: Style(.accent, bold: true)), width: width)
+        }
+        if let (marker, body) = listItem(trimmed) {
+            let lead = line.count - trimmed.count
+            var prefix = String(repeating: " ", count: min(lead, 8)) + marker
+            if DisplayWidth.of(prefix) * 2 > width { prefix = DisplayWidth.of(marker) < width ? marker : "" }  // narrow pane: no indent
+            return wrap(inline(body, base: base), width: width, firstIndent: [Span(prefix, Style(.accent))], indent: DisplayWidth.of(prefix))
+        }
+        return wrap(inline(line, base: base), width: width)
     }
 
     /// The longest prefix of `text` that fits in `width` cells.

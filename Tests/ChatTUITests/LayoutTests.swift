@@ -102,7 +102,8 @@ import Testing
         _ = cache.visible(ms, width: 60, height: 30, scroll: .follow)
         ms[ms.count - 1] = ChatMessage(id: -2, role: "assistant", text: "partial reply", status: "streaming", revision: 2)
         _ = cache.visible(ms, width: 60, height: 30, scroll: .follow)
-        #expect(cache.layouts == before + 2)
+        // No finished message was laid out again; the streaming one goes line by line (StreamingLayoutTests).
+        #expect(cache.layouts == before)
     }
 }
 

@@ -108,3 +108,44 @@ import Testing
         #expect(read <= App.pageSize + ScreenData.chainPanelTurns + 16, "read \(read) rows")
     }
 }
+
+/// A streaming reply is laid out line by line: each delta lays out only the open line, and the result
+/// is exactly what laying out the whole text gives.
+@Suite struct StreamingLayoutTests {
+    @Test func eachDeltaLaysOutOnlyTheOpenLineAndMatchesAFullLayout() {
+        let cache = LayoutCache()
+        let reference = LayoutCache()
+        var text = ""
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["Here is ", "some **bold** text ", "and `code`.\n", "- a list item\n", "```swift\n", "let x = 1\t// tab\n", "```\n",
+                      "# Heading\n", "plain words ", "漢字 😀 ", "more\n", "\n"]
+        var deltas = 0
+        while text.utf8.count < 30_000 {
+            text += pieces[Int.random(in: 0..<pieces.count, using: &rng)]
+            deltas += 1
+            let streaming = ChatMessage(id: -2, role: "assistant", text: text, status: "streaming", revision: deltas)
+            let got = cache.lines(for: streaming, width: 60)
+            if deltas % 50 == 0 {
+                // Same rows as a fresh layout of the whole text.
+                let fresh = LayoutCache().lines(for: streaming, width: 60)
+                #expect(got == fresh)
+            }
+        }
+        let sourceLines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        // Lines are laid out once each (until the display cap), not once per delta.
+        #expect(cache.streamedLineLayouts <= sourceLines)
+        #expect(deltas > 2 * sourceLines / 3)
+        // Once finished, the whole text lays out as it did while streaming (less the cursor).
+        let done = reference.lines(for: ChatMessage(id: 7, role: "assistant", text: text), width: 60)
+        let last = cache.lines(for: ChatMessage(id: -2, role: "assistant", text: text, status: "streaming", revision: deltas + 1), width: 60)
+        #expect(done.count == last.count || done.count + 1 == last.count)
+    }
+
+    @Test func aNewReplyWithTheSameIDStartsAfresh() {
+        let cache = LayoutCache()
+        _ = cache.lines(for: ChatMessage(id: -2, role: "assistant", text: "First reply line one\nline two\n", status: "streaming", revision: 3), width: 60)
+        let second = cache.lines(for: ChatMessage(id: -2, role: "assistant", text: "Second reply\nx", status: "streaming", revision: 1), width: 60)
+        #expect(second.map { $0.spans.map(\.text).joined() }.joined(separator: "|").contains("Second reply"))
+        #expect(!second.map { $0.spans.map(\.text).joined() }.joined().contains("First reply"))
+    }
+}

@@ -62,7 +62,9 @@ def long_session_pages():
         t.wait_for("Message 1199")
         for _ in range(30):
             t.keys("PageUp")
-        t.wait_for(lambda s: "Message 10" in s or "Message 09" in s)
+        # Thirty pages of about eleven messages above the newest: well into the older pages.
+        s = t.wait_for(lambda s: "Message 08" in s or "Message 09" in s)
+        assert "scrolled" in s, s
     finally:
         t.close()
     print("ok long_session_pages")
