@@ -95,3 +95,31 @@ import Testing
         #expect(m.turns == 10)
     }
 }
+
+/// A client turn reads what its policy sends, not the whole session: a 20,000-item agent session.
+@Suite struct PolicyReadsTests {
+    @Test func windowAndBudgetTurnsReadTheNewestItemsOnly() async throws {
+        let dir = NSTemporaryDirectory() + "chatbench-policy-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try WorkbenchStore(path: dir + "/workbench.sqlite")
+        let backend = try OfflineBackend(inMemoryWith: OfflineModel())
+        let agentFile = dir + "/agent.db"
+        let agent = try SQLiteAgentSession.openExternal(path: agentFile, sessionID: "a")
+        try agent.addItems([.userText("My name is Priya.")] + (0..<20_000).map { .userText("Filler message \($0).") } + [.userText("I live in Oslo.")])
+        var s = try store.createSession(name: "a", mode: .client, backend: "offline", model: backend.info.defaultModel)
+        s.clientDB = agentFile
+        s.clientCovers = 0
+        try store.save(s)
+        let runner = Runner(store: store, backend: backend)
+        for policy in ["window:4", "budget:200"] {
+            _ = try store.setMode(session: s.id, .client, policy: policy)
+            let before = agent.db.rowsRead
+            let r = try await runner.send("Where do I live?", in: "a")
+            let read = agent.db.rowsRead - before
+            #expect(r.reply.contains("Oslo"), "\(policy): \(r.reply)")
+            #expect(read < 300, "\(policy) read \(read) rows of the agent session")
+            #expect(r.turn.policyEffect?.dropped ?? 0 > 19_000)
+        }
+    }
+}

@@ -256,42 +256,63 @@ public final class Runner: @unchecked Sendable {
                     _ onDelta: @escaping @Sendable (String) -> Void) async throws -> Exchange {
         let agentSession = try store.agentSession(for: s)
         let seed = replayItems(try store.completeMessages(session: s.id, after: s.clientCovers))
-        let history = try agentSession.getItems(limit: nil).map(Self.cleanForInput) + seed
+        // Read only what the policy needs: the newest items (a window, a budget, what a summary lacks),
+        // so a turn in a 200,000-item agent session reads a few rows, not the session.
+        let total = try agentSession.count() + seed.count
+        func newest(_ k: Int) throws -> [Item] {
+            guard k < total else { return try agentSession.getItems(limit: nil).map(Self.cleanForInput) + seed }
+            let fromStore = max(0, k - seed.count)
+            return (fromStore == 0 ? [] : try agentSession.getItems(limit: fromStore).map(Self.cleanForInput)) + seed.suffix(k)
+        }
         let policy = try MemoryPolicy(parsing: s.policy)
         var context: [Item]
         var effect: PolicyEffect
         var compaction: WorkbenchStore.Compaction?
         var extraUsage: Usage?
-        if case .summarize(let n) = policy, history.count > n {
+        if case .summarize(let n) = policy, total > n {
             let keep = policy.summarizeKeep
-            let older = Array(history.dropLast(keep))
+            let olderCount = total - keep
             let prior = try store.latestCompaction(session: s.id)
+            // Items the previous summary already covers (none if it covers more than is old now).
+            let covered = prior.map { $0.covers <= olderCount ? $0.covers : 0 } ?? 0
+            let recent = try newest(total - covered)   // what the summary lacks, then the items kept verbatim
             let summary: String
-            if let prior, prior.covers == older.count {
+            if let prior, prior.covers == olderCount {
                 summary = prior.summary
             } else {
                 // Incremental: the previous summary plus what became old since it.
                 var input: [Item] = []
-                var newlyOld = older
-                if let prior, prior.covers < older.count {
-                    input.append(Self.summaryItem(prior.summary))
-                    newlyOld = Array(older.dropFirst(prior.covers))
-                }
-                input += newlyOld
+                if let prior, prior.covers < olderCount { input.append(Self.summaryItem(prior.summary)) }
+                input += recent.dropLast(keep)
                 let request = CreateResponseRequest(model: s.model, input: .items(input), instructions: MemoryPolicy.summaryInstructions, store: false)
                 sent.bytes += try backend.requestBody(request).count
                 sent.items += input.count
                 let r = try await backend.createResponse(request)
                 summary = r.outputText
                 extraUsage = r.usage
-                compaction = WorkbenchStore.Compaction(covers: older.count, summarized: older.count, summary: summary)
+                compaction = WorkbenchStore.Compaction(covers: olderCount, summarized: olderCount, summary: summary)
             }
-            context = [Self.summaryItem(summary)] + history.suffix(keep)
-            effect = PolicyEffect(policy: policy.description, kept: keep, dropped: 0, summarized: older.count)
+            context = [Self.summaryItem(summary)] + recent.suffix(keep)
+            effect = PolicyEffect(policy: policy.description, kept: keep, dropped: 0, summarized: olderCount)
         } else {
-            let (kept, dropped) = policy.select(history)
+            var kept: [Item]
+            switch policy {
+            case .window(let n):
+                kept = try newest(n)
+            case .budget:
+                // Widen the tail until the budget stops inside it (or it is the whole history).
+                var k = 64
+                while true {
+                    let tail = try newest(k)
+                    kept = policy.select(tail).kept
+                    if kept.count < tail.count || tail.count >= total { break }
+                    k *= 4
+                }
+            case .all, .summarize:
+                kept = try newest(total)
+            }
             context = kept
-            effect = PolicyEffect(policy: policy.description, kept: kept.count, dropped: dropped, summarized: 0)
+            effect = PolicyEffect(policy: policy.description, kept: kept.count, dropped: total - kept.count, summarized: 0)
         }
         // store:false: the client holds the history, so the server need not keep a copy.
         var request = CreateResponseRequest(model: s.model, input: .items(context + [user]), store: false)
