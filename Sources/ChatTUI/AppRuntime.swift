@@ -41,6 +41,22 @@ public enum ScreenData {
                                memory: try store.memoryState(for: s), session: s)
     }
 
+    /// Reads a page the screen asked for and feeds it back; returns what the update asks next.
+    public static func loadPage(_ page: TranscriptPage, _ state: inout AppState, store: WorkbenchStore, layout: LayoutCache) throws -> [Effect] {
+        guard let s = state.session else { return [] }
+        let (rows, more) = try store.transcript(s, page)
+        return App.update(&state, .engine(.pageLoaded(page, messages: chatMessages(rows), more: more)), layout: layout)
+    }
+
+    /// Carries out the page reads among `effects` (and the reads they lead to); other effects are the
+    /// runtime's and are ignored here (bench, tests).
+    public static func perform(_ effects: [Effect], _ state: inout AppState, store: WorkbenchStore, layout: LayoutCache) throws {
+        var pending = effects
+        while !pending.isEmpty {
+            if case .loadPage(let page) = pending.removeFirst() { pending += try loadPage(page, &state, store: store, layout: layout) }
+        }
+    }
+
     /// A session as the first frame needs it: the last page of messages, the newest turns, the memory.
     public static func load(_ store: WorkbenchStore, _ session: SessionRecord) throws -> EngineEvent {
         let turns = try store.recentTurns(session: session.id, limit: chainPanelTurns)
@@ -231,10 +247,8 @@ public final class AppRuntime {
             case .cancelStream: sendTask?.cancel()
             case .send(let text): send(text)
             case .loadPage(let page):
-                guard let s = state.session else { break }
                 do {
-                    let (rows, more) = try bench.store.transcript(s, page)
-                    quit = perform(App.update(&state, .engine(.pageLoaded(page, messages: ScreenData.chatMessages(rows), more: more)), layout: layout), terminal) || quit
+                    quit = perform(try ScreenData.loadPage(page, &state, store: bench.store, layout: layout), terminal) || quit
                 } catch {
                     state.lastError = "could not read the transcript: \(error)"
                 }

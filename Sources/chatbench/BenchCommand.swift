@@ -3,30 +3,68 @@ import ChatTUI
 import Foundation
 
 /// `chatbench bench`: the figures we hold ourselves to, each the median of repeated runs with min
-/// and max, on data generated in a temporary folder.
+/// and max, on data generated in a temporary folder through the store's own API.
 enum BenchCommand {
     static let spec = CommandSpec(
         name: "bench", summary: "measure start-up, rendering, turns, storage and streaming speed",
         positionals: "", minPositionals: 0, maxPositionals: 0,
-        flags: [FlagSpec("--quick", nil, "fewer repetitions (under a minute)"),
-                FlagSpec("--json", nil, "print {\"name\": {\"median\", \"min\", \"max\", \"unit\"}, …}"),
-                FlagSpec("--only", "NAMES", "comma-separated figure names (prefixes) to run")],
+        flags: [FlagSpec("--quick", nil, "fewer repetitions, and no million-row data unless --only asks (a few minutes)"),
+                FlagSpec("--json", nil, "print {\"name\": {\"median\", \"min\", \"max\", \"unit\", \"target\", \"ok\"}, …}"),
+                FlagSpec("--only", "NAMES", "comma-separated figure names (prefixes) to run"),
+                FlagSpec("--check", nil, "exit 1 when a figure misses its target (check your own machine)")],
         details: """
-            Figures: first_frame_ms (a real child process on a pseudo-terminal, 10,000-message session),
-            render_ms_10 / render_ms_10k / render_ms_100k (one 120×40 frame after a scroll), stream_frame_ms,
-            offline_turn_ms_depth10 / offline_turn_ms_depth10k, session_add_100k_ms, session_get50_ms
-            (1,000,000-item table), sse_mb_per_s (50 MB Responses stream), rss_mb_10k (peak RSS of the child),
-            browser_open_ms_10k_sessions / browser_filter_ms_10k_sessions (10,000 sessions, 1,000,000 messages),
-            serve_rps / serve_p99_ms (chatbench serve on loopback: 8 keep-alive clients, non-streamed creates).
+            Screen, a real child on a 120×40 pseudo-terminal: first_frame_ms (launch to a full frame, 10,000
+            messages) and rss_mb_10k; open_ms_1m and rss_mb_1m (launch to the last of 1,000,000 messages
+            drawn); open_ms_sdk_200k (an Agents SDK session of 200,000 items); idle_wakeups_60s (an idle
+            screen's context switches); turn_ms_e2e_depth10 / _depth10k (Enter to the reply drawn).
+            Screen, in process: render_ms_10 / _10k / _100k (a frame after PgUp), pageup_ms_1m / home_ms_1m
+            (a key with the pages it reads, on 1,000,000 stored messages), stream_frame_ms (a delta at the
+            end of a short reply) and stream_frame_ms_100kb (at the end of a 100 KB reply).
+            Engine: offline_turn_ms_depth10 / _depth10k, session_add_100k_ms, session_get50_ms (1,000,000-item
+            table), browser_open_ms_10k_sessions / browser_filter_ms_10k_sessions, sse_mb_per_s (50 MB
+            stream), serve_rps / serve_p99_ms (8 keep-alive clients on loopback).
             Build with -c release for figures worth quoting: swift run -c release chatbench bench
+            CHATBENCH_BENCH_TINY=1 shrinks every data set (for testing the command, not for figures).
             """,
         run: { try run($0) })
+
+    /// What a figure must reach: checked by --check, printed beside it.
+    indirect enum Target {
+        case atMost(Double)
+        case atLeast(Double)
+        /// At most `factor` times another figure's median.
+        case timesAtMost(Double, String)
+        case both(Target, Target)
+
+        var text: String {
+            switch self {
+            case .atMost(let v): return "≤ \(Self.number(v))"
+            case .atLeast(let v): return "≥ \(Self.number(v))"
+            case .timesAtMost(let f, let other): return "≤ \(Self.number(f)) × \(other)"
+            case .both(let a, let b): return "\(a.text) and \(b.text)"
+            }
+        }
+
+        static func number(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
+
+        /// nil when the figure it compares with was not run.
+        func met(_ value: Double, _ medians: [String: Double]) -> Bool? {
+            switch self {
+            case .atMost(let v): return value <= v
+            case .atLeast(let v): return value >= v
+            case .timesAtMost(let f, let other): return medians[other].map { value <= f * $0 }
+            case .both(let a, let b):
+                guard let x = a.met(value, medians), let y = b.met(value, medians) else { return nil }
+                return x && y
+            }
+        }
+    }
 
     struct Figure {
         var name: String
         var unit: String
         var samples: [Double]
-        var target: String?
+        var target: Target?
         var median: Double {
             let s = samples.sorted()
             return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
@@ -41,68 +79,116 @@ enum BenchCommand {
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000
     }
 
+    /// CHATBENCH_BENCH_TINY=1: data sets 500 times smaller, so a test can run every figure quickly.
+    nonisolated(unsafe) static var tiny = false
+    static func scaled(_ n: Int) -> Int { tiny ? Swift.max(2, n / 500) : n }
+
     static func run(_ inv: Invocation) throws -> Int32 {
+        tiny = inv.environment["CHATBENCH_BENCH_TINY"] == "1"
         let quick = inv.has("--quick")
         let only = inv.value("--only")?.split(separator: ",").map(String.init)
         /// `--only a,b`: a figure runs when its name starts with one of them.
-        func wanted(_ name: String) -> Bool { only?.contains { name.hasPrefix($0) } ?? true }
+        func wanted(_ names: String...) -> Bool { names.contains { name in only?.contains { name.hasPrefix($0) } ?? true } }
+        /// Million-row data takes a while to make: --quick leaves it out unless asked for by name.
+        let big = !quick || only != nil || tiny
         let tmp = NSTemporaryDirectory() + "chatbench-bench-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         var figures: [Figure] = []
-        let reps = quick ? 5 : 15
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-        if wanted("first_frame_ms") || wanted("rss_mb_10k") {
-            let (frames, rss) = try firstFrame(tmp: tmp, runs: quick ? 3 : 7)
-            figures.append(Figure(name: "first_frame_ms", unit: "ms", samples: frames, target: "≤ 100"))
-            figures.append(Figure(name: "rss_mb_10k", unit: "MB", samples: rss, target: "≤ 64"))
+        func add(_ name: String, _ unit: String, _ samples: [Double], _ target: Target? = nil) {
+            if wanted(name) { figures.append(Figure(name: name, unit: unit, samples: samples, target: target)) }
         }
-        if ["render_ms_10", "render_ms_10k", "render_ms_100k", "stream_frame_ms"].contains(where: wanted) {
-            for (name, n) in [("render_ms_10", 10), ("render_ms_10k", 10_000), ("render_ms_100k", 100_000)] where wanted(name) {
-                figures.append(Figure(name: name, unit: "ms", samples: render(messages: n, reps: reps * 4), target: n == 100_000 ? "≤ 2 and ≤ 1.5 × render_ms_10" : nil))
+        let reps = tiny ? 2 : (quick ? 5 : 15)
+        let runs = tiny ? 1 : (quick ? 3 : 7)
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+
+        if wanted("first_frame_ms", "rss_mb_10k", "idle_wakeups_60s") {
+            let home = tmp + "/home-10k"
+            try seedSession(home: home, name: "ten-thousand", messages: scaled(10_000))
+            if wanted("first_frame_ms", "rss_mb_10k") {
+                let (frames, rss) = try launch(home: home, tmp: tmp, marker: "Ctrl-Q", runs: runs)
+                add("first_frame_ms", "ms", frames, .atMost(35))
+                add("rss_mb_10k", "MB", rss, .atMost(64))
             }
-            if wanted("stream_frame_ms") {
-                figures.append(Figure(name: "stream_frame_ms", unit: "ms", samples: streamFrame(reps: reps * 4), target: nil))
+            add("idle_wakeups_60s", "/min", wanted("idle_wakeups_60s") ? try idleWakeups(home: home, tmp: tmp, seconds: tiny ? 1 : (quick ? 10 : 60), runs: 1) : [], .atMost(5))
+        }
+        if big && wanted("open_ms_1m", "rss_mb_1m", "pageup_ms_1m", "home_ms_1m") {
+            let home = tmp + "/home-1m"
+            let messages = scaled(1_000_000)
+            try seedSession(home: home, name: "one-million", messages: messages)
+            let (open, rss) = try launch(home: home, tmp: tmp, marker: "(\(messages / 2 - 1))", runs: runs)
+            add("open_ms_1m", "ms", open, .atMost(100))
+            add("rss_mb_1m", "MB", rss, .timesAtMost(1.2, "rss_mb_10k"))
+            let store = try WorkbenchStore(path: home + "/workbench.sqlite")
+            add("pageup_ms_1m", "ms", try pageKey(store: store, session: "one-million", home: false, reps: reps * 4), .atMost(16))
+            add("home_ms_1m", "ms", try pageKey(store: store, session: "one-million", home: true, reps: reps * 2), .atMost(16))
+        }
+        if big && wanted("open_ms_sdk_200k") {
+            let home = tmp + "/home-sdk"
+            let file = try seedAgentSession(home: home, items: scaled(200_000))
+            let (open, _) = try launch(home: home, tmp: tmp, args: ["--session", "agent", "--session-db", file],
+                                       marker: "(item \(scaled(200_000) - 1))", runs: runs)
+            add("open_ms_sdk_200k", "ms", open, .atMost(150))
+        }
+        if wanted("turn_ms_e2e_depth10") {
+            for (name, depth) in [("turn_ms_e2e_depth10", 10), ("turn_ms_e2e_depth10k", scaled(10_000))] where wanted(name) {
+                let home = tmp + "/home-depth-\(depth)"
+                try seedChain(home: home, depth: depth)
+                add(name, "ms", try turnThroughScreen(home: home, tmp: tmp, reps: reps), depth == 10 ? nil : .timesAtMost(1.5, "turn_ms_e2e_depth10"))
             }
+        }
+        for (name, n) in [("render_ms_10", 10), ("render_ms_10k", 10_000), ("render_ms_100k", 100_000)] where wanted(name) {
+            add(name, "ms", render(messages: n, reps: reps * 4), n == 100_000 ? .both(.atMost(2), .timesAtMost(1.5, "render_ms_10")) : nil)
+        }
+        if wanted("stream_frame_ms") {
+            add("stream_frame_ms", "ms", streamFrame(replyBytes: 0, reps: reps * 4))
+            add("stream_frame_ms_100kb", "ms", streamFrame(replyBytes: scaled(100_000), reps: reps * 4), .timesAtMost(1.5, "stream_frame_ms"))
         }
         if wanted("offline_turn_ms_depth10") {
-            for (name, depth) in [("offline_turn_ms_depth10", 10), ("offline_turn_ms_depth10k", 10_000)] where wanted(name) {
-                figures.append(Figure(name: name, unit: "ms", samples: try offlineTurn(depth: depth, reps: reps * 2, tmp: tmp),
-                                      target: depth == 10_000 ? "≤ 2 × depth10" : nil))
+            for (name, depth) in [("offline_turn_ms_depth10", 10), ("offline_turn_ms_depth10k", scaled(10_000))] where wanted(name) {
+                add(name, "ms", try offlineTurn(depth: depth, reps: reps * 2, tmp: tmp), depth == 10 ? nil : .timesAtMost(2, "offline_turn_ms_depth10"))
             }
         }
-        if wanted("session_add_100k_ms") {
-            figures.append(Figure(name: "session_add_100k_ms", unit: "ms", samples: try sessionAdd(reps: quick ? 2 : 5, tmp: tmp), target: nil))
-        }
-        if wanted("session_get50_ms") {
-            figures.append(Figure(name: "session_get50_ms", unit: "ms", samples: try sessionGet(reps: reps * 4, tmp: tmp), target: "≤ 1"))
-        }
-        // 1,000,000 messages take ~30 s to generate: --quick leaves the browser out unless asked for.
-        if (!quick || only != nil) && (wanted("browser_open_ms_10k_sessions") || wanted("browser_filter_ms_10k_sessions")) {
+        if wanted("session_add_100k_ms") { add("session_add_100k_ms", "ms", try sessionAdd(reps: quick ? 2 : 5, tmp: tmp)) }
+        if wanted("session_get50_ms") { add("session_get50_ms", "ms", try sessionGet(reps: reps * 4, tmp: tmp), .atMost(1)) }
+        if big && wanted("browser_open_ms_10k_sessions", "browser_filter_ms_10k_sessions") {
             let (open, filter) = try browser(reps: reps, tmp: tmp)
-            figures.append(Figure(name: "browser_open_ms_10k_sessions", unit: "ms", samples: open, target: nil))
-            figures.append(Figure(name: "browser_filter_ms_10k_sessions", unit: "ms", samples: filter, target: nil))
+            add("browser_open_ms_10k_sessions", "ms", open)
+            add("browser_filter_ms_10k_sessions", "ms", filter)
         }
-        if wanted("serve_rps") || wanted("serve_p99_ms") {
+        if wanted("serve_rps", "serve_p99_ms") {
             let (rps, p99) = try serve(reps: quick ? 2 : 5, tmp: tmp)
-            figures.append(Figure(name: "serve_rps", unit: "req/s", samples: rps, target: nil))
-            figures.append(Figure(name: "serve_p99_ms", unit: "ms", samples: p99, target: nil))
+            add("serve_rps", "req/s", rps)
+            add("serve_p99_ms", "ms", p99)
         }
-        if wanted("sse_mb_per_s") {
-            figures.append(Figure(name: "sse_mb_per_s", unit: "MB/s", samples: try sse(reps: quick ? 2 : 5), target: "≥ 100"))
-        }
-        if inv.has("--json") {
+        if wanted("sse_mb_per_s") { add("sse_mb_per_s", "MB/s", try sse(reps: quick ? 2 : 5), .atLeast(100)) }
+        return report(figures, json: inv.has("--json"), check: inv.has("--check"))
+    }
+
+    /// Prints the figures; with `check`, returns 1 when one misses its target.
+    static func report(_ figures: [Figure], json: Bool, check: Bool) -> Int32 {
+        let medians = Dictionary(figures.map { ($0.name, $0.median) }, uniquingKeysWith: { a, _ in a })
+        let verdicts = figures.map { f in f.target.flatMap { $0.met(f.median, medians) } }
+        if json {
             var obj: [String: JSONValue] = [:]
-            for f in figures {
-                obj[f.name] = .object(["median": .double(round3(f.median)), "min": .double(round3(f.min)), "max": .double(round3(f.max)), "unit": .string(f.unit)])
+            for (f, ok) in zip(figures, verdicts) {
+                obj[f.name] = .object(["median": .double(round3(f.median)), "min": .double(round3(f.min)), "max": .double(round3(f.max)),
+                                       "unit": .string(f.unit), "target": f.target.map { .string($0.text) } ?? .null, "ok": ok.map { .bool($0) } ?? .null])
             }
             print((try? WireJSON.encodeString(JSONValue.object(obj))) ?? "{}")
         } else {
             print("figure                              median        min        max  unit   target")
-            for f in figures {
+            for (f, ok) in zip(figures, verdicts) {
                 let cols = [f.median, f.min, f.max].map { String(format: "%10.3f", $0) }.joined(separator: " ")
-                print(f.name.padding(toLength: 33, withPad: " ", startingAt: 0) + " " + cols + "  " + f.unit.padding(toLength: 6, withPad: " ", startingAt: 0) + " " + (f.target ?? ""))
+                let verdict = ok.map { $0 ? "  ✓" : "  ✗ missed" } ?? ""
+                print(f.name.padding(toLength: 33, withPad: " ", startingAt: 0) + " " + cols + "  " + f.unit.padding(toLength: 6, withPad: " ", startingAt: 0)
+                      + " " + (f.target?.text ?? "") + verdict)
             }
-            print("\(ProcessInfo.processInfo.activeProcessorCount) cores · \(buildKind) build · medians of repeated runs")
+            print("\(ProcessInfo.processInfo.activeProcessorCount) cores · \(buildKind) build · medians of repeated runs\(tiny ? " · TINY data (not figures)" : "")")
+        }
+        let missed = zip(figures, verdicts).filter { $0.1 == false }.map(\.0.name)
+        if check && !missed.isEmpty {
+            FileHandle.standardError.write(Data("chatbench bench: missed target: \(missed.joined(separator: ", "))\n".utf8))
+            return 1
         }
         return 0
     }
@@ -117,303 +203,74 @@ enum BenchCommand {
         #endif
     }
 
-    // MARK: Data
+    // MARK: Data, through the store's API
 
-    /// A session of `messages` messages written straight into a workbench file (as many turns recorded it).
+    /// Records one completed chain turn (a user message and its reply) as a real turn would.
+    static func recordTurn(_ store: WorkbenchStore, _ session: Int64, user: String, reply: String, response: String, previous: String?) throws {
+        let draft = TurnRecord(sessionID: session, number: 0, mode: .chain, backend: "offline", model: "offline-model", previousResponseID: previous,
+                               responseID: response, itemsSent: 1, inputItems: 1, requestBytes: 180, inputTokens: 40, cachedTokens: 0, outputTokens: 30,
+                               latencyMs: 1, status: "completed", chainEvent: previous == nil ? "start" : "continue", createdAt: 0)
+        try store.recordTurn(draft, userItem: .userText(user), userStatus: "complete",
+                             reply: .assistantMessage(id: nil, text: reply), replyStatus: "complete") { s, _, replyID in
+            s.chainHead = response
+            if let replyID { s.chainCovers = replyID }
+        }
+    }
+
+    /// A session of `messages` messages, recorded turn by turn; it becomes the session to open.
     static func seedSession(home: String, name: String, messages: Int) throws {
         try Paths.ensureDirectory(home)
         let store = try WorkbenchStore(path: home + "/workbench.sqlite")
         let s = try store.createSession(name: name, mode: .chain, backend: "offline", model: "offline-model")
-        try store.db.transaction {
-            for i in 0..<(messages / 2) {
-                let user = "Message \(i): I'm planning a trip to Japan, what should I pack for \(i % 7 + 1) days? 漢字 😀"
-                let reply = "For your trip to Japan: check the weather there for your dates, then pack layers, comfortable shoes, chargers and your travel documents. (\(i))"
-                try store.db.execute("""
-                    INSERT INTO turns(session_id, number, mode, backend, model, previous_response_id, response_id, items_sent, input_items,
-                        request_bytes, input_tokens, cached_tokens, output_tokens, latency_ms, status, chain_event, created_at)
-                    VALUES (?, ?, 'chain', 'offline', 'offline-model', ?, ?, 1, 1, 180, ?, 0, 30, 1.0, 'completed', 'continue', 0)
-                    """, [.integer(s.id), .integer(Int64(i + 1)), i == 0 ? .null : .text("resp_\(i - 1)"), .text("resp_\(i)"), .integer(Int64(40 * (i + 1)))])
-                let turn = store.db.lastInsertRowID
-                for (role, text) in [("user", user), ("assistant", reply)] {
-                    let item = role == "user" ? Item.userText(text) : Item.assistantMessage(id: "msg_\(i)", text: text)
-                    try store.db.execute("INSERT INTO messages(session_id, role, content, item, status, turn_id, created_at) VALUES (?, ?, ?, ?, 'complete', ?, 0)",
-                                         [.integer(s.id), .text(role), .text(text), .text(item.jsonString()), .integer(turn)])
+        var done = 0
+        while done < messages / 2 {
+            // Commit in batches, so the WAL stays small.
+            try store.db.transaction {
+                for i in done..<Swift.min(messages / 2, done + 50_000) {
+                    try recordTurn(store, s.id, user: "Message \(i): I'm planning a trip to Japan, what should I pack for \(i % 7 + 1) days? 漢字 😀",
+                                   reply: "For your trip to Japan: check the weather there for your dates, then pack layers, comfortable shoes, chargers and your travel documents. (\(i))",
+                                   response: "resp_\(i)", previous: i == 0 ? nil : "resp_\(i - 1)")
                 }
             }
-            try store.db.execute("UPDATE sessions SET chain_head = ? WHERE id = ?", [.text("resp_\(messages / 2 - 1)"), .integer(s.id)])
+            done = Swift.min(messages / 2, done + 50_000)
         }
         try store.setSetting("last_session", name)
     }
 
-    static func screenState(messages n: Int) -> AppState {
-        var s = AppState(width: 120, height: 40, backend: BackendInfo(name: "offline", displayName: "offline backend", defaultModel: "offline-model", isOffline: true))
-        s.session = SessionRecord(id: 1, name: "bench", mode: .chain, backend: "offline", model: "offline-model", policy: "all", profile: "default",
-                                  chainCovers: 0, conversationCovers: 0, clientCovers: 0, createdAt: 0, updatedAt: 0)
-        s.messages = (0..<n).map { (i: Int) -> ChatMessage in
-            let user = i % 2 == 0
-            let text: String = user ? "Message \(i): what should I pack for \(i % 7 + 1) days? 漢字 😀"
-                                    : "For your trip: pack layers, comfortable shoes, chargers and your **travel documents**. (\(i))"
-            return ChatMessage(id: Int64(i + 1), role: user ? "user" : "assistant", text: text)
-        }
-        s.turns = (0..<Swift.min(n / 2, 200)).map { i in
-            TurnRecord(sessionID: 1, number: i + 1, mode: .chain, backend: "offline", model: "offline-model", previousResponseID: "resp_\(i)",
-                       responseID: "resp_\(i + 1)", itemsSent: 1, requestBytes: 180, inputTokens: 40 * i, outputTokens: 30, status: "completed",
-                       chainEvent: "continue", createdAt: 0)
-        }
-        s.memory = MemoryState(mode: .chain, policy: "all", profile: "default", serverItems: n, serverTurns: n / 2, transcriptMessages: n,
-                               clientItems: 0, facts: 0, last: s.turns.last, lastCompleted: s.turns.last, turns: n / 2, totalBytes: 180 * n / 2,
-                               totalInputTokens: 1000, totalCachedTokens: 0, totalOutputTokens: 1000)
-        return s
-    }
-
-    // MARK: Figures
-
-    /// One frame after a scroll: page up (new messages to lay out each time), then render the grid.
-    static func render(messages n: Int, reps: Int) -> [Double] {
-        var state = screenState(messages: n)
-        let cache = LayoutCache()
-        _ = Views.render(state, layout: cache)
-        var out: [Double] = []
-        for _ in 0..<reps {
-            out.append(ms {
-                _ = App.update(&state, .key(.pageUp), layout: cache)
-                _ = Views.render(state, layout: cache)
-            })
-        }
-        return out
-    }
-
-    /// A frame after one delta arrives at the end of a 10,000-message session.
-    static func streamFrame(reps: Int) -> [Double] {
-        var state = screenState(messages: 10_000)
-        let cache = LayoutCache()
-        state.streaming = StreamState(userText: "What should I pack?", reply: "", revision: 0)
-        _ = Views.render(state, layout: cache)
-        return (0..<reps).map { i in
-            ms {
-                _ = App.update(&state, .engine(.delta("word\(i) ")), layout: cache)
-                _ = Views.render(state, layout: cache)
+    /// An Agents SDK session file of `items` items (as an agent writes them); returns its path.
+    static func seedAgentSession(home: String, items: Int) throws -> String {
+        try Paths.ensureDirectory(home)
+        let file = home + "/agent.db"
+        let agent = try SQLiteAgentSession.openExternal(path: file, sessionID: "agent")
+        var done = 0
+        while done < items {
+            let batch = (done..<Swift.min(items, done + 20_000)).map { i in
+                i % 2 == 0 ? Item.userText("What should I pack? (item \(i))") : Item.assistantMessage(id: "msg_\(i)", text: "Layers and good shoes. (item \(i))")
             }
+            try agent.addItems(batch)
+            done += batch.count
         }
+        return file
     }
 
-    /// One turn on the offline backend chained at depth `depth` (built first; every measured turn chains
-    /// from the same tip, so the depth stays the same).
-    static func offlineTurn(depth: Int, reps: Int, tmp: String) throws -> [Double] {
-        let backend = try OfflineBackend(path: tmp + "/offline-depth-\(depth).sqlite")
+    /// A chain `depth` turns deep on the offline backend, recorded through the runner, so the screen's
+    /// next turn chains from a real response at that depth.
+    static func seedChain(home: String, depth: Int) throws {
+        let paths = Paths(dataDirectory: home, configDirectory: home + "/config")
+        let bench = try Workbench(paths: paths, backendName: "offline")
+        _ = try bench.openSession(name: "deep", options: .init(mode: .chain))
+        let runner = Runner(store: bench.store, backend: bench.backend, streaming: false)
         let sem = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<[Double], Error> = .success([])
+        nonisolated(unsafe) var failure: Error?
         Task {
             do {
-                var tip: String?
                 for i in 0..<depth {
-                    let text = i == 0 ? "My name is Priya and I'm moving to Lisbon." : "Turn \(i): I like number \(i % 10)."
-                    tip = try await backend.createResponse(CreateResponseRequest(model: "offline-model", input: .text(text), previousResponseID: tip)).id
+                    _ = try await runner.send(i == 0 ? "My name is Priya and I'm moving to Lisbon." : "Turn \(i): I like number \(i % 10).", in: "deep")
                 }
-                var out: [Double] = []
-                for _ in 0..<reps {
-                    let t0 = DispatchTime.now().uptimeNanoseconds
-                    _ = try await backend.createResponse(CreateResponseRequest(model: "offline-model", input: .text("Where am I moving?"), previousResponseID: tip))
-                    out.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)
-                }
-                result = .success(out)
-            } catch {
-                result = .failure(error)
-            }
+            } catch { failure = error }
             sem.signal()
         }
         sem.wait()
-        return try result.get()
-    }
-
-    static let sampleItem = Item.assistantMessage(id: "msg_0123456789abcdef", text: "For your trip to Japan: pack layers, comfortable shoes and chargers.").jsonString()
-
-    static func sessionAdd(reps: Int, tmp: String) throws -> [Double] {
-        let items = (0..<100_000).map { Item.userText("Item \($0): what should I pack for the trip?") }
-        return try (0..<reps).map { r in
-            let db = try Database.open(path: tmp + "/sdk-add-\(r).sqlite", migrations: WorkbenchStore.migrations)
-            let session = SQLiteAgentSession(sessionID: "bench", database: db)
-            return try ms { try session.addItems(items) }
-        }
-    }
-
-    static func sessionGet(reps: Int, tmp: String) throws -> [Double] {
-        let db = try Database.open(path: tmp + "/sdk-1m.sqlite", migrations: WorkbenchStore.migrations)
-        try db.transaction {
-            try db.execute("INSERT INTO agent_sessions(session_id) VALUES ('bench'), ('other')")
-            for i in 0..<1_000_000 {
-                try db.execute("INSERT INTO agent_messages(session_id, message_data) VALUES (?, ?)", [.text(i % 10 == 0 ? "other" : "bench"), .text(sampleItem)])
-            }
-        }
-        let session = SQLiteAgentSession(sessionID: "bench", database: db)
-        _ = try session.getItems(limit: 50)
-        return try (0..<reps).map { _ in try ms { _ = try session.getItems(limit: 50) } }
-    }
-
-    /// The session browser over 10,000 sessions and 1,000,000 messages: listing all of them (what F4
-    /// shows first), and filtering by a word that 1 in 100 sessions contains.
-    static func browser(reps: Int, tmp: String) throws -> ([Double], [Double]) {
-        let store = try WorkbenchStore(path: tmp + "/browser.sqlite")
-        try store.db.transaction {
-            for i in 0..<10_000 {
-                try store.db.execute("INSERT INTO sessions(name, mode, backend, model, created_at, updated_at) VALUES (?, 'chain', 'offline', 'offline-model', ?, ?)",
-                                     [.text("session-\(i)"), .double(Double(i)), .double(Double(i))])
-                let sid = store.db.lastInsertRowID
-                for m in 0..<100 {
-                    let text = m == 7 && i % 100 == 0 ? "I'm planning a trip to Kyoto in spring (\(i))." : "Message \(m) of session \(i): what should I pack for the trip?"
-                    try store.db.execute("INSERT INTO messages(session_id, role, content, item, status, created_at) VALUES (?, ?, ?, '{}', 'complete', 0)",
-                                         [.integer(sid), .text(m % 2 == 0 ? "user" : "assistant"), .text(text)])
-                }
-            }
-        }
-        let open = try (0..<reps).map { _ in try ms { guard try store.listSessions().count == 10_000 else { throw ConfigurationError("browser bench: wrong count") } } }
-        let filter = try (0..<reps).map { _ in try ms { guard try store.listSessions(search: "kyot").count == 100 else { throw ConfigurationError("browser bench: wrong match count") } } }
-        return (open, filter)
-    }
-
-    /// `chatbench serve` on loopback: 8 keep-alive clients × 250 non-streamed creates (fresh
-    /// conversations, no chain), requests per second and the 99th-percentile latency.
-    static func serve(reps: Int, tmp: String) throws -> ([Double], [Double]) {
-        let backend = try OfflineBackend(path: tmp + "/serve.sqlite")
-        let routes = OpenAIRoutes(backend: backend, apiKey: nil)
-        let server = HTTPServer(host: "127.0.0.1", port: 0, log: nil, handler: { req, conn in routes.handle(req, conn) })
-        try server.bind()
-        Thread.detachNewThread { server.serve() }
-        defer { server.stop() }
-        let body = Array(#"{"model":"offline-model","input":"My name is Priya and I'm moving to Lisbon."}"#.utf8)
-        let request = Array("POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
-        var rpsOut: [Double] = [], p99Out: [Double] = []
-        for _ in 0..<reps {
-            let clients = 8, perClient = 250
-            let latencies = LatencyBox()
-            let group = DispatchGroup()
-            let started = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<clients {
-                group.enter()
-                Thread.detachNewThread {
-                    defer { group.leave() }
-                    guard let fd = connectLoopback(server.port) else { latencies.fail(); return }
-                    defer { close(fd) }
-                    for _ in 0..<perClient {
-                        let t0 = DispatchTime.now().uptimeNanoseconds
-                        guard sendAll(fd, request), readReply(fd) == 200 else { latencies.fail(); return }
-                        latencies.add(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)
-                    }
-                }
-            }
-            group.wait()
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            guard latencies.failures == 0 else { throw ConfigurationError("serve bench: \(latencies.failures) requests failed") }
-            let sorted = latencies.all.sorted()
-            rpsOut.append(Double(sorted.count) / seconds)
-            p99Out.append(sorted[Int(Double(sorted.count - 1) * 0.99)])
-        }
-        return (rpsOut, p99Out)
-    }
-
-    final class LatencyBox: @unchecked Sendable {
-        private let lock = NSLock()
-        private(set) var all: [Double] = []
-        private(set) var failures = 0
-        func add(_ v: Double) { lock.lock(); all.append(v); lock.unlock() }
-        func fail() { lock.lock(); failures += 1; lock.unlock() }
-    }
-
-    static func connectLoopback(_ port: UInt16) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        return rc == 0 ? fd : nil
-    }
-
-    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return false }
-            off += n
-        }
-        return true
-    }
-
-    /// Reads one HTTP reply with a Content-Length body; returns its status (0 on error).
-    static func readReply(_ fd: Int32) -> Int {
-        var buf = [UInt8]()
-        var tmp = [UInt8](repeating: 0, count: 16384)
-        var headerEnd: Int?
-        var length = 0
-        while true {
-            let n = recv(fd, &tmp, tmp.count, 0)
-            if n <= 0 { return 0 }
-            buf += tmp[0..<n]
-            if headerEnd == nil, let r = buf.firstRange(of: [13, 10, 13, 10]) {
-                headerEnd = r.upperBound
-                let head = String(decoding: buf[0..<r.lowerBound], as: UTF8.self).lowercased()
-                if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }) {
-                    length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
-                }
-            }
-            if let h = headerEnd, buf.count >= h + length {
-                let status = String(decoding: buf[9..<12], as: UTF8.self)
-                return Int(status) ?? 0
-            }
-        }
-    }
-
-    /// Parses (framing and event decoding) a 50 MB synthetic Responses stream, in 16 KB chunks.
-    static func sse(reps: Int) throws -> [Double] {
-        var stream: [UInt8] = []
-        stream.reserveCapacity(51_000_000)
-        stream += Array("event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"status\":\"in_progress\",\"output\":[]},\"sequence_number\":0}\n\n".utf8)
-        var seq = 1
-        while stream.count < 50_000_000 {
-            let word = seq % 13 == 0 ? "漢字 " : (seq % 17 == 0 ? "line\\n " : "word\(seq % 100) ")
-            stream += Array("event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":\"msg_0123456789abcdef\",\"output_index\":0,\"content_index\":0,\"delta\":\"\(word)\",\"logprobs\":[],\"sequence_number\":\(seq)}\n\n".utf8)
-            seq += 1
-        }
-        stream += Array("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"status\":\"completed\",\"output\":[]},\"sequence_number\":\(seq)}\n\n".utf8)
-        let mb = Double(stream.count) / 1_000_000
-        return try (0..<reps).map { _ in
-            var parser = SSEParser()
-            var deltas = 0
-            let t = try ms {
-                var i = 0
-                while i < stream.count {
-                    let end = Swift.min(i + 16_384, stream.count)
-                    for e in try parser.feed(stream[i..<end]) where try StreamEventDecoder.decode(e.data).delta != nil { deltas += 1 }
-                    i = end
-                }
-                _ = parser.finish()
-            }
-            guard deltas == seq - 1 else { throw ConfigurationError("SSE bench decoded \(deltas) deltas, expected \(seq - 1)") }
-            return mb / (t / 1000)
-        }
-    }
-
-    /// Starts the real binary on a pseudo-terminal (120×40) with a 10,000-message session and times
-    /// process start → the first full frame (the footer, drawn last). Also reads its peak RSS.
-    static func firstFrame(tmp: String, runs: Int) throws -> ([Double], [Double]) {
-        let home = tmp + "/home-10k"
-        try seedSession(home: home, name: "ten-thousand", messages: 10_000)
-        var exe = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &exe, exe.count - 1)
-        guard n > 0 else { throw ConfigurationError("cannot find the chatbench binary") }
-        let binary = String(decoding: exe.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var frames: [Double] = []
-        var rss: [Double] = []
-        for _ in 0..<runs {
-            let (t, r) = try Pty.timeFirstFrame(binary: binary, env: ["CHATBENCH_HOME=\(home)", "XDG_CONFIG_HOME=\(tmp)/config", "TERM=xterm-256color",
-                                                                      "LANG=C.UTF-8", "HOME=\(tmp)", "PATH=/usr/bin:/bin"]
-                                                    + (ProcessInfo.processInfo.environment["CHATBENCH_TRACE"].map { ["CHATBENCH_TRACE=\($0)"] } ?? []),
-                                                marker: "Ctrl-Q")
-            frames.append(t)
-            rss.append(r)
-        }
-        return (frames, rss)
+        if let failure { throw failure }
     }
 }
