@@ -133,7 +133,7 @@ enum BenchCommand {
             for (name, depth) in [("turn_ms_e2e_depth10", 10), ("turn_ms_e2e_depth10k", scaled(10_000))] where wanted(name) {
                 let home = tmp + "/home-depth-\(depth)"
                 try seedChain(home: home, depth: depth)
-                add(name, "ms", try turnThroughScreen(home: home, tmp: tmp, reps: reps), depth == 10 ? nil : .timesAtMost(1.5, "turn_ms_e2e_depth10"))
+                add(name, "ms", try turnThroughScreen(home: home, tmp: tmp, depth: depth, reps: reps), depth == 10 ? nil : .timesAtMost(1.5, "turn_ms_e2e_depth10"))
             }
         }
         for (name, n) in [("render_ms_10", 10), ("render_ms_10k", 10_000), ("render_ms_100k", 100_000)] where wanted(name) {

@@ -45,8 +45,9 @@ extension BenchCommand {
         }
     }
 
-    /// Enter → the reply drawn, through the screen, in a session whose chain is `depth` turns deep.
-    static func turnThroughScreen(home: String, tmp: String, reps: Int) throws -> [Double] {
+    /// Enter → the turn recorded and drawn (its node, new to the chain panel), through the screen, in a
+    /// session whose chain is `depth` turns deep.
+    static func turnThroughScreen(home: String, tmp: String, depth: Int, reps: Int) throws -> [Double] {
         let child = try PtyChild(binary: try ownBinary(), env: childEnv(home: home, tmp: tmp))
         defer { child.quit() }
         _ = try child.waitFor("Ctrl-Q")
@@ -54,7 +55,7 @@ extension BenchCommand {
             child.type("Turn \(i): where am I moving?")
             child.drain(seconds: 0.05)
             let sent = child.type("\r")
-            return try child.waitFor("You're moving to Lisbon", since: sent)
+            return try child.waitFor(" t\(depth + i + 1) ", since: sent)
         }
     }
 
