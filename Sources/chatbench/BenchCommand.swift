@@ -1,4 +1,5 @@
 import ChatEngine
+import ChatServe
 import ChatTUI
 import Foundation
 

@@ -1,4 +1,5 @@
 import ChatEngine
+import ChatServe
 import Foundation
 
 /// `chatbench serve`: the offline backend as a local OpenAI-compatible HTTP server.

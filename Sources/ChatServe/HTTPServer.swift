@@ -1,3 +1,4 @@
+import ChatEngine
 import Foundation
 
 /// An HTTP/1.1 request as the server read it.

@@ -1,3 +1,4 @@
+import ChatEngine
 import Foundation
 
 /// The OpenAI-compatible routes of `chatbench serve`, answered by the offline backend: every
@@ -242,12 +243,4 @@ struct ModelList: Encodable {
     var object = "list"
     var data: [Model]
     static func offline(_ name: String) -> ModelList { ModelList(data: [Model(id: name)]) }
-}
-
-extension OfflineBackend {
-    /// Checks a request as a create would (ids, limits) without storing anything.
-    func prepareOnly(_ request: CreateResponseRequest) throws -> Bool {
-        _ = try lockedPrepare(request)
-        return true
-    }
 }
