@@ -1,119 +1,51 @@
 import ChatEngine
+import CLinuxIO
 import Foundation
 
-/// An HTTP/1.1 request as the server read it.
-public struct HTTPRequest: Sendable {
-    public var method: String
-    public var path: String
-    public var query: [(String, String)]
-    public var headers: [String: String]   // lower-cased names
-    public var body: Data
-
-    public func queryValues(_ name: String) -> [String] { query.filter { $0.0 == name || $0.0 == name + "[]" }.map(\.1) }
-    public func queryValue(_ name: String) -> String? { queryValues(name).first }
-}
-
-/// A connection's write side: whole replies, or a chunked stream written piece by piece.
-public final class HTTPConnection: @unchecked Sendable {
-    let fd: Int32
-    private(set) var broken = false
-
-    init(fd: Int32) { self.fd = fd }
-
-    /// Writes everything, looping over partial writes and EINTR. False when the peer has gone.
-    @discardableResult
-    func write(_ data: Data) -> Bool {
-        guard !broken else { return false }
-        let ok = data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) -> Bool in
-            var off = 0
-            while off < buf.count {
-                let n = send(fd, buf.baseAddress! + off, buf.count - off, Int32(MSG_NOSIGNAL))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                off += n
-            }
-            return true
-        }
-        if !ok { broken = true }
-        return ok
-    }
-
-    static func reason(_ status: Int) -> String {
-        switch status {
-        case 100: return "Continue"
-        case 200: return "OK"
-        case 400: return "Bad Request"
-        case 401: return "Unauthorized"
-        case 404: return "Not Found"
-        case 405: return "Method Not Allowed"
-        case 408: return "Request Timeout"
-        case 409: return "Conflict"
-        case 413: return "Payload Too Large"
-        case 429: return "Too Many Requests"
-        case 431: return "Request Header Fields Too Large"
-        case 500: return "Internal Server Error"
-        default: return "Status"
-        }
-    }
-
-    func head(_ status: Int, _ headers: [(String, String)]) -> Data {
-        var s = "HTTP/1.1 \(status) \(Self.reason(status))\r\n"
-        for (k, v) in headers { s += "\(k): \(v)\r\n" }
-        return Data((s + "\r\n").utf8)
-    }
-
-    /// A complete reply with Content-Length.
-    public func reply(_ status: Int, json: Data, keepAlive: Bool, extra: [(String, String)] = []) {
-        var d = head(status, [("Content-Type", "application/json"), ("Content-Length", String(json.count)),
-                              ("Connection", keepAlive ? "keep-alive" : "close")] + extra)
-        d.append(json)
-        write(d)
-    }
-
-    /// Starts a chunked `text/event-stream` reply.
-    public func startStream(keepAlive: Bool) -> Bool {
-        write(head(200, [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("Transfer-Encoding", "chunked"),
-                         ("Connection", keepAlive ? "keep-alive" : "close")]))
-    }
-
-    /// One chunk of a chunked reply. False when the client has gone.
-    @discardableResult
-    public func chunk(_ data: Data) -> Bool {
-        guard !data.isEmpty else { return !broken }
-        var d = Data(String(data.count, radix: 16).utf8)
-        d.append(contentsOf: [13, 10])
-        d.append(data)
-        d.append(contentsOf: [13, 10])
-        return write(d)
-    }
-
-    @discardableResult
-    public func endStream() -> Bool { write(Data("0\r\n\r\n".utf8)) }
-}
-
-/// A small threaded HTTP/1.1 server: keep-alive, Content-Length and chunked request bodies,
-/// `Expect: 100-continue`, a request-size limit, an idle timeout for slow clients, and writes that
-/// survive a vanished peer (SIGPIPE ignored, MSG_NOSIGNAL). One thread per connection.
+/// The HTTP/1.1 server of `chatbench serve`. One event-loop thread (epoll) accepts connections and
+/// reads requests without blocking, so idle, slow or stalled clients cost a buffer each and no thread;
+/// a complete request goes to a fixed pool of worker threads, which run the handler and write the reply.
+/// A worker's write waits for a stalled reader at most the send timeout, then drops that client.
+/// Nothing blocks on Swift's cooperative pool. Limits: a connection cap (503 past it), a deadline for
+/// the whole head, a receive timeout inside a body, an idle timeout between requests, and EMFILE
+/// handled with a spare descriptor (the connection is answered 503 and closed, never left to spin).
 public final class HTTPServer: @unchecked Sendable {
     public typealias Handler = @Sendable (HTTPRequest, HTTPConnection) -> Int   // returns the status sent
+    /// Runs on the head alone, before any body byte is read: a refusal is sent and the connection closed.
+    public typealias Gate = @Sendable (HTTPRequestHead) -> HTTPRefusal?
+
+    public struct Options: Sendable {
+        public var limits = HTTPRequestParser.Limits()
+        public var idleTimeout = 30.0      // seconds between requests on a keep-alive connection
+        public var headerTimeout = 10.0    // seconds from a request's first byte to the end of its head
+        public var receiveTimeout = 30.0   // seconds without a byte inside a body
+        public var sendTimeout = 10.0      // seconds a reply write may make no progress
+        public var maxConnections = 4096
+        public var workers = 16
+        public init() {}
+    }
+
     public let host: String
     public private(set) var port: UInt16
+    let options: Options
     let handler: Handler
-    let maxBodyBytes: Int
-    let maxHeaderBytes = 64 * 1024
-    let idleTimeoutSeconds: Int
+    let gate: Gate
     let log: (@Sendable (String) -> Void)?
     private var listenFD: Int32 = -1
+    private var epollFD: Int32 = -1
+    private var wakeFD: Int32 = -1
+    private var spareFD: Int32 = -1
+    private let stopped = Atomic()
+    private let jobs = JobQueue()
+    private let returned = ReturnQueue()
 
-    public init(host: String, port: UInt16, maxBodyBytes: Int = 16 * 1024 * 1024, idleTimeoutSeconds: Int = 30,
-                log: (@Sendable (String) -> Void)?, handler: @escaping Handler) {
+    public init(host: String, port: UInt16, options: Options = Options(), log: (@Sendable (String) -> Void)?,
+                gate: @escaping Gate = { _ in nil }, handler: @escaping Handler) {
         self.host = host
         self.port = port
-        self.maxBodyBytes = maxBodyBytes
-        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.options = options
         self.log = log
+        self.gate = gate
         self.handler = handler
     }
 
@@ -124,7 +56,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Binds and listens (port 0 picks a free one; `port` then holds it).
     public func bind() throws {
         signal(SIGPIPE, SIG_IGN)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw StartError(description: "cannot create a socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -141,185 +73,244 @@ public final class HTTPServer: @unchecked Sendable {
             close(fd)
             throw StartError(description: "cannot listen on \(host):\(port): \(why)")
         }
-        guard listen(fd, 256) == 0 else { close(fd); throw StartError(description: "listen failed: \(String(cString: strerror(errno)))") }
+        guard listen(fd, 1024) == 0 else { close(fd); throw StartError(description: "listen failed: \(String(cString: strerror(errno)))") }
         var bound = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         port = UInt16(bigEndian: bound.sin_port)
         listenFD = fd
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard epollFD >= 0, wakeFD >= 0 else { throw StartError(description: "epoll failed: \(String(cString: strerror(errno)))") }
+        watch(listenFD)
+        watch(wakeFD)
     }
 
-    /// Accepts connections forever (until `stop`).
+    /// Runs the event loop on the calling thread until `stop`.
     public func serve() {
-        while listenFD >= 0 {
-            let c = accept(listenFD, nil, nil)
-            if c < 0 {
-                if errno == EINTR { continue }
-                if listenFD < 0 { return }
-                continue
+        for _ in 0..<max(1, options.workers) { Thread.detachNewThread { [self] in work() } }
+        var conns: [Int32: Conn] = [:]
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        var lastSweep = now()
+        var listenPausedUntil = 0.0
+        while !stopped.value {
+            let n = epoll_wait(epollFD, &events, Int32(events.count), 200)
+            let t = now()
+            for i in 0..<max(0, Int(n)) {
+                let fd = events[i].data.fd
+                if fd == listenFD {
+                    if !acceptAll(&conns, t) { unwatch(listenFD); listenPausedUntil = t + 0.1 }
+                } else if fd == wakeFD {
+                    var v: UInt64 = 0
+                    _ = read(wakeFD, &v, 8)
+                    for (cfd, keep) in returned.takeAll() {
+                        guard let c = conns[cfd] else { continue }
+                        c.busy = false
+                        c.lastRead = t
+                        if keep { watch(cfd); drive(c, &conns, t) } else { drop(c, &conns) }
+                    }
+                } else if let c = conns[fd], !c.busy {
+                    readable(c, &conns, t)
+                }
             }
-            var one: Int32 = 1
-            setsockopt(c, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            var tv = timeval(tv_sec: idleTimeoutSeconds, tv_usec: 0)
-            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            Thread.detachNewThread { [self] in
-                handleConnection(c)
-                close(c)
-            }
+            if listenPausedUntil > 0 && t >= listenPausedUntil { listenPausedUntil = 0; watch(listenFD) }
+            if t - lastSweep >= 0.2 { lastSweep = t; sweep(&conns, t) }
         }
+        for c in conns.values where !c.busy { close(c.fd) }
+        close(listenFD)
+        listenFD = -1
     }
 
     public func stop() {
-        let fd = listenFD
-        listenFD = -1
-        if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+        stopped.set()
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
     }
 
-    // MARK: Reading requests
+    // MARK: The loop's connections
 
-    final class Reader {
+    final class Conn {
         let fd: Int32
-        var buffer: [UInt8] = []
-        var start = 0
-        init(fd: Int32) { self.fd = fd }
-
-        /// Reads more bytes; false at EOF, error or timeout.
-        func fill() -> Bool {
-            var tmp = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = recv(fd, &tmp, tmp.count, 0)
-                if n > 0 {
-                    if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
-                    buffer.append(contentsOf: tmp[0..<n])
-                    return true
-                }
-                if n < 0 && errno == EINTR { continue }
-                return false
-            }
-        }
-
-        var available: Int { buffer.count - start }
-
-        func take(_ n: Int) -> [UInt8] {
-            let out = Array(buffer[start..<(start + n)])
-            start += n
-            if start > 1 << 20 { buffer.removeSubrange(0..<start); start = 0 }
-            return out
-        }
-
-        /// Index (relative to `start`) just past the first CRLFCRLF / CRLF, if buffered.
-        func find(_ pattern: [UInt8]) -> Int? {
-            guard available >= pattern.count else { return nil }
-            var i = start
-            while i <= buffer.count - pattern.count {
-                if buffer[i] == pattern[0] && Array(buffer[i..<(i + pattern.count)]) == pattern { return i - start + pattern.count }
-                i += 1
-            }
-            return nil
+        var parser: HTTPRequestParser
+        var lastRead: Double
+        var headStart: Double?      // the current request's first byte
+        var started: UInt64 = 0     // for the access log
+        var busy = false            // a worker owns the socket
+        var drainUntil: Double?     // refused: reading and discarding until the peer closes
+        init(fd: Int32, limits: HTTPRequestParser.Limits, now: Double) {
+            self.fd = fd
+            parser = HTTPRequestParser(limits: limits)
+            lastRead = now
         }
     }
 
-    enum ReadOutcome {
-        case request(HTTPRequest, keepAlive: Bool)
-        case closed
-        case error(Int, String)
+    func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    func watch(_ fd: Int32) {
+        var ev = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: fd))
+        epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &ev)
     }
 
-    func readRequest(_ r: Reader, _ conn: HTTPConnection) -> ReadOutcome {
-        var headEnd = r.find([13, 10, 13, 10])
-        while headEnd == nil {
-            if r.available > maxHeaderBytes { return .error(431, "The request headers are too large.") }
-            guard r.fill() else { return r.available == 0 ? .closed : .error(400, "The request ended inside its headers.") }
-            headEnd = r.find([13, 10, 13, 10])
-        }
-        if headEnd! > maxHeaderBytes { return .error(431, "The request headers are too large.") }
-        let head = String(decoding: r.take(headEnd!), as: UTF8.self)
-        var lines = head.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        guard !lines.isEmpty else { return .error(400, "Empty request.") }
-        let requestLine = lines.removeFirst().split(separator: " ")
-        guard requestLine.count == 3, requestLine[2].hasPrefix("HTTP/1.") else { return .error(400, "Malformed request line.") }
-        var headers: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { return .error(400, "Malformed header line.") }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        let http10 = requestLine[2] == "HTTP/1.0"
-        let connection = headers["connection"]?.lowercased() ?? ""
-        let keepAlive = http10 ? connection == "keep-alive" : connection != "close"
-        if headers["expect"]?.lowercased() == "100-continue" {
-            if let len = headers["content-length"].flatMap(Int.init), len > maxBodyBytes {
-                return .error(413, "The request body is larger than \(maxBodyBytes) bytes.")
-            }
-            conn.write(Data("HTTP/1.1 100 Continue\r\n\r\n".utf8))
-        }
-        var body = [UInt8]()
-        if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
-            while true {
-                var lineEnd = r.find([13, 10])
-                while lineEnd == nil {
-                    guard r.fill() else { return .error(400, "The chunked body ended early.") }
-                    lineEnd = r.find([13, 10])
-                }
-                let sizeLine = String(decoding: r.take(lineEnd!), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                guard let size = Int(sizeLine.split(separator: ";")[0], radix: 16), size >= 0 else { return .error(400, "Malformed chunk size.") }
-                if body.count + size > maxBodyBytes { return .error(413, "The request body is larger than \(maxBodyBytes) bytes.") }
-                while r.available < size + 2 { guard r.fill() else { return .error(400, "The chunked body ended early.") } }
-                if size == 0 {
-                    // Trailers, then the final CRLF.
-                    while true {
-                        var end = r.find([13, 10])
-                        while end == nil { guard r.fill() else { return .error(400, "The chunked body ended early.") }; end = r.find([13, 10]) }
-                        if r.take(end!).count == 2 { break }
-                    }
-                    break
-                }
-                body += r.take(size)
-                _ = r.take(2)
-            }
-        } else if let lenText = headers["content-length"] {
-            guard let len = Int(lenText), len >= 0 else { return .error(400, "Malformed Content-Length.") }
-            if len > maxBodyBytes { return .error(413, "The request body is larger than \(maxBodyBytes) bytes.") }
-            while r.available < len { guard r.fill() else { return .error(400, "The request body ended early.") } }
-            body = r.take(len)
-        }
-        let target = String(requestLine[1])
-        let parts = target.split(separator: "?", maxSplits: 1)
-        var query: [(String, String)] = []
-        if parts.count == 2 {
-            for pair in parts[1].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
-                query.append((kv[0], kv.count > 1 ? kv[1] : ""))
-            }
-        }
-        let path = String(parts.first ?? "").removingPercentEncoding ?? String(parts.first ?? "")
-        return .request(HTTPRequest(method: String(requestLine[0]), path: path, query: query, headers: headers, body: Data(body)), keepAlive: keepAlive)
-    }
+    func unwatch(_ fd: Int32) { epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil) }
 
-    static func errorJSON(_ status: Int, _ message: String) -> Data {
-        let type = status == 401 ? "invalid_request_error" : (status >= 500 ? "server_error" : "invalid_request_error")
-        return (try? WireJSON.encode(ErrorEnvelope(APIError(status: status, type: type, message: message)))) ?? Data()
-    }
-
-    func handleConnection(_ fd: Int32) {
-        let reader = Reader(fd: fd)
-        let conn = HTTPConnection(fd: fd)
+    /// Accepts what is pending; false when out of descriptors even after freeing the spare one.
+    func acceptAll(_ conns: inout [Int32: Conn], _ t: Double) -> Bool {
         while true {
-            let started = DispatchTime.now().uptimeNanoseconds
-            switch readRequest(reader, conn) {
-            case .closed:
-                return
-            case .error(let status, let message):
-                conn.reply(status, json: Self.errorJSON(status, message), keepAlive: false)
-                log?("- - \(status) 0 0ms (\(message))")
-                return
-            case .request(let req, let keepAlive):
-                let status = handler(req, conn)
-                if let log {
-                    let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
-                    log("\(req.method) \(req.path) \(status) \(req.body.count) \(String(format: "%.1f", ms))ms")
+            let c = accept(listenFD, nil, nil)
+            if c < 0 {
+                if errno == EINTR { continue }
+                if errno == EMFILE || errno == ENFILE {
+                    // Out of descriptors: free the spare, answer this client 503 and close it.
+                    close(spareFD)
+                    let c2 = accept(listenFD, nil, nil)
+                    if c2 >= 0 { quickReply(c2, 503, "The server is out of file descriptors; try again later."); close(c2) }
+                    spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                    if c2 < 0 || spareFD < 0 { return false }
+                    continue
                 }
-                if !keepAlive || conn.broken { return }
+                return true   // EAGAIN: nothing more pending
+            }
+            if conns.count >= options.maxConnections {
+                quickReply(c, 503, "Too many connections (at most \(options.maxConnections)); try again later.")
+                close(c)
+                continue
+            }
+            _ = fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+            var one: Int32 = 1
+            setsockopt(c, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            conns[c] = Conn(fd: c, limits: options.limits, now: t)
+            watch(c)
+        }
+    }
+
+    /// A small reply written without waiting (it fits the socket buffer), for refusals.
+    func quickReply(_ fd: Int32, _ status: Int, _ message: String, json: Data? = nil, headers: [(String, String)] = []) {
+        let body = json ?? HTTPConnection.errorJSON(status, message)
+        var d = HTTPConnection.head(status, [("Content-Type", "application/json"), ("Content-Length", String(body.count)), ("Connection", "close")] + headers)
+        d.append(body)
+        _ = d.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+    }
+
+    func readable(_ c: Conn, _ conns: inout [Int32: Conn], _ t: Double) {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        let n = recv(c.fd, &buf, buf.count, 0)
+        if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+        if n <= 0 { drop(c, &conns); return }
+        if c.drainUntil != nil { return }
+        if c.parser.isIdle && c.headStart == nil { c.headStart = t; c.started = DispatchTime.now().uptimeNanoseconds }
+        c.lastRead = t
+        c.parser.feed(buf[0..<n])
+        drive(c, &conns, t)
+    }
+
+    /// Runs the parser over what is buffered: checks a head at once, hands a whole request to a worker.
+    func drive(_ c: Conn, _ conns: inout [Int32: Conn], _ t: Double) {
+        while true {
+            switch c.parser.next() {
+            case .needMore:
+                if c.headStart == nil && !c.parser.isIdle { c.headStart = t; c.started = DispatchTime.now().uptimeNanoseconds }
+                return
+            case .head(let h):
+                c.headStart = c.headStart ?? t
+                if let r = gate(h) {
+                    refuse(c, r.status, json: r.json, headers: r.headers, what: "\(h.method) \(h.target)")
+                    return
+                }
+                if h.expectContinue { _ = Data("HTTP/1.1 100 Continue\r\n\r\n".utf8).withUnsafeBytes { send(c.fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) } }
+            case .request(let h, let body):
+                c.busy = true
+                c.headStart = nil
+                unwatch(c.fd)
+                jobs.push(Job(fd: c.fd, head: h, body: body, started: c.started))
+                return
+            case .failure(let e):
+                refuse(c, e.status, json: HTTPConnection.errorJSON(e.status, e.message), headers: [], what: "- - (\(e.message))")
+                return
             }
         }
+    }
+
+    /// Answers with Connection: close, then reads and drops what the client still sends (so the
+    /// reply is not lost to a reset) until it closes or two seconds pass.
+    func refuse(_ c: Conn, _ status: Int, json: Data, headers: [(String, String)], what: String) {
+        quickReply(c.fd, status, "", json: json, headers: headers)
+        shutdown(c.fd, Int32(SHUT_WR))
+        c.drainUntil = now() + 2
+        log?("\(OutsideText.line(what)) \(status) 0 0.0ms")
+    }
+
+    func drop(_ c: Conn, _ conns: inout [Int32: Conn]) {
+        conns.removeValue(forKey: c.fd)
+        close(c.fd)
+    }
+
+    /// Closes what has waited too long: refused clients, idle keep-alives, slow heads (408), stalled bodies (408).
+    func sweep(_ conns: inout [Int32: Conn], _ t: Double) {
+        for c in Array(conns.values) where !c.busy {
+            if let until = c.drainUntil {
+                if t >= until { drop(c, &conns) }
+            } else if let start = c.headStart {
+                let slowHead = c.parser.isIdle == false && t - start > options.headerTimeout && !c.parser.inBody
+                if slowHead || (c.parser.inBody && t - c.lastRead > options.receiveTimeout) {
+                    refuse(c, 408, json: HTTPConnection.errorJSON(408, "The request did not arrive in time."), headers: [], what: "- -")
+                }
+            } else if t - c.lastRead > options.idleTimeout {
+                drop(c, &conns)
+            }
+        }
+    }
+
+    // MARK: Workers
+
+    struct Job: @unchecked Sendable {
+        var fd: Int32
+        var head: HTTPRequestHead
+        var body: [UInt8]
+        var started: UInt64
+    }
+
+    func work() {
+        while true {
+            let job = jobs.pop()
+            let conn = HTTPConnection(fd: job.fd, sendTimeoutMs: Int32(min(options.sendTimeout * 1000, 3_600_000)), isHead: job.head.method == "HEAD")
+            var req = HTTPRequest(head: job.head, body: job.body)
+            req.keepAlive = job.head.keepAlive
+            let status = handler(req, conn)
+            if let log {
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - job.started) / 1_000_000
+                log("\(OutsideText.line(req.method)) \(OutsideText.line(req.path)) \(status) \(req.body.count) \(String(format: "%.1f", ms))ms")
+            }
+            returned.push(job.fd, keep: job.head.keepAlive && !conn.broken)
+            var one: UInt64 = 1
+            _ = write(wakeFD, &one, 8)
+        }
+    }
+
+    final class JobQueue: @unchecked Sendable {
+        private let cond = NSCondition()
+        private var items: [Job] = []
+        func push(_ j: Job) { cond.lock(); items.append(j); cond.signal(); cond.unlock() }
+        func pop() -> Job {
+            cond.lock()
+            defer { cond.unlock() }
+            while items.isEmpty { cond.wait() }
+            return items.removeFirst()
+        }
+    }
+
+    final class ReturnQueue: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [(Int32, Bool)] = []
+        func push(_ fd: Int32, keep: Bool) { lock.lock(); items.append((fd, keep)); lock.unlock() }
+        func takeAll() -> [(Int32, Bool)] { lock.lock(); defer { lock.unlock() }; let out = items; items = []; return out }
+    }
+
+    final class Atomic: @unchecked Sendable {
+        private let lock = NSLock()
+        private var flag = false
+        var value: Bool { lock.lock(); defer { lock.unlock() }; return flag }
+        func set() { lock.lock(); flag = true; lock.unlock() }
     }
 }

@@ -277,7 +277,7 @@ enum BenchCommand {
     static func serve(reps: Int, tmp: String) throws -> ([Double], [Double]) {
         let backend = try OfflineBackend(path: tmp + "/serve.sqlite")
         let routes = OpenAIRoutes(backend: backend, apiKey: nil)
-        let server = HTTPServer(host: "127.0.0.1", port: 0, log: nil, handler: { req, conn in routes.handle(req, conn) })
+        let server = HTTPServer(host: "127.0.0.1", port: 0, log: nil, gate: LoopbackGuard.check, handler: { req, conn in routes.handle(req, conn) })
         try server.bind()
         Thread.detachNewThread { server.serve() }
         defer { server.stop() }

@@ -41,7 +41,10 @@ enum ServeCommand {
         let backend = try OfflineBackend(path: paths.offlineServerDatabase)
         let routes = OpenAIRoutes(backend: backend, apiKey: key)
         let log: (@Sendable (String) -> Void)? = inv.has("--quiet") ? nil : { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
-        let server = HTTPServer(host: host, port: port, log: log, handler: { req, conn in routes.handle(req, conn) })
+        // On loopback, a web page must not reach the server (Host and Origin checked); the key is checked
+        // on the head, before any body byte is read.
+        let gate: HTTPServer.Gate = { @Sendable head in (loopback ? LoopbackGuard.check(head) : nil) ?? routes.authorize(head) }
+        let server = HTTPServer(host: host, port: port, log: log, gate: gate, handler: { req, conn in routes.handle(req, conn) })
         try server.bind()
         print("chatbench serve: listening on http://\(host):\(server.port)/v1 (offline model; \(key == nil ? "no auth" : "bearer key required"))")
         fflush(nil)
