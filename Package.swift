@@ -21,6 +21,7 @@ let package = Package(
         .executableTarget(name: "chatbench", dependencies: ["ChatEngine", "ChatTUI", "ChatServe"]),
         .testTarget(name: "ChatEngineTests", dependencies: ["ChatEngine"], exclude: ["FuzzCorpus"]),
         .testTarget(name: "ChatTUITests", dependencies: ["ChatTUI"], exclude: ["Snapshots"]),
+        .testTarget(name: "ChatServeTests", dependencies: ["ChatServe"]),
         .testTarget(name: "chatbenchTests", dependencies: ["chatbench", "ChatEngine"], exclude: ["e2e"]),
     ]
 )

@@ -114,15 +114,15 @@ public struct HTTPRequestParser: Sendable {
         return .request(head, body: out)
     }
 
-    /// Index of the next CRLF at or after `from`, searching at most `limit` bytes.
-    private func findCRLF(from: Int, limit: Int) -> Int? {
-        var i = from
-        let end = min(buffer.count - 1, from + limit)
-        while i < end {
-            if buffer[i] == 13 && buffer[i + 1] == 10 { return i }
-            i += 1
-        }
-        return nil
+    private enum Line { case line(Range<Int>), needMore, tooLong, bareLF }
+
+    /// The next CRLF-ended line of at most `max` bytes (without the CRLF); found by its LF, so the
+    /// outcome is the same however the bytes arrived.
+    private func nextLine(max: Int) -> Line {
+        let end = min(buffer.count, pos + max + 2)
+        guard let lf = buffer[pos..<end].firstIndex(of: 10) else { return end - pos > max + 1 ? .tooLong : .needMore }
+        guard lf > pos, buffer[lf - 1] == 13 else { return .bareLF }
+        return .line(pos..<(lf - 1))
     }
 
     // MARK: Head
@@ -258,14 +258,15 @@ public struct HTTPRequestParser: Sendable {
     // MARK: Chunked bodies
 
     private mutating func parseChunkSize() -> Step {
-        let maxLine = 1024
-        guard let cr = findCRLF(from: pos, limit: maxLine) else {
-            if buffered > maxLine { return fail(400, "A chunk-size line is too long.") }
-            if buffer[pos...].contains(10) { return fail(400, "Malformed chunk size.") }
-            return .needMore
+        let line: ArraySlice<UInt8>
+        switch nextLine(max: 1024) {
+        case .needMore: return .needMore
+        case .tooLong: return fail(400, "A chunk-size line is too long.")
+        case .bareLF: return fail(400, "Malformed chunk size.")
+        case .line(let r):
+            line = buffer[r]
+            pos = r.upperBound + 2
         }
-        let line = buffer[pos..<cr]
-        pos = cr + 2
         let digits = line.prefix { Self.hexValue($0) != nil }
         let ext = line[digits.endIndex...]
         guard !digits.isEmpty, ext.isEmpty || (ext.first == UInt8(ascii: ";") && ext.allSatisfy({ $0 == 9 || ($0 >= 0x20 && $0 != 0x7F) })) else {
@@ -298,12 +299,15 @@ public struct HTTPRequestParser: Sendable {
     /// Trailer fields after the last chunk (checked like headers, then dropped), up to the empty line.
     private mutating func parseTrailers() -> Step {
         while true {
-            guard let cr = findCRLF(from: pos, limit: limits.maxLineBytes + 1) else {
-                if buffered > limits.maxLineBytes { return fail(431, "A trailer field is too large.") }
-                return .needMore
+            let line: [UInt8]
+            switch nextLine(max: limits.maxLineBytes) {
+            case .needMore: return .needMore
+            case .tooLong: return fail(431, "A trailer field is too large.")
+            case .bareLF: return fail(400, "Malformed trailer field.")
+            case .line(let r):
+                line = Array(buffer[r])
+                pos = r.upperBound + 2
             }
-            let line = Array(buffer[pos..<cr])
-            pos = cr + 2
             if line.isEmpty { return finish() }
             trailerBytes += line.count + 2
             if trailerBytes > limits.maxHeaderBytes { return fail(431, "The trailer fields are too large.") }

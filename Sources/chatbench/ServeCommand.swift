@@ -13,6 +13,7 @@ enum ServeCommand {
             FlagSpec("--api-key", "KEY", "require 'Authorization: Bearer KEY' (required off loopback)"),
             FlagSpec("--no-auth", nil, "accept requests without a key (loopback only)"),
             FlagSpec("--allow-remote", nil, "allow a non-loopback --host (then --api-key is required)"),
+            FlagSpec("--max-connections", "N", "open connections at most (default 4096); past it new ones get 503"),
             FlagSpec("--quiet", nil, "no access log"),
         ],
         details: """
@@ -44,11 +45,25 @@ enum ServeCommand {
         // On loopback, a web page must not reach the server (Host and Origin checked); the key is checked
         // on the head, before any body byte is read.
         let gate: HTTPServer.Gate = { @Sendable head in (loopback ? LoopbackGuard.check(head) : nil) ?? routes.authorize(head) }
-        let server = HTTPServer(host: host, port: port, log: log, gate: gate, handler: { req, conn in routes.handle(req, conn) })
+        var options = HTTPServer.Options()
+        if let m = inv.value("--max-connections") {
+            guard let n = Int(m), (1...1_000_000).contains(n) else { throw ConfigurationError("--max-connections takes a number from 1 to 1000000") }
+            options.maxConnections = n
+        }
+        raiseDescriptorLimit(to: options.maxConnections + 64)
+        let server = HTTPServer(host: host, port: port, options: options, log: log, gate: gate, handler: { req, conn in routes.handle(req, conn) })
         try server.bind()
         print("chatbench serve: listening on http://\(host):\(server.port)/v1 (offline model; \(key == nil ? "no auth" : "bearer key required"))")
         fflush(nil)
         server.serve()
         return 0
+    }
+
+    /// Lets the process hold `n` descriptors when the hard limit allows (the soft limit is often 1024).
+    static func raiseDescriptorLimit(to n: Int) {
+        var lim = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim) == 0, lim.rlim_cur < rlim_t(n) else { return }
+        lim.rlim_cur = min(lim.rlim_max, rlim_t(n))
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim)
     }
 }
