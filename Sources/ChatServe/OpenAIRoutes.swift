@@ -212,7 +212,7 @@ public final class OpenAIRoutes: @unchecked Sendable {
         let model = body.model ?? backend.model.name
         @Sendable func usage(_ u: Usage?) -> JSONValue {
             .object(["prompt_tokens": .int(Int64(u?.input_tokens ?? 0)), "completion_tokens": .int(Int64(u?.output_tokens ?? 0)),
-                     "total_tokens": .int(Int64((u?.input_tokens ?? 0) + (u?.output_tokens ?? 0)))])
+                     "total_tokens": .int(Int64((u?.input_tokens ?? 0).saturatingAdd(u?.output_tokens ?? 0)))])
         }
         guard body.stream == true else {
             let resp = try wait { try await b.createResponse(req) }

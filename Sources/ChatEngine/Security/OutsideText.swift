@@ -54,11 +54,25 @@ public enum OutsideText {
 
 /// Keeps API keys out of every error text chatbench stores, exports or prints.
 public enum Secrets {
-    /// The key itself, and anything shaped like an OpenAI key (`sk-` and 16+ key characters), become `sk-…` plus
-    /// the masked hint chatbench shows anyway.
-    public static func redact(_ text: String, key: String?) -> String {
+    nonisolated(unsafe) private static var keys: Set<String> = []
+    private static let lock = NSLock()
+
+    /// Remembers a key this process uses, so `redact` removes it even when it is not shaped like `sk-…`.
+    public static func register(_ key: String?) {
+        guard let key, key.count >= 4 else { return }
+        lock.lock()
+        keys.insert(key)
+        lock.unlock()
+    }
+
+    /// Every registered key, and anything shaped like an OpenAI key (`sk-` and 16+ key characters),
+    /// becomes `[redacted key]`.
+    public static func redact(_ text: String) -> String {
+        lock.lock()
+        let known = keys
+        lock.unlock()
         var out = text
-        if let key, key.count >= 4 { out = out.replacingOccurrences(of: key, with: "[redacted key]") }
+        for key in known where out.contains(key) { out = out.replacingOccurrences(of: key, with: "[redacted key]") }
         guard out.contains("sk-") else { return out }
         var result = ""
         var rest = Substring(out)
@@ -66,13 +80,18 @@ public enum Secrets {
             result += rest[..<r.lowerBound]
             let tail = rest[r.upperBound...]
             let body = tail.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
-            if body.count >= 16 {
-                result += "[redacted key]"
-            } else {
-                result += "sk-" + body
-            }
+            result += body.count >= 16 ? "[redacted key]" : "sk-" + body
             rest = tail[body.endIndex...]
         }
         return result + rest
+    }
+
+    /// An error's text as chatbench may store or print it.
+    public static func redact(_ e: APIError) -> APIError {
+        var e = e
+        e.message = redact(e.message)
+        e.code = e.code.map(redact)
+        e.param = e.param.map(redact)
+        return e
     }
 }

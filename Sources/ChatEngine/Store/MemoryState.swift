@@ -53,7 +53,7 @@ public struct MemoryState: Sendable, Equatable {
 
     /// Tokens the model read last turn (its context) versus tokens spent across the session.
     public var contextTokens: Int { lastCompleted?.inputTokens ?? 0 }
-    public var spentTokens: Int { totalInputTokens + totalOutputTokens }
+    public var spentTokens: Int { totalInputTokens.saturatingAdd(totalOutputTokens) }
 }
 
 extension WorkbenchStore {
@@ -83,7 +83,7 @@ extension WorkbenchStore {
                 let onConv = completed.filter { $0.conversationID == conv }
                 serverTurns = onConv.count
                 // Everything sent on the conversation was appended (seeds, input), plus each reply.
-                serverItems = onConv.reduce(0) { $0 + ($1.chainEvent == "repair" ? $1.itemsSent - 1 : $1.itemsSent) + 1 }
+                serverItems = onConv.saturatingSum { ($0.chainEvent == "repair" ? $0.itemsSent - 1 : $0.itemsSent).saturatingAdd(1) }
             }
         case .client:
             serverItems = nil
@@ -96,10 +96,11 @@ extension WorkbenchStore {
         return MemoryState(mode: s.mode, policy: s.policy, profile: s.profile, serverItems: serverItems, serverTurns: serverTurns,
                            chainHead: s.chainHead, conversationID: s.conversationID, transcriptMessages: transcript,
                            clientItems: clientItems, facts: facts, last: turns.last, lastCompleted: completed.last, turns: turns.count,
-                           totalBytes: turns.reduce(0) { $0 + $1.requestBytes },
-                           totalInputTokens: turns.reduce(0) { $0 + ($1.inputTokens ?? 0) },
-                           totalCachedTokens: turns.reduce(0) { $0 + ($1.cachedTokens ?? 0) },
-                           totalOutputTokens: turns.reduce(0) { $0 + ($1.outputTokens ?? 0) },
+                           // Stored numbers may be absurd (a server said so): sums saturate, the screen still starts.
+                           totalBytes: turns.saturatingSum { $0.requestBytes },
+                           totalInputTokens: turns.saturatingSum { $0.inputTokens ?? 0 },
+                           totalCachedTokens: turns.saturatingSum { $0.cachedTokens ?? 0 },
+                           totalOutputTokens: turns.saturatingSum { $0.outputTokens ?? 0 },
                            forkedFrom: try forkedFrom(session: s.id),
                            forks: try db.query("SELECT name, forked_from FROM sessions WHERE forked_from LIKE ? ESCAPE '\\' ORDER BY id",
                                                [.text(s.name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "@%")])
