@@ -18,7 +18,9 @@ enum BenchCommand {
             offline_turn_ms_depth10 / offline_turn_ms_depth10k, session_add_100k_ms, session_get50_ms
             (1,000,000-item table), sse_mb_per_s (50 MB Responses stream), rss_mb_10k (peak RSS of the child),
             browser_open_ms_10k_sessions / browser_filter_ms_10k_sessions (10,000 sessions, 1,000,000 messages),
-            serve_rps / serve_p99_ms (chatbench serve on loopback: 8 keep-alive clients, non-streamed creates).
+            serve_rps / serve_p99_ms (chatbench serve on loopback: 8 keep-alive clients, non-streamed creates),
+            serve_p99_ms_hostile / serve_rss_growth_mb_hostile (the same 8 clients beside 1,000 idle keep-alive
+            connections and 3 clients that pipeline streamed requests and never read).
             Build with -c release for figures worth quoting: swift run -c release chatbench bench
             """,
         run: { try run($0) })
@@ -87,6 +89,11 @@ enum BenchCommand {
             let (rps, p99) = try serve(reps: quick ? 2 : 5, tmp: tmp)
             figures.append(Figure(name: "serve_rps", unit: "req/s", samples: rps, target: nil))
             figures.append(Figure(name: "serve_p99_ms", unit: "ms", samples: p99, target: nil))
+        }
+        if wanted("serve_p99_ms_hostile") || wanted("serve_rss_growth_mb_hostile") {
+            let (p99, rss) = try serveHostile(reps: quick ? 1 : 3, tmp: tmp)
+            figures.append(Figure(name: "serve_p99_ms_hostile", unit: "ms", samples: p99, target: "≤ 20"))
+            figures.append(Figure(name: "serve_rss_growth_mb_hostile", unit: "MB", samples: rss, target: "≤ 64"))
         }
         if wanted("sse_mb_per_s") {
             figures.append(Figure(name: "sse_mb_per_s", unit: "MB/s", samples: try sse(reps: quick ? 2 : 5), target: "≥ 100"))
@@ -270,100 +277,6 @@ enum BenchCommand {
         let open = try (0..<reps).map { _ in try ms { guard try store.listSessions().count == 10_000 else { throw ConfigurationError("browser bench: wrong count") } } }
         let filter = try (0..<reps).map { _ in try ms { guard try store.listSessions(search: "kyot").count == 100 else { throw ConfigurationError("browser bench: wrong match count") } } }
         return (open, filter)
-    }
-
-    /// `chatbench serve` on loopback: 8 keep-alive clients × 250 non-streamed creates (fresh
-    /// conversations, no chain), requests per second and the 99th-percentile latency.
-    static func serve(reps: Int, tmp: String) throws -> ([Double], [Double]) {
-        let backend = try OfflineBackend(path: tmp + "/serve.sqlite")
-        let routes = OpenAIRoutes(backend: backend, apiKey: nil)
-        let server = HTTPServer(host: "127.0.0.1", port: 0, log: nil, gate: LoopbackGuard.check, handler: { req, conn in routes.handle(req, conn) })
-        try server.bind()
-        Thread.detachNewThread { server.serve() }
-        defer { server.stop() }
-        let body = Array(#"{"model":"offline-model","input":"My name is Priya and I'm moving to Lisbon."}"#.utf8)
-        let request = Array("POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
-        var rpsOut: [Double] = [], p99Out: [Double] = []
-        for _ in 0..<reps {
-            let clients = 8, perClient = 250
-            let latencies = LatencyBox()
-            let group = DispatchGroup()
-            let started = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<clients {
-                group.enter()
-                Thread.detachNewThread {
-                    defer { group.leave() }
-                    guard let fd = connectLoopback(server.port) else { latencies.fail(); return }
-                    defer { close(fd) }
-                    for _ in 0..<perClient {
-                        let t0 = DispatchTime.now().uptimeNanoseconds
-                        guard sendAll(fd, request), readReply(fd) == 200 else { latencies.fail(); return }
-                        latencies.add(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)
-                    }
-                }
-            }
-            group.wait()
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            guard latencies.failures == 0 else { throw ConfigurationError("serve bench: \(latencies.failures) requests failed") }
-            let sorted = latencies.all.sorted()
-            rpsOut.append(Double(sorted.count) / seconds)
-            p99Out.append(sorted[Int(Double(sorted.count - 1) * 0.99)])
-        }
-        return (rpsOut, p99Out)
-    }
-
-    final class LatencyBox: @unchecked Sendable {
-        private let lock = NSLock()
-        private(set) var all: [Double] = []
-        private(set) var failures = 0
-        func add(_ v: Double) { lock.lock(); all.append(v); lock.unlock() }
-        func fail() { lock.lock(); failures += 1; lock.unlock() }
-    }
-
-    static func connectLoopback(_ port: UInt16) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        return rc == 0 ? fd : nil
-    }
-
-    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return false }
-            off += n
-        }
-        return true
-    }
-
-    /// Reads one HTTP reply with a Content-Length body; returns its status (0 on error).
-    static func readReply(_ fd: Int32) -> Int {
-        var buf = [UInt8]()
-        var tmp = [UInt8](repeating: 0, count: 16384)
-        var headerEnd: Int?
-        var length = 0
-        while true {
-            let n = recv(fd, &tmp, tmp.count, 0)
-            if n <= 0 { return 0 }
-            buf += tmp[0..<n]
-            if headerEnd == nil, let r = buf.firstRange(of: [13, 10, 13, 10]) {
-                headerEnd = r.upperBound
-                let head = String(decoding: buf[0..<r.lowerBound], as: UTF8.self).lowercased()
-                if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }) {
-                    length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
-                }
-            }
-            if let h = headerEnd, buf.count >= h + length {
-                let status = String(decoding: buf[9..<12], as: UTF8.self)
-                return Int(status) ?? 0
-            }
-        }
     }
 
     /// Parses (framing and event decoding) a 50 MB synthetic Responses stream, in 16 KB chunks.

@@ -6,11 +6,11 @@ import Testing
 @Suite struct ServeHostileTests {
     static let key = "sk-hostile-test-0123456789"
 
-    func run(_ checks: [String], flags: [String] = [], stderr: String? = nil) async throws -> String {
+    func run(_ checks: [String], flags: [String] = [], stderr: String? = nil, fdLimit: Int? = nil) async throws -> String {
         let home = TempHome()
-        let server = try ServeProcess(["--api-key", Self.key] + flags, home: home, stderr: stderr)
+        let server = try ServeProcess(["--api-key", Self.key] + flags, home: home, stderr: stderr, fdLimit: fdLimit)
         defer { server.stop() }
-        let (status, output) = await ServeProcess.script("serve_hostile_e2e.py", [String(server.port), Self.key] + checks)
+        let (status, output) = await ServeProcess.script("serve_hostile_e2e.py", [String(server.port), Self.key, String(server.process.processIdentifier)] + checks)
         #expect(status == 0, "\(output)")
         for check in checks { #expect(output.contains("ok \(check)"), "\(check): \(output)") }
         #expect(server.isRunning, "the server died")
@@ -39,6 +39,10 @@ import Testing
 
     @Test func pastTheConnectionCapNewClientsGet503() async throws {
         _ = try await run(["connection_cap"], flags: ["--quiet", "--max-connections", "40"])
+    }
+
+    @Test func outOfDescriptorsNewClientsGet503AndTheLoopDoesNotSpin() async throws {
+        _ = try await run(["out_of_descriptors"], flags: ["--quiet"], fdLimit: 40)
     }
 
     @Test func theAccessLogShowsControlCharactersInsteadOfObeyingThem() async throws {

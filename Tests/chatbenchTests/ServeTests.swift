@@ -37,9 +37,15 @@ final class ServeProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
 
-    init(_ args: [String], home: TempHome, stderr: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: ChatbenchProcess.binary)
-        process.arguments = ["serve", "--port", "0"] + args
+    /// `fdLimit`: start it under `ulimit -n` (through /bin/sh, which then execs the binary).
+    init(_ args: [String], home: TempHome, stderr: String? = nil, fdLimit: Int? = nil) throws {
+        if let fdLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(fdLimit) && exec \"$0\" \"$@\"", ChatbenchProcess.binary, "serve", "--port", "0"] + args
+        } else {
+            process.executableURL = URL(fileURLWithPath: ChatbenchProcess.binary)
+            process.arguments = ["serve", "--port", "0"] + args
+        }
         var env = ProcessInfo.processInfo.environment
         env["CHATBENCH_HOME"] = home.path
         process.environment = env

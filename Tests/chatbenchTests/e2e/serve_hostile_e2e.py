@@ -1,4 +1,4 @@
-"""Attacks `chatbench serve` the way issue #15 found it broken. Usage: serve_hostile_e2e.py PORT KEY CHECK...
+"""Attacks `chatbench serve` the way issue #15 found it broken. Usage: serve_hostile_e2e.py PORT KEY PID CHECK...
 The server runs with --api-key KEY (and --max-connections 40 for connection_cap). Prints "ok NAME" per
 check; exits 1 on any failure. Every check ends by proving the server still answers."""
 import re
@@ -6,7 +6,7 @@ import socket
 import sys
 import time
 
-PORT, KEY = int(sys.argv[1]), sys.argv[2]
+PORT, KEY, PID = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 AUTH = f"Authorization: Bearer {KEY}\r\n".encode()
 HOST = f"Host: 127.0.0.1:{PORT}\r\n".encode()
 
@@ -150,9 +150,36 @@ def connection_cap():
     alive()
 
 
+def cpu_ticks():
+    fields = open(f"/proc/{PID}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def out_of_descriptors():
+    # The server runs under `ulimit -n 40`: past that, clients get 503 and the event loop must not spin.
+    held = [connect() for _ in range(60)]
+    time.sleep(0.5)
+    answers = []
+    for s in held:
+        s.settimeout(0.2)
+        try:
+            answers.append(s.recv(100)[:12])
+        except socket.timeout:
+            answers.append(b"")
+    assert answers.count(b"HTTP/1.1 503") >= 10, answers
+    before = cpu_ticks()
+    time.sleep(1)
+    spent = cpu_ticks() - before
+    assert spent < 50, f"{spent} clock ticks of CPU in one idle second: the loop spins"  # a spinning core is ~100
+    for s in held:
+        s.close()
+    time.sleep(0.5)
+    alive()
+
+
 if __name__ == "__main__":
     failures = 0
-    for name in sys.argv[3:]:
+    for name in sys.argv[4:]:
         try:
             globals()[name]()
             print(f"ok {name}")
