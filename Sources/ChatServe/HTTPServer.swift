@@ -272,27 +272,30 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     func work() {
-        while true {
-            let job = jobs.pop()
-            let conn = HTTPConnection(fd: job.fd, sendTimeoutMs: Int32(min(options.sendTimeout * 1000, 3_600_000)), isHead: job.head.method == "HEAD")
-            var req = HTTPRequest(head: job.head, body: job.body)
-            req.keepAlive = job.head.keepAlive
-            let status = handler(req, conn)
-            if let log {
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - job.started) / 1_000_000
-                log("\(OutsideText.line(req.method)) \(OutsideText.line(req.path)) \(status) \(req.body.count) \(String(format: "%.1f", ms))ms")
-            }
-            returned.push(job.fd, keep: job.head.keepAlive && !conn.broken)
-            var one: UInt64 = 1
-            _ = write(wakeFD, &one, 8)
+        while let job = jobs.pop() { perform(job) }
+    }
+
+    /// Runs one request's handler, logs it and hands the connection back to the loop.
+    func perform(_ job: Job) {
+        let conn = HTTPConnection(fd: job.fd, sendTimeoutMs: Int32(min(options.sendTimeout * 1000, 3_600_000)), isHead: job.head.method == "HEAD")
+        var req = HTTPRequest(head: job.head, body: job.body)
+        req.keepAlive = job.head.keepAlive
+        let status = handler(req, conn)
+        if let log {
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - job.started) / 1_000_000
+            log("\(OutsideText.line(req.method)) \(OutsideText.line(req.path)) \(status) \(req.body.count) \(String(format: "%.1f", ms))ms")
         }
+        returned.push(job.fd, keep: job.head.keepAlive && !conn.broken)
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
     }
 
     final class JobQueue: @unchecked Sendable {
         private let cond = NSCondition()
         private var items: [Job] = []
         func push(_ j: Job) { cond.lock(); items.append(j); cond.signal(); cond.unlock() }
-        func pop() -> Job {
+        /// The next job, waiting for one (never nil; optional so the worker loop has an exit).
+        func pop() -> Job? {
             cond.lock()
             defer { cond.unlock() }
             while items.isEmpty { cond.wait() }

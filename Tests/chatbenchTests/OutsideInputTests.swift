@@ -50,6 +50,23 @@ import Testing
         #expect(missing.status == 2 && !hasControl(missing.stderr) && missing.stderr.contains("\\x1b[2J"), "\(missing.stderr.debugDescription)")
     }
 
+    @Test func compareShowsAReplysControlCharacters() async throws {
+        let server = try FakeServer()
+        let home = TempHome()
+        for format in ["table", "md", "csv", "json"] {
+            try await fault(server, ["kind": "text", "text": Self.hostile])
+            let r = try await run(["compare", "--backend", "openai", "--base-url", server.baseURL, "--modes", "chain", "--turns", "1", "--format", format], home,
+                                  env: ["OPENAI_API_KEY": Self.key])
+            #expect(r.status == 0 && !hasControl(r.stdout), "\(format): \(r.stdout.debugDescription)")
+            if format == "csv" { #expect(r.stdout.contains("\\x1b]0;owned"), "the reply column: \(r.stdout.debugDescription)") }
+            if format == "json" {
+                let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+                let turns = doc?["turns"] as? [[String: Any]]
+                #expect(turns?.first?["reply"] as? String == Self.hostile, "JSON keeps the exact text: \(r.stdout)")
+            }
+        }
+    }
+
     @Test func aServerErrorWithControlCharactersIsPrintedVisibly() async throws {
         let server = try FakeServer()
         let home = TempHome()

@@ -45,6 +45,14 @@ import Testing
         _ = try await run(["out_of_descriptors"], flags: ["--quiet"], fdLimit: 40)
     }
 
+    @Test func clientsThatStopReadingDoNotFreezeOthers() async throws {
+        _ = try await run(["stalled_readers"], flags: ["--quiet"])
+    }
+
+    @Test func aHeadThatNeverEndsGets408() async throws {
+        _ = try await run(["slow_head"], flags: ["--quiet"])
+    }
+
     @Test func theAccessLogShowsControlCharactersInsteadOfObeyingThem() async throws {
         let log = NSTemporaryDirectory() + "chatbench-access-\(UUID().uuidString).log"
         defer { try? FileManager.default.removeItem(atPath: log) }

@@ -150,6 +150,53 @@ def connection_cap():
     alive()
 
 
+def stalled_readers():
+    # Three clients pipeline streamed creates and never read: their replies fill the socket buffers and
+    # the writes block. Other clients must still be answered (before, two such clients froze everything).
+    body = b'{"model":"m","input":"Tell me everything you know about me and what I should pack.","stream":true,"store":false}'
+    one = post(b"Content-Length: %d\r\n" % len(body), body)
+    stalled = []
+    for _ in range(3):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", PORT))
+        s.setblocking(False)
+        data = one * 3000
+        try:
+            while data:
+                data = data[s.send(data):]
+        except BlockingIOError:
+            pass  # the server stopped reading: it is stuck writing to us
+        stalled.append(s)
+    time.sleep(1)
+    c = connect()  # 5 s timeout on every read: a frozen server fails here
+    for i in range(5):
+        c.sendall(b"POST /v1/responses HTTP/1.1\r\n" + HOST + AUTH + b"Content-Length: 35\r\n\r\n" + b'{"model":"m","input":"I am %02d."}   ' % i)
+        reply = c.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    for s in stalled:
+        s.close()
+    alive()
+
+
+def slow_head():
+    # A head sent one line at a time never finishes: the server answers 408 when its 10 s are up.
+    s = connect()
+    s.settimeout(1)
+    s.sendall(b"GET /v1/models HTTP/1.1\r\n" + HOST)
+    started, reply = time.monotonic(), b""
+    while time.monotonic() - started < 25 and not reply:
+        try:
+            s.sendall(b"X-Slow: 1\r\n")
+            reply = s.recv(200)
+        except socket.timeout:
+            pass
+        except (BrokenPipeError, ConnectionResetError):
+            break
+    assert reply.startswith(b"HTTP/1.1 408"), reply
+    alive()
+
+
 def cpu_ticks():
     fields = open(f"/proc/{PID}/stat").read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
