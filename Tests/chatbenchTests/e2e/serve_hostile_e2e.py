@@ -4,6 +4,7 @@ check; exits 1 on any failure. Every check ends by proving the server still answ
 import re
 import socket
 import sys
+import threading
 import time
 
 PORT, KEY, PID = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
@@ -160,15 +161,10 @@ def stalled_readers():
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.connect(("127.0.0.1", PORT))
-        s.setblocking(False)
-        data = one * 3000
-        try:
-            while data:
-                data = data[s.send(data):]
-        except BlockingIOError:
-            pass  # the server stopped reading: it is stuck writing to us
         stalled.append(s)
-    time.sleep(1)
+        # Keeps sending while the server reads; blocks (in its own thread) once the server is stuck writing.
+        threading.Thread(target=lambda s=s: ignore_errors(lambda: s.sendall(one * 5000)), daemon=True).start()
+    time.sleep(3)
     c = connect()  # 5 s timeout on every read: a frozen server fails here
     for i in range(5):
         c.sendall(b"POST /v1/responses HTTP/1.1\r\n" + HOST + AUTH + b"Content-Length: 35\r\n\r\n" + b'{"model":"m","input":"I am %02d."}   ' % i)
@@ -177,6 +173,13 @@ def stalled_readers():
     for s in stalled:
         s.close()
     alive()
+
+
+def ignore_errors(f):
+    try:
+        f()
+    except OSError:
+        pass
 
 
 def slow_head():
