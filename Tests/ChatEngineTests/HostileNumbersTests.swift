@@ -34,6 +34,7 @@ import Testing
                 "\(e)".contains(name) && "\(e)".contains("seconds")
             }
         }
+        #expect(throws: ConfigurationError.self) { try EnvironmentNumber.whole(["CHATBENCH_STREAM_DELAY_MS": "9223372036854775807"], "CHATBENCH_STREAM_DELAY_MS", in: 0...10_000) }
         let ok = try HTTPConfig.fromEnvironment(["CHATBENCH_DEADLINE": "2.5", "CHATBENCH_IDLE_TIMEOUT": "7"], baseURL: "http://127.0.0.1:9/v1")
         #expect(ok.deadline == 2.5 && ok.idleTimeout == 7)
     }

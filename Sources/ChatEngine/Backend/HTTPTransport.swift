@@ -40,7 +40,7 @@ public struct HTTPConfig: Sendable {
         }
         var c = HTTPConfig(baseURL: url, apiKey: key, organization: env["OPENAI_ORG_ID"].flatMap { $0.isEmpty ? nil : $0 },
                            project: env["OPENAI_PROJECT_ID"].flatMap { $0.isEmpty ? nil : $0 })
-        if let t = try EnvironmentNumber.wholeSeconds(env, "CHATBENCH_IDLE_TIMEOUT", in: 1...86_400) { c.idleTimeout = t }
+        if let t = try EnvironmentNumber.whole(env, "CHATBENCH_IDLE_TIMEOUT", in: 1...86_400) { c.idleTimeout = t }
         if let d = try EnvironmentNumber.seconds(env, "CHATBENCH_DEADLINE", in: 0.001...604_800) { c.deadline = d }
         return c
     }

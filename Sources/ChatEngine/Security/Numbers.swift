@@ -25,11 +25,11 @@ public enum EnvironmentNumber {
         return v
     }
 
-    /// Whole seconds in `range`, else a configuration error naming the variable.
-    public static func wholeSeconds(_ env: [String: String], _ name: String, in range: ClosedRange<Int>) throws -> Int? {
+    /// A whole number of `unit` in `range`, else a configuration error naming the variable.
+    public static func whole(_ env: [String: String], _ name: String, in range: ClosedRange<Int>, unit: String = "seconds") throws -> Int? {
         guard let raw = env[name], !raw.isEmpty else { return nil }
         guard let v = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
-            throw ConfigurationError("\(name)=\(OutsideText.line(raw)) is not a whole number of seconds from \(range.lowerBound) to \(range.upperBound)")
+            throw ConfigurationError("\(name)=\(OutsideText.line(raw)) is not a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound)")
         }
         return v
     }
