@@ -21,7 +21,9 @@ enum ServeCommand {
             Routes: /v1/responses (create, stream, retrieve, delete, input_items), /v1/conversations and
             their items, GET /v1/models, POST /v1/chat/completions (stateless). State is the same
             offline-server.sqlite the workbench uses. One access-log line per request on stderr
-            (method, path, status, request bytes, ms; never bodies or keys).
+            (method, path, status, request bytes, ms; never bodies or keys; control characters shown as \\x1b).
+            On loopback, a Host that is not a loopback name or a cross-site Origin is refused (403), so web
+            pages cannot use the server. The key is checked before any body is read.
             """,
         run: { try run($0) })
 
