@@ -213,7 +213,7 @@ public final class HTTPServer: @unchecked Sendable {
                 if c.headStart == nil && !c.parser.isIdle { c.headStart = t; c.started = DispatchTime.now().uptimeNanoseconds }
                 return
             case .head(let h):
-                c.headStart = c.headStart ?? t
+                if c.headStart == nil { c.headStart = t; c.started = DispatchTime.now().uptimeNanoseconds }   // a pipelined request
                 if let r = gate(h) {
                     refuse(c, r.status, json: r.json, headers: r.headers, what: "\(h.method) \(h.target)")
                     return
