@@ -19,7 +19,7 @@ public struct HTTPRequest: Sendable {
         var query: [(String, String)] = []
         if parts.count == 2 {
             for pair in parts[1].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
                 query.append((kv[0], kv.count > 1 ? kv[1] : ""))
             }
         }

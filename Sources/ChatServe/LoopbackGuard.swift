@@ -31,15 +31,15 @@ public enum LoopbackGuard {
         if host.hasPrefix("[") {
             guard let end = host.firstIndex(of: "]") else { return false }
             let rest = host[host.index(after: end)...]
-            guard rest.isEmpty || (rest.hasPrefix(":") && rest.dropFirst().allSatisfy(\.isNumber)) else { return false }
+            guard rest.isEmpty || (rest.hasPrefix(":") && rest.dropFirst().allSatisfy { $0.isASCII && $0.isNumber }) else { return false }
             return host[host.index(after: host.startIndex)..<end] == "::1"
         }
         if let colon = host.firstIndex(of: ":") {
-            guard host[host.index(after: colon)...].allSatisfy(\.isNumber) else { return false }
+            guard host[host.index(after: colon)...].allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
             host = String(host[..<colon])
         }
         if host == "localhost" || host.hasSuffix(".localhost") { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) && Int($0)! <= 255 }
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { (Int($0) ?? 256) <= 255 && $0.allSatisfy { $0.isASCII && $0.isNumber } }
     }
 }

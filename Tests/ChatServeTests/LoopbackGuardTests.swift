@@ -21,7 +21,8 @@ import Testing
 
     @Test func onlyLoopbackOriginsPass() {
         #expect(LoopbackGuard.check(head(host: "127.0.0.1", origin: "http://localhost:3000")) == nil)
-        for origin in ["https://attacker.example", "null", "http://127.0.0.1.attacker.example", "file://", "localhost"] {
+        for origin in ["https://attacker.example", "null", "http://127.0.0.1.attacker.example", "file://", "localhost",
+                       "http://127.0.0.½", "http://127.0.0.٣", "http://127.0.0.+1", "http://localhost:½"] {
             #expect(LoopbackGuard.check(head(host: "127.0.0.1", origin: origin))?.status == 403, "\(origin)")
         }
     }

@@ -60,6 +60,14 @@ def traps():
             r = exchange(post(b"Transfer-Encoding: chunked\r\n", body, auth))
             assert status(r) in ((400, 413) if auth else (401,)), (auth, body, r[:200])
             alive()
+    # An empty query parameter name ("?=") trapped while splitting the query.
+    for query in (b"?=", b"?a&=&=b", b"?%zz=%", b"?limit=99999999999999999999999", b"?limit=-1"):
+        r = exchange(b"GET /v1/conversations/conv_x/items" + query + b" HTTP/1.1\r\n" + HOST + AUTH + b"Connection: close\r\n\r\n")
+        assert status(r) in (200, 400, 404), (query, r[:200])
+        alive()
+    r = exchange(b"GET /v1/models HTTP/1.1\r\n" + HOST + AUTH + "Origin: http://127.0.0.½\r\n\r\n".encode())
+    assert status(r) == 403, r[:200]
+    alive()
 
 
 def key_before_body():
