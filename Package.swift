@@ -9,15 +9,19 @@ let package = Package(
         .executable(name: "chatbench", targets: ["chatbench"]),
         .library(name: "ChatEngine", targets: ["ChatEngine"]),
         .library(name: "ChatTUI", targets: ["ChatTUI"]),
+        .library(name: "ChatServe", targets: ["ChatServe"]),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CNcursesw", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
         .target(name: "ChatEngine", dependencies: ["CSQLite"]),
+        .systemLibrary(name: "CLinuxIO"),
+        .target(name: "ChatServe", dependencies: ["ChatEngine", "CLinuxIO"]),
         .target(name: "ChatTUI", dependencies: ["ChatEngine", "CNcursesw"]),
-        .executableTarget(name: "chatbench", dependencies: ["ChatEngine", "ChatTUI"]),
+        .executableTarget(name: "chatbench", dependencies: ["ChatEngine", "ChatTUI", "ChatServe"]),
         .testTarget(name: "ChatEngineTests", dependencies: ["ChatEngine"], exclude: ["FuzzCorpus"]),
         .testTarget(name: "ChatTUITests", dependencies: ["ChatTUI"], exclude: ["Snapshots"]),
+        .testTarget(name: "ChatServeTests", dependencies: ["ChatServe"]),
         .testTarget(name: "chatbenchTests", dependencies: ["chatbench", "ChatEngine"], exclude: ["e2e"]),
     ]
 )

@@ -54,6 +54,7 @@ public final class Workbench: @unchecked Sendable {
             backend = try OfflineBackend(path: paths.offlineServerDatabase, streamDelay: streamDelay)
         case "openai":
             let config = try HTTPConfig.fromEnvironment(connection.environment, baseURL: connection.baseURL)
+            if let warning = config.plainHTTPWarning { HTTPConfig.warnOnce(warning) }
             let model = connection.model ?? connection.environment["OPENAI_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? "gpt-4.1-mini"
             switch connection.api ?? "responses" {
             case "responses": backend = OpenAIBackend(config: config, defaultModel: model)

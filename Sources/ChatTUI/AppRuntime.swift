@@ -272,11 +272,9 @@ public final class AppRuntime {
                 browserEvent {
                     let dir = bench.paths.dataDirectory + "/exports"
                     try Paths.ensureDirectory(dir)
-                    let md = dir + "/\(name).md", json = dir + "/\(name).json"
+                    let (md, json) = ExportFile.paths(in: dir, session: name)   // a name like ../../x stays inside exports/
                     for (file, text) in [(md, try bench.store.exportMarkdown(name)), (json, try bench.store.exportJSON(name))] {
-                        guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-                            return .browserMessage("could not write \(file) (is the disk full or read-only?)")
-                        }
+                        do { try ExportFile.write(text, to: file) } catch { return .browserMessage("could not write \(file): \(error)") }
                     }
                     return .browserMessage("exported to \(md) and .json")
                 }

@@ -1,4 +1,5 @@
 import ChatEngine
+import ChatServe
 import ChatTUI
 import Foundation
 
@@ -22,7 +23,9 @@ enum BenchCommand {
             end of a short reply) and stream_frame_ms_100kb (at the end of a 100 KB reply).
             Engine: offline_turn_ms_depth10 / _depth10k, session_add_100k_ms, session_get50_ms (1,000,000-item
             table), browser_open_ms_10k_sessions / browser_filter_ms_10k_sessions, sse_mb_per_s (50 MB
-            stream), serve_rps / serve_p99_ms (8 keep-alive clients on loopback).
+            stream), serve_rps / serve_p99_ms (8 keep-alive clients on loopback), serve_p99_ms_hostile /
+            serve_rss_growth_mb_hostile (the same 8 clients beside 1,000 idle keep-alive connections and 3
+            clients that pipeline streamed requests and never read).
             Build with -c release for figures worth quoting: swift run -c release chatbench bench
             CHATBENCH_BENCH_TINY=1 shrinks every data set (for testing the command, not for figures).
             """,
@@ -159,6 +162,11 @@ enum BenchCommand {
             let (rps, p99) = try serve(reps: quick ? 2 : 5, tmp: tmp)
             add("serve_rps", "req/s", rps)
             add("serve_p99_ms", "ms", p99)
+        }
+        if wanted("serve_p99_ms_hostile", "serve_rss_growth_mb_hostile") {
+            let (p99, rss) = try serveHostile(reps: quick ? 1 : 3, tmp: tmp)
+            add("serve_p99_ms_hostile", "ms", p99, .atMost(20))
+            add("serve_rss_growth_mb_hostile", "MB", rss, .atMost(64))
         }
         if wanted("sse_mb_per_s") { add("sse_mb_per_s", "MB/s", try sse(reps: quick ? 2 : 5), .atLeast(100)) }
         return report(figures, json: inv.has("--json"), check: inv.has("--check"))

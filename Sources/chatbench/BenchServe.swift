@@ -1,14 +1,15 @@
 import ChatEngine
+import ChatServe
 import Foundation
 
-/// The serve figure: `chatbench serve`'s routes on loopback, measured with a small socket client.
+/// The `chatbench serve` figures of `chatbench bench`.
 extension BenchCommand {
     /// `chatbench serve` on loopback: 8 keep-alive clients × 250 non-streamed creates (fresh
     /// conversations, no chain), requests per second and the 99th-percentile latency.
     static func serve(reps: Int, tmp: String) throws -> ([Double], [Double]) {
         let backend = try OfflineBackend(path: tmp + "/serve.sqlite")
         let routes = OpenAIRoutes(backend: backend, apiKey: nil)
-        let server = HTTPServer(host: "127.0.0.1", port: 0, log: nil, handler: { req, conn in routes.handle(req, conn) })
+        let server = HTTPServer(host: "127.0.0.1", port: 0, log: nil, gate: LoopbackGuard.check, handler: { req, conn in routes.handle(req, conn) })
         try server.bind()
         Thread.detachNewThread { server.serve() }
         defer { server.stop() }
@@ -16,31 +17,84 @@ extension BenchCommand {
         let request = Array("POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
         var rpsOut: [Double] = [], p99Out: [Double] = []
         for _ in 0..<reps {
-            let clients = 8, perClient = 250
-            let latencies = LatencyBox()
-            let group = DispatchGroup()
-            let started = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<clients {
-                group.enter()
-                Thread.detachNewThread {
-                    defer { group.leave() }
-                    guard let fd = connectLoopback(server.port) else { latencies.fail(); return }
-                    defer { close(fd) }
-                    for _ in 0..<perClient {
-                        let t0 = DispatchTime.now().uptimeNanoseconds
-                        guard sendAll(fd, request), readReply(fd) == 200 else { latencies.fail(); return }
-                        latencies.add(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)
-                    }
-                }
-            }
-            group.wait()
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            guard latencies.failures == 0 else { throw ConfigurationError("serve bench: \(latencies.failures) requests failed") }
-            let sorted = latencies.all.sorted()
-            rpsOut.append(Double(sorted.count) / seconds)
-            p99Out.append(sorted[Int(Double(sorted.count - 1) * 0.99)])
+            let (rps, p99) = try clients(port: server.port, request: request)
+            rpsOut.append(rps)
+            p99Out.append(p99)
         }
         return (rpsOut, p99Out)
+    }
+
+    /// 8 keep-alive clients × 250 requests: requests per second and the 99th-percentile latency (ms).
+    static func clients(port: UInt16, request: [UInt8]) throws -> (Double, Double) {
+        let clients = 8, perClient = 250
+        let latencies = LatencyBox()
+        let group = DispatchGroup()
+        let started = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<clients {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                guard let fd = connectLoopback(port) else { latencies.fail(); return }
+                defer { close(fd) }
+                for _ in 0..<perClient {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    guard sendAll(fd, request), readReply(fd) == 200 else { latencies.fail(); return }
+                    latencies.add(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)
+                }
+            }
+        }
+        group.wait()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        guard latencies.failures == 0 else { throw ConfigurationError("serve bench: \(latencies.failures) requests failed") }
+        let sorted = latencies.all.sorted()
+        return (Double(sorted.count) / seconds, sorted[Int(Double(sorted.count - 1) * 0.99)])
+    }
+
+    /// The same 8 clients while 1,000 keep-alive connections sit idle (each made one request) and 3
+    /// clients pipeline 2,000 streamed creates without ever reading: the 99th-percentile latency, and
+    /// how much this process's resident memory (server and clients) grew.
+    static func serveHostile(reps: Int, tmp: String) throws -> ([Double], [Double]) {
+        ServeCommand.raiseDescriptorLimit(to: 4096)
+        let backend = try OfflineBackend(path: tmp + "/serve-hostile.sqlite")
+        let routes = OpenAIRoutes(backend: backend, apiKey: nil)
+        let server = HTTPServer(host: "127.0.0.1", port: 0, log: nil, gate: LoopbackGuard.check, handler: { req, conn in routes.handle(req, conn) })
+        try server.bind()
+        Thread.detachNewThread { server.serve() }
+        defer { server.stop() }
+        let before = residentMB()
+        let models = Array("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        var open: [Int32] = []
+        defer { for fd in open { close(fd) } }
+        for _ in 0..<1000 {
+            guard let fd = connectLoopback(server.port), sendAll(fd, models), readReply(fd) == 200 else { throw ConfigurationError("serve bench: an idle connection failed") }
+            open.append(fd)
+        }
+        let streamBody = Array(#"{"model":"offline-model","input":"Tell me everything you know about me and what I should pack.","stream":true,"store":false}"#.utf8)
+        let streamRequest = Array("POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(streamBody.count)\r\n\r\n".utf8) + streamBody
+        let pipelined = Array((0..<2000).map { _ in streamRequest }.joined())
+        for _ in 0..<3 {
+            guard let fd = connectLoopback(server.port) else { throw ConfigurationError("serve bench: a stalled client could not connect") }
+            var small: Int32 = 4096
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            open.append(fd)
+            Thread.detachNewThread { _ = sendAll(fd, pipelined) }   // blocks once the server stops reading; never reads
+        }
+        Thread.sleep(forTimeInterval: 1)
+        let body = Array(#"{"model":"offline-model","input":"My name is Priya and I'm moving to Lisbon."}"#.utf8)
+        let request = Array("POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+        var p99s: [Double] = [], growth: [Double] = []
+        for _ in 0..<reps {
+            p99s.append(try clients(port: server.port, request: request).1)
+            growth.append(residentMB() - before)
+        }
+        return (p99s, growth)
+    }
+
+    /// This process's resident memory in MB (VmRSS).
+    static func residentMB() -> Double {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Double(line.split(separator: " ").dropFirst().first ?? "0").map { $0 / 1024 } ?? 0
     }
 
     final class LatencyBox: @unchecked Sendable {

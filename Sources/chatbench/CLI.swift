@@ -5,8 +5,10 @@ enum CLI {
     static let version = "0.1.0"
 
     /// Writes to standard error (a Swift 6-safe wrapper: the C global `stderr` is not concurrency-safe).
+    /// Error texts quote servers, names and paths: keys are redacted and control characters shown.
     static func printError(_ text: String) {
-        FileHandle.standardError.write((text.hasSuffix("\n") ? text : text + "\n").data(using: .utf8)!)
+        let safe = OutsideText.visible(Secrets.redact(text))
+        FileHandle.standardError.write((safe.hasSuffix("\n") ? safe : safe + "\n").data(using: .utf8)!)
     }
 
     /// The one place a command's error becomes a message and an exit code: 2 for what the user can

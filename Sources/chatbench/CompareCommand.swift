@@ -49,7 +49,11 @@ enum CompareCommand {
         let comparison = try Comparison(store: bench.store, backend: bench.backend, columns: columns, prefix: "compare-\(f.string(from: Date()))")
         let all = await comparison.run(script)
         let summary = CompareSummary.of(all, sessions: comparison.sessions)
-        print(try CompareReport.render(all, summary, format: format), terminator: "")
+        // Replies and errors came from a server: control characters shown, JSON kept valid.
+        let report = try CompareReport.render(all, summary, format: format)
+        let out = StdoutWriter()
+        out.write(format == "json" ? OutsideText.json(report) : OutsideText.visible(Secrets.redact(report)))
+        try out.finish()
         return all.contains { $0.error != nil } ? 1 : 0
     }
 }

@@ -27,7 +27,7 @@ enum ScreenCommand {
         guard CursesTerminal.stdinAndStdoutAreTerminals() else {
             throw ConfigurationError("the workbench needs a terminal (stdin and stdout must be a TTY); for scripts use 'chatbench send'")
         }
-        let delayMs = Int(inv.environment["CHATBENCH_STREAM_DELAY_MS"] ?? "") ?? 12
+        let delayMs = try EnvironmentNumber.whole(inv.environment, "CHATBENCH_STREAM_DELAY_MS", in: 0...10_000, unit: "milliseconds") ?? 12
         let (bench, session) = try await SessionFlags.openAndAttach(inv, streamDelay: .milliseconds(delayMs))
         let paths = bench.paths
         let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)

@@ -19,6 +19,7 @@ enum SendCommand {
             FlagSpec("--model", "MODEL", "model for new sessions (default: $OPENAI_MODEL, else gpt-4.1-mini; offline: the offline model)"),
             FlagSpec("--json", nil, "print one JSON object with the reply and the turn's metrics"),
             FlagSpec("--no-stream", nil, "ask for the whole reply at once instead of streaming it"),
+            FlagSpec("--raw", nil, "print the reply exactly as received (control characters are shown as \\x1b otherwise)"),
         ],
         details: """
             The words of MESSAGE are joined with spaces; '-' reads the message from standard input.
@@ -44,15 +45,18 @@ enum SendCommand {
         let json = inv.has("--json")
         let (bench, session) = try await SessionFlags.openAndAttach(inv)
         let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
-        let out = FileHandle.standardOutput
+        // The reply comes from a server: escape sequences in it are shown, not obeyed (unless --raw).
+        let raw = inv.has("--raw")
+        let out = StdoutWriter()
         let result = try await runner.send(text, in: session.name) { delta in
-            if !json { out.write(Data(delta.utf8)) }
+            if !json { out.write(raw ? delta : OutsideText.visible(delta)) }
         }
         if json {
-            print(try jsonReport(result, backend: bench.backend.info))
+            out.write(OutsideText.json(try jsonReport(result, backend: bench.backend.info)) + "\n")
         } else {
-            out.write(Data("\n".utf8))
+            out.write("\n")
         }
+        try out.finish()
         return 0
     }
 

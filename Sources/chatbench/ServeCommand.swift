@@ -1,4 +1,5 @@
 import ChatEngine
+import ChatServe
 import Foundation
 
 /// `chatbench serve`: the offline backend as a local OpenAI-compatible HTTP server.
@@ -12,6 +13,7 @@ enum ServeCommand {
             FlagSpec("--api-key", "KEY", "require 'Authorization: Bearer KEY' (required off loopback)"),
             FlagSpec("--no-auth", nil, "accept requests without a key (loopback only)"),
             FlagSpec("--allow-remote", nil, "allow a non-loopback --host (then --api-key is required)"),
+            FlagSpec("--max-connections", "N", "open connections at most (default 4096); past it new ones get 503"),
             FlagSpec("--quiet", nil, "no access log"),
         ],
         details: """
@@ -19,7 +21,9 @@ enum ServeCommand {
             Routes: /v1/responses (create, stream, retrieve, delete, input_items), /v1/conversations and
             their items, GET /v1/models, POST /v1/chat/completions (stateless). State is the same
             offline-server.sqlite the workbench uses. One access-log line per request on stderr
-            (method, path, status, request bytes, ms; never bodies or keys).
+            (method, path, status, request bytes, ms; never bodies or keys; control characters shown as \\x1b).
+            On loopback, a Host that is not a loopback name or a cross-site Origin is refused (403), so web
+            pages cannot use the server. The key is checked before any body is read.
             """,
         run: { try run($0) })
 
@@ -40,11 +44,28 @@ enum ServeCommand {
         let backend = try OfflineBackend(path: paths.offlineServerDatabase)
         let routes = OpenAIRoutes(backend: backend, apiKey: key)
         let log: (@Sendable (String) -> Void)? = inv.has("--quiet") ? nil : { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
-        let server = HTTPServer(host: host, port: port, log: log, handler: { req, conn in routes.handle(req, conn) })
+        // On loopback, a web page must not reach the server (Host and Origin checked); the key is checked
+        // on the head, before any body byte is read.
+        let gate: HTTPServer.Gate = { @Sendable head in (loopback ? LoopbackGuard.check(head) : nil) ?? routes.authorize(head) }
+        var options = HTTPServer.Options()
+        if let m = inv.value("--max-connections") {
+            guard let n = Int(m), (1...1_000_000).contains(n) else { throw ConfigurationError("--max-connections takes a number from 1 to 1000000") }
+            options.maxConnections = n
+        }
+        raiseDescriptorLimit(to: options.maxConnections + 64)
+        let server = HTTPServer(host: host, port: port, options: options, log: log, gate: gate, handler: { req, conn in routes.handle(req, conn) })
         try server.bind()
         print("chatbench serve: listening on http://\(host):\(server.port)/v1 (offline model; \(key == nil ? "no auth" : "bearer key required"))")
         fflush(nil)
         server.serve()
         return 0
+    }
+
+    /// Lets the process hold `n` descriptors when the hard limit allows (the soft limit is often 1024).
+    static func raiseDescriptorLimit(to n: Int) {
+        var lim = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim) == 0, lim.rlim_cur < rlim_t(n) else { return }
+        lim.rlim_cur = min(lim.rlim_max, rlim_t(n))
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim)
     }
 }

@@ -15,6 +15,7 @@ enum SessionsCommand {
             FlagSpec("--at", "ID", "fork: a response id (resp_…) or a message id from 'sessions show'"),
             FlagSpec("--as", "NEW", "fork: the new session's name"),
             FlagSpec("--session-db", "FILE", "list: the sessions of an Agents SDK SQLite file instead"),
+            FlagSpec("--raw", nil, "show/export: print text exactly as stored (control characters are shown as \\x1b otherwise)"),
         ],
         details: """
             actions:
@@ -43,26 +44,30 @@ enum SessionsCommand {
             try Paths.ensureDirectory(paths.dataDirectory)
             store = try WorkbenchStore(path: paths.workbenchDatabase)
         }
+        // Names, replies and errors came from outside: printed with control characters made visible.
+        let out = StdoutWriter()
+        let raw = inv.has("--raw")
+        func say(_ text: String) { out.line(raw ? text : OutsideText.visible(text)) }
         switch action {
         case "list":
             try need(0, "list [--search TEXT] [--format table|json]")
-            if let file = inv.value("--session-db") { return try listExternal(file) }
-            let list = try store.listSessions(search: inv.value("--search"))
-            try printList(list, format: inv.value("--format") ?? "table")
+            if let file = inv.value("--session-db") { try listExternal(file, out) } else {
+                try printList(try store.listSessions(search: inv.value("--search")), format: inv.value("--format") ?? "table", out)
+            }
         case "show":
             try need(1, "show NAME [--format table|json]")
-            try show(store, args[1], format: inv.value("--format") ?? "table")
+            try show(store, args[1], format: inv.value("--format") ?? "table", out, raw: raw)
         case "rename":
             try need(2, "rename OLD NEW")
             try store.renameSession(args[1], to: args[2])
-            print("renamed \(args[1]) → \(args[2])")
+            say("renamed \(OutsideText.line(args[1])) → \(OutsideText.line(args[2]))")
         case "delete":
             try need(1, "delete NAME [--server]")
             let s = args[1]
             var serverNote = ""
             if inv.has("--server") { serverNote = try await deleteOnServer(store, s, inv: inv) }
             try store.deleteSession(s)
-            print("deleted session \(s) (its transcript, turns and client items)\(serverNote)")
+            say("deleted session \(OutsideText.line(s)) (its transcript, turns and client items)\(serverNote)")
         case "export":
             try need(1, "export NAME --format md|json [-o FILE]")
             let format = inv.value("--format") ?? "md"
@@ -73,22 +78,21 @@ enum SessionsCommand {
             default: throw ConfigurationError("export formats are md and json")
             }
             if let file = inv.value("-o") {
-                guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-                    throw ConfigurationError("cannot write \(file)")
-                }
-                print("exported \(args[1]) to \(file)")
+                try ExportFile.write(text, to: file)
+                say("exported \(OutsideText.line(args[1])) to \(OutsideText.line(file))")
             } else {
-                print(text, terminator: "")
+                out.write(format == "json" ? OutsideText.json(text) : raw ? text : OutsideText.visible(text))
             }
         case "fork":
             try need(1, "fork NAME --at RESPONSE_ID|MESSAGE_ID --as NEW")
             guard let at = inv.value("--at"), let new = inv.value("--as") else { throw ConfigurationError("fork needs --at ID and --as NEW") }
             let f = try store.forkSession(args[1], at: at, as: new)
             let next = f.chainHead.map { "its next turn chains from \($0)" } ?? "its next turn carries the copied history"
-            print("forked \(args[1]) at \(at) as \(new): \(try store.messages(session: f.id).count) messages; \(next)")
+            say("forked \(OutsideText.line(args[1])) at \(OutsideText.line(at)) as \(OutsideText.line(new)): \(try store.messages(session: f.id).count) messages; \(next)")
         default:
             throw ConfigurationError("unknown action '\(action)' (list, show, rename, delete, export, fork)")
         }
+        try out.finish()
         return 0
     }
 
@@ -98,28 +102,29 @@ enum SessionsCommand {
         return f.string(from: Date(timeIntervalSince1970: t))
     }
 
-    static func printList(_ list: [SessionSummary], format: String) throws {
+    static func printList(_ list: [SessionSummary], format: String, _ out: StdoutWriter) throws {
         switch format {
         case "json":
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys, .prettyPrinted]
-            print(String(decoding: try e.encode(list), as: UTF8.self))
+            out.line(OutsideText.json(String(decoding: try e.encode(list), as: UTF8.self)))
         case "table":
-            print("name                     mode          backend  turns  msgs      size  last activity")
+            out.line("name                     mode          backend  turns  msgs      size  last activity")
             for s in list {
-                let mode = s.mode == "client" ? "client[\(s.policy)]" : s.mode
-                print(s.name.padding(toLength: 24, withPad: " ", startingAt: 0) + " " + mode.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
-                      + s.backend.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: " %5d %5d %9@  ", s.turns, s.messages, Views.bytes(s.bytes))
-                      + date(s.last_activity) + (s.forked_from.map { "  (fork of \($0))" } ?? ""))
+                let mode = OutsideText.line(s.mode == "client" ? "client[\(s.policy)]" : s.mode)
+                out.line(OutsideText.line(s.name).padding(toLength: 24, withPad: " ", startingAt: 0) + " " + mode.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
+                      + OutsideText.line(s.backend).padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: " %5d %5d %9@  ", s.turns, s.messages, Views.bytes(s.bytes))
+                      + date(s.last_activity) + (s.forked_from.map { "  (fork of \(OutsideText.line($0)))" } ?? ""))
             }
-            if list.isEmpty { print("(no sessions)") }
+            if list.isEmpty { out.line("(no sessions)") }
         default:
             throw ConfigurationError("list formats are table and json")
         }
     }
 
 
-    static func show(_ store: WorkbenchStore, _ name: String, format: String) throws {
+    static func show(_ store: WorkbenchStore, _ name: String, format: String, _ out: StdoutWriter, raw: Bool) throws {
+        func v(_ s: String) -> String { raw ? s : OutsideText.line(s) }
         guard let s = try store.session(named: name) else { throw ConfigurationError("no session named '\(name)'") }
         let turns = try store.turns(session: s.id)
         if format == "json" {
@@ -129,29 +134,28 @@ enum SessionsCommand {
                                           "turns": .array(turns.map(WorkbenchStore.turnJSON))])
             let e = WireJSON.encoder()
             e.outputFormatting.insert(.prettyPrinted)
-            print(String(decoding: try e.encode(doc), as: UTF8.self))
+            out.line(OutsideText.json(String(decoding: try e.encode(doc), as: UTF8.self)))
             return
         }
         guard format == "table" else { throw ConfigurationError("show formats are table and json") }
-        print("session \(s.name) · \(s.mode.title) · \(s.backend) · \(s.model)" + (try store.forkedFrom(session: s.id).map { " · fork of \($0)" } ?? ""))
-        print("turn  mode          response                   previous                   bytes  items  in (cached)  out  status")
+        out.line("session \(v(s.name)) · \(s.mode.title) · \(v(s.backend)) · \(v(s.model))" + (try store.forkedFrom(session: s.id).map { " · fork of \(v($0))" } ?? ""))
+        out.line("turn  mode          response                   previous                   bytes  items  in (cached)  out  status")
         for t in turns {
-            print(String(format: "%4d  ", t.number) + t.mode.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
-                  + (t.responseID ?? "—").prefix(26).padding(toLength: 26, withPad: " ", startingAt: 0) + " "
-                  + (t.previousResponseID ?? "—").prefix(26).padding(toLength: 26, withPad: " ", startingAt: 0)
+            out.line(String(format: "%4d  ", t.number) + t.mode.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
+                  + v(t.responseID ?? "—").prefix(26).padding(toLength: 26, withPad: " ", startingAt: 0) + " "
+                  + v(t.previousResponseID ?? "—").prefix(26).padding(toLength: 26, withPad: " ", startingAt: 0)
                   + String(format: " %5d %6d %6d (%3d) %4d  ", t.requestBytes, t.itemsSent, t.inputTokens ?? 0, t.cachedTokens ?? 0, t.outputTokens ?? 0)
-                  + t.status + (t.chainEvent.map { " · \($0)" } ?? ""))
+                  + v(t.status) + (t.chainEvent.map { " · \(v($0))" } ?? ""))
         }
-        print("messages (id role: text):")
+        out.line("messages (id role: text):")
         for m in try store.messages(session: s.id) {
-            print("  m\(m.id) \(m.role): \(m.content.prefix(70).replacingOccurrences(of: "\n", with: " "))\(m.status == "complete" ? "" : " [\(m.status)]")")
+            out.line("  m\(m.id) \(v(m.role)): \(v(String(m.content.prefix(70)).replacingOccurrences(of: "\n", with: " ")))\(m.status == "complete" ? "" : " [\(v(m.status))]")")
         }
     }
 
-    static func listExternal(_ file: String) throws -> Int32 {
+    static func listExternal(_ file: String, _ out: StdoutWriter) throws {
         guard FileManager.default.fileExists(atPath: file) else { throw ConfigurationError("no such file: \(file)") }
-        for (id, n) in try SQLiteAgentSession.list(path: file) { print("\(id)\t\(n) items") }
-        return 0
+        for (id, n) in try SQLiteAgentSession.list(path: file) { out.line("\(OutsideText.line(id))\t\(n) items") }
     }
 
     /// Deletes the session's stored responses and conversation on the server it used.

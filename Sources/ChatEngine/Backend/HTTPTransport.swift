@@ -40,10 +40,27 @@ public struct HTTPConfig: Sendable {
         }
         var c = HTTPConfig(baseURL: url, apiKey: key, organization: env["OPENAI_ORG_ID"].flatMap { $0.isEmpty ? nil : $0 },
                            project: env["OPENAI_PROJECT_ID"].flatMap { $0.isEmpty ? nil : $0 })
-        if let t = env["CHATBENCH_IDLE_TIMEOUT"].flatMap(Int.init), t >= 1 { c.idleTimeout = t }
-        if let d = env["CHATBENCH_DEADLINE"].flatMap(Double.init), d > 0 { c.deadline = d }
+        if let t = try EnvironmentNumber.whole(env, "CHATBENCH_IDLE_TIMEOUT", in: 1...86_400) { c.idleTimeout = t }
+        if let d = try EnvironmentNumber.seconds(env, "CHATBENCH_DEADLINE", in: 0.001...604_800) { c.deadline = d }
         return c
     }
+
+    /// Set when a key would travel unencrypted over a network: plain http to a host that is not loopback.
+    public var plainHTTPWarning: String? {
+        guard apiKey != nil, baseURL.scheme?.lowercased() == "http", let host = baseURL.host?.lowercased() else { return nil }
+        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        return loopback ? nil : "chatbench: warning: the API key is sent over plain http to \(host); anyone on the network path can read it (use https)"
+    }
+
+    /// Prints each distinct warning once per process, on standard error.
+    public static func warnOnce(_ text: String) {
+        warnedLock.lock()
+        let first = warned.insert(text).inserted
+        warnedLock.unlock()
+        if first { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+    }
+    nonisolated(unsafe) private static var warned: Set<String> = []
+    private static let warnedLock = NSLock()
 
     /// `sk-…abcd`: the most of a key chatbench ever shows.
     public static func maskedHint(_ key: String?) -> String {
@@ -57,15 +74,10 @@ public struct HTTPConfig: Sendable {
 /// an overall deadline, and SSE streams that deliver each chunk as it arrives.
 public final class HTTPTransport: @unchecked Sendable {
     public let config: HTTPConfig
-    let session: URLSession
 
     public init(config: HTTPConfig) {
         self.config = config
-        let c = URLSessionConfiguration.ephemeral
-        c.timeoutIntervalForRequest = TimeInterval(config.idleTimeout)
-        c.urlCache = nil
-        c.httpCookieStorage = nil
-        session = URLSession(configuration: c)
+        Secrets.register(config.apiKey)
     }
 
     func request(_ method: String, _ path: String, query: [(String, String)] = [], body: Data?, accept: String = "application/json",
@@ -91,14 +103,22 @@ public final class HTTPTransport: @unchecked Sendable {
     // MARK: Errors and retries
 
     /// An HTTP error status as a typed error: the envelope's type, code, param, message and the request id.
+    /// Redirects are never followed (the key would go wherever the server points), so a 3xx is an error
+    /// that names where it pointed. Any key the server echoes is redacted.
     static func apiError(status: Int, body: Data, headers: HTTPURLResponse) -> APIError {
         let requestID = headers.value(forHTTPHeaderField: "x-request-id")
+        if (300..<400).contains(status) {
+            let to = headers.value(forHTTPHeaderField: "location").map { " to \($0)" } ?? ""
+            return Secrets.redact(APIError(status: status, type: "http_error", code: "redirect", message:
+                "the server redirected the request\(to) (HTTP \(status)); chatbench does not follow redirects of API requests, so the key "
+                + "never goes to another server: use the final address as --base-url", requestID: requestID))
+        }
         if let env = try? JSONDecoder().decode(ErrorEnvelope.self, from: body) {
-            return env.apiError(status: status, requestID: requestID)
+            return Secrets.redact(env.apiError(status: status, requestID: requestID))
         }
         let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return APIError(status: status, type: status >= 500 ? "server_error" : "http_error", code: nil, param: nil,
-                        message: "HTTP \(status)" + (text.isEmpty ? "" : ": \(text)"), requestID: requestID)
+        return Secrets.redact(APIError(status: status, type: status >= 500 ? "server_error" : "http_error", code: nil, param: nil,
+                                       message: "HTTP \(status)" + (text.isEmpty ? "" : ": \(text)"), requestID: requestID))
     }
 
     static func connectionError(_ e: URLError, url: URL) -> APIError {
@@ -177,10 +197,7 @@ public final class HTTPTransport: @unchecked Sendable {
             while true {
                 let req = request(method, path, query: query, body: body, attempt: attempt)
                 do {
-                    let (data, response) = try await session.data(for: req)
-                    guard let http = response as? HTTPURLResponse else {
-                        throw APIError(status: 0, type: "invalid_response", message: "the server's reply is not HTTP")
-                    }
+                    let (data, http) = try await ChunkStream.collect(req, in: config)
                     if (200..<300).contains(http.statusCode) { return data }
                     let error = Self.apiError(status: http.statusCode, body: data, headers: http)
                     if attempt < config.maxRetries, Self.shouldRetry(status: http.statusCode, headers: http),
@@ -216,7 +233,7 @@ public final class HTTPTransport: @unchecked Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
-            let text = String(decoding: data.prefix(120), as: UTF8.self)
+            let text = Secrets.redact(String(decoding: data.prefix(120), as: UTF8.self))
             throw APIError(status: 200, type: "invalid_response", code: "malformed_json",
                            message: "the server's reply to \(method) /\(path) is not the expected JSON: \(text.isEmpty ? "(empty body)" : text)")
         }
@@ -363,10 +380,29 @@ enum ChunkStream {
         func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
             continuation.yield(.chunk(data))
         }
+        /// No redirect is followed: the 3xx itself becomes the reply (and an error naming its target).
+        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+            completionHandler(nil)
+        }
         func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
             if let error { continuation.finish(throwing: error) } else { continuation.finish() }
             session.finishTasksAndInvalidate()
         }
+    }
+
+    /// A whole reply: its head and body (the same delegate path as streams, so redirects are refused alike).
+    static func collect(_ request: URLRequest, in config: HTTPConfig) async throws -> (Data, HTTPURLResponse) {
+        var head: HTTPURLResponse?
+        var body = Data()
+        for try await part in open(request, in: config, cancel: StreamCancel()) {
+            switch part {
+            case .response(let h): head = h
+            case .chunk(let d): body.append(d)
+            }
+        }
+        guard let head else { throw APIError(status: 0, type: "invalid_response", message: "the server's reply is not HTTP") }
+        return (body, head)
     }
 
     static func open(_ request: URLRequest, in config: HTTPConfig, cancel: StreamCancel) -> AsyncThrowingStream<Part, Error> {
@@ -374,6 +410,7 @@ enum ChunkStream {
             let c = URLSessionConfiguration.ephemeral
             c.timeoutIntervalForRequest = TimeInterval(config.idleTimeout)
             c.urlCache = nil
+            c.httpCookieStorage = nil
             let session = URLSession(configuration: c, delegate: Delegate(continuation), delegateQueue: nil)
             let task = session.dataTask(with: request)
             cancel.attach(task)

@@ -527,3 +527,11 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
         }
     }
 }
+
+extension OfflineBackend {
+    /// Checks a request as a create would (ids, limits) without storing anything.
+    public func prepareOnly(_ request: CreateResponseRequest) throws -> Bool {
+        _ = try lockedPrepare(request)
+        return true
+    }
+}

@@ -133,10 +133,10 @@ public struct CompareSummary: Codable, Sendable, Equatable {
             let ts = turns.filter { $0.mode == mode }.sorted { $0.turn < $1.turn }
             let asked = ts.filter { $0.expected != nil }
             return Column(mode: mode, session: sessions[mode] ?? "", turns: ts.count,
-                          total_request_bytes: ts.reduce(0) { $0 + $1.request_bytes },
+                          total_request_bytes: ts.saturatingSum { $0.request_bytes },
                           first_request_bytes: ts.first?.request_bytes ?? 0, last_request_bytes: ts.last?.request_bytes ?? 0,
-                          total_input_tokens: ts.reduce(0) { $0 + $1.input_tokens }, total_cached_tokens: ts.reduce(0) { $0 + $1.cached_tokens },
-                          total_output_tokens: ts.reduce(0) { $0 + $1.output_tokens },
+                          total_input_tokens: ts.saturatingSum { $0.input_tokens }, total_cached_tokens: ts.saturatingSum { $0.cached_tokens },
+                          total_output_tokens: ts.saturatingSum { $0.output_tokens },
                           mean_latency_ms: ts.isEmpty ? 0 : ts.reduce(0) { $0 + $1.latency_ms } / Double(ts.count),
                           recall_correct: asked.filter { $0.correct == true }.count, recall_asked: asked.count,
                           failed_turns: ts.filter { $0.error != nil }.count, bytes_ratio: 1, input_tokens_ratio: 1)

@@ -112,9 +112,9 @@ public final class Runner: @unchecked Sendable {
             draft.itemsSent = sent.items
             draft.inputItems = sent.lastInputItems
             draft.requestBytes = sent.bytes
-            draft.inputTokens = r.usage.map { $0.input_tokens + (exchange.extraUsage?.input_tokens ?? 0) }
-            draft.cachedTokens = r.usage.map { $0.cachedTokens + (exchange.extraUsage?.cachedTokens ?? 0) }
-            draft.outputTokens = r.usage.map { $0.output_tokens + (exchange.extraUsage?.output_tokens ?? 0) }
+            draft.inputTokens = r.usage.map { $0.input_tokens.saturatingAdd(exchange.extraUsage?.input_tokens ?? 0) }
+            draft.cachedTokens = r.usage.map { $0.cachedTokens.saturatingAdd(exchange.extraUsage?.cachedTokens ?? 0) }
+            draft.outputTokens = r.usage.map { $0.output_tokens.saturatingAdd(exchange.extraUsage?.output_tokens ?? 0) }
             draft.latencyMs = Date().timeIntervalSince(started) * 1000
             draft.chainEvent = exchange.event
             draft.errorCode = exchange.repair?.code
@@ -154,14 +154,15 @@ public final class Runner: @unchecked Sendable {
             draft.latencyMs = Date().timeIntervalSince(started) * 1000
             let interrupted = error is CancellationError || (error as? URLError)?.code == .cancelled
             draft.status = interrupted ? "interrupted" : "failed"
-            let api = error as? APIError
+            // A server may echo the key in an error: nothing of it is stored, exported or printed.
+            let api = (error as? APIError).map(Secrets.redact)
             draft.errorCode = interrupted ? "interrupted" : (api?.code ?? api.map { String($0.status) } ?? "error")
-            draft.errorMessage = interrupted ? "cancelled by the user" : "\(error)"
+            draft.errorMessage = interrupted ? "cancelled by the user" : Secrets.redact(api.map { "\($0)" } ?? "\(error)")
             let reply: Item? = partial.text.isEmpty ? nil : .assistantMessage(id: nil, text: partial.text, status: "incomplete")
             let (turn, _) = try store.recordTurn(draft, userItem: userItem, userStatus: interrupted ? "interrupted" : "failed",
                                                  reply: reply, replyStatus: "interrupted")
             if interrupted { throw CancellationError() }
-            throw TurnFailure(turn: turn, underlying: "\(error)", apiError: api)
+            throw TurnFailure(turn: turn, underlying: Secrets.redact(api.map { "\($0)" } ?? "\(error)"), apiError: api)
         }
     }
 

@@ -12,7 +12,8 @@ public enum SQLValue: Sendable, Equatable, Hashable {
     public var int: Int? {
         switch self {
         case .integer(let v): return Int(v)
-        case .double(let v): return Int(v)
+        // A REAL can be what SQLite made of an integer sum that overflowed: clamp, never trap.
+        case .double(let v): return v.isNaN ? nil : (v >= 9.2e18 ? Int.max : (v <= -9.2e18 ? Int.min : Int(v)))
         case .text(let s): return Int(s)
         default: return nil
         }

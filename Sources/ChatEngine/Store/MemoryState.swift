@@ -53,7 +53,7 @@ public struct MemoryState: Sendable, Equatable {
 
     /// Tokens the model read last turn (its context) versus tokens spent across the session.
     public var contextTokens: Int { lastCompleted?.inputTokens ?? 0 }
-    public var spentTokens: Int { totalInputTokens + totalOutputTokens }
+    public var spentTokens: Int { totalInputTokens.saturatingAdd(totalOutputTokens) }
 }
 
 extension WorkbenchStore {

@@ -43,7 +43,7 @@ public struct Usage: Codable, Equatable, Sendable {
         input_tokens_details = try? c.decodeIfPresent(InputDetails.self, forKey: .input_tokens_details)
         output_tokens = (try? c.decodeIfPresent(Int.self, forKey: .output_tokens)) ?? 0
         output_tokens_details = try? c.decodeIfPresent(OutputDetails.self, forKey: .output_tokens_details)
-        total_tokens = (try? c.decodeIfPresent(Int.self, forKey: .total_tokens)) ?? (input_tokens + output_tokens)
+        total_tokens = (try? c.decodeIfPresent(Int.self, forKey: .total_tokens)) ?? input_tokens.saturatingAdd(output_tokens)
     }
 
     public var cachedTokens: Int { input_tokens_details?.cached_tokens ?? 0 }

@@ -11,6 +11,8 @@ Test controls:
       {"kind": "reset"}                a stream whose connection is closed mid-way
       {"kind": "slow", "delay_ms": 200} events this far apart
       {"kind": "big", "mb": 20}        a streamed reply of that many megabytes (64 KB deltas)
+      {"kind": "text", "text": "..."}  the reply says exactly this (e.g. with escape sequences)
+      {"kind": "usage", "usage": {...}} the reply reports this usage
   GET  /_requests  every API request: method, path, query, headers (lower-case), body, disconnected
   POST /_reset     forget requests and faults
 """
@@ -207,13 +209,14 @@ class Handler(BaseHTTPRequestHandler):
             if conv and (conv not in STATE["conversations"] or STATE["conversations"][conv]["deleted"]):
                 return self.send_json(404, error_body(f"Conversation with id '{conv}' not found.", param="conversation"))
             context = (chain_context(prev) if prev else list(STATE["conversations"][conv]["items"]) if conv else []) + items
-        text = reply_text(context)
+        text = fault["text"] if fault and fault["kind"] == "text" else reply_text(context)
         rid = new_id("resp")
         out = {"type": "message", "id": new_id("msg"), "status": "completed", "role": "assistant",
                "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}
         resp = {"id": rid, "object": "response", "created_at": int(time.time()), "status": "completed", "model": body.get("model"),
                 "output": [out], "previous_response_id": prev, "conversation": {"id": conv} if conv else None,
-                "instructions": body.get("instructions"), "usage": usage(context, text), "error": None, "incomplete_details": None,
+                "instructions": body.get("instructions"),
+                "usage": fault["usage"] if fault and fault["kind"] == "usage" else usage(context, text), "error": None, "incomplete_details": None,
                 "metadata": {}, "tools": [], "parallel_tool_calls": True, "tool_choice": "auto", "temperature": 1, "top_p": 1}
 
         def commit():

@@ -97,19 +97,19 @@ def keep_alive_chunked_and_continue():
 
     body = json.dumps({"model": "m", "input": "I'm 34."}).encode()
     auth = f"Authorization: Bearer {KEY}\r\n".encode()
-    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: x\r\n" + auth + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + b"Content-Length: %d\r\n\r\n" % len(body) + body)
     assert read_reply()[0] == 200
     chunks = [body[:10], body[10:]]
     payload = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
-    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: x\r\n" + auth + b"Transfer-Encoding: chunked\r\n\r\n" + payload)
+    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + b"Transfer-Encoding: chunked\r\n\r\n" + payload)
     status, _, reply = read_reply()
     assert status == 200 and b"34" in reply, reply
-    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: x\r\n" + auth + b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
     assert f.readline().startswith(b"HTTP/1.1 100")
     f.readline()
     sock.sendall(body)
     assert read_reply()[0] == 200
-    sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n" + auth + b"Connection: close\r\n\r\n")
+    sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + b"Connection: close\r\n\r\n")
     assert read_reply()[0] == 200
     assert f.read() == b""  # the server closed after Connection: close
     sock.close()
@@ -117,7 +117,7 @@ def keep_alive_chunked_and_continue():
 
 def oversized_and_malformed():
     sock = socket.create_connection(("127.0.0.1", PORT), timeout=10)
-    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n")
+    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 999999999\r\n\r\n")
     assert sock.recv(100).startswith(b"HTTP/1.1 413"), "oversized"
     sock.close()
     sock = socket.create_connection(("127.0.0.1", PORT), timeout=10)
@@ -133,7 +133,7 @@ def oversized_and_malformed():
 def disconnect_mid_stream_leaves_server_healthy():
     sock = socket.create_connection(("127.0.0.1", PORT), timeout=10)
     body = json.dumps({"model": "m", "input": "Tell me everything you know about me and what I should pack.", "stream": True}).encode()
-    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY.encode() + b"\r\nAccept: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    sock.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEY.encode() + b"\r\nAccept: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
     first = sock.recv(200)
     assert first.startswith(b"HTTP/1.1 200") and b"text/event-stream" in first, first
     sock.close()

@@ -1,3 +1,4 @@
+import ChatEngine
 import Foundation
 
 /// The OpenAI-compatible routes of `chatbench serve`, answered by the offline backend: every
@@ -56,22 +57,29 @@ public final class OpenAIRoutes: @unchecked Sendable {
         return q
     }
 
+    /// Checks the key on the head alone, so no body is read for a client without it.
+    public func authorize(_ head: HTTPRequestHead) -> HTTPRefusal? {
+        guard let key = apiKey else { return nil }
+        let given = head.headers["authorization"]
+        guard given != "Bearer \(key)" else { return nil }
+        let e = APIError(status: 401, type: "invalid_request_error", code: "invalid_api_key",
+                         message: given == nil ? "Missing bearer authentication in header." : "Incorrect API key provided.")
+        return HTTPRefusal(status: 401, json: (try? WireJSON.encode(ErrorEnvelope(e))) ?? Data(), headers: [("WWW-Authenticate", "Bearer")])
+    }
+
+    /// A method the path does not take: 405 with the methods it does take in `Allow`.
+    struct MethodNotAllowed: Error { var allowed: [String] }
+
     /// Handles one request; returns the status sent.
     public func handle(_ r: HTTPRequest, _ conn: HTTPConnection) -> Int {
-        let keepAlive = r.headers["connection"]?.lowercased() != "close"
-        if let key = apiKey, r.headers["authorization"] != "Bearer \(key)" {
-            return fail(conn, APIError(status: 401, type: "invalid_request_error", code: "invalid_api_key",
-                                       message: r.headers["authorization"] == nil ? "Missing bearer authentication in header." : "Incorrect API key provided."),
-                        keepAlive: keepAlive)
-        }
+        let keepAlive = r.keepAlive
         let parts = r.path.split(separator: "/").map(String.init)
         guard parts.first == "v1" else { return fail(conn, APIError.notFound("Unknown path \(r.path)."), keepAlive: keepAlive) }
         let p = Array(parts.dropFirst())
         do {
             func method(_ allowed: String...) throws {
-                guard allowed.contains(r.method) else {
-                    throw APIError(status: 405, type: "invalid_request_error", message: "Method \(r.method) is not allowed on \(r.path) (use \(allowed.joined(separator: " or "))).")
-                }
+                let allowed = allowed.contains("GET") ? allowed + ["HEAD"] : allowed
+                guard allowed.contains(r.method) else { throw MethodNotAllowed(allowed: allowed) }
             }
             switch p.count {
             case 1 where p[0] == "responses":
@@ -125,6 +133,11 @@ public final class OpenAIRoutes: @unchecked Sendable {
             default:
                 return fail(conn, APIError.notFound("Unknown path \(r.path)."), keepAlive: keepAlive)
             }
+        } catch let e as MethodNotAllowed {
+            let list = e.allowed.joined(separator: ", ")
+            let env = ErrorEnvelope(APIError(status: 405, type: "invalid_request_error", message: "Method \(r.method) is not allowed on \(r.path) (use \(list))."))
+            conn.reply(405, json: (try? WireJSON.encode(env)) ?? Data(), keepAlive: keepAlive, extra: [("Allow", list)])
+            return 405
         } catch let e as APIError {
             return fail(conn, e, keepAlive: keepAlive)
         } catch {
@@ -133,23 +146,27 @@ public final class OpenAIRoutes: @unchecked Sendable {
     }
 
     /// Streams events as `event:` + `data:` SSE in a chunked reply; stops when the client goes away.
+    /// The events are made on the cooperative pool; the socket is written only from this (worker)
+    /// thread, so a client that stops reading stalls its own worker, never the pool.
     func stream(_ events: AsyncThrowingStream<ResponseStreamEvent, Error>, _ conn: HTTPConnection, keepAlive: Bool,
                 frame: @escaping @Sendable (ResponseStreamEvent) -> Data?, done: Data? = nil) -> Int {
         guard conn.startStream(keepAlive: keepAlive) else { return 200 }
-        let sem = DispatchSemaphore(value: 0)
-        Task {
+        let frames = FrameQueue()
+        let task = Task {
             do {
                 for try await e in events {
-                    if let data = frame(e), !conn.chunk(data) { break }   // the client left: stop (nothing is stored)
+                    if let data = frame(e), !frames.push(data) { return }   // the client left: stop (nothing is stored)
                 }
-                if let done { conn.chunk(done) }
+                if let done { frames.push(done) }
             } catch let e as APIError {
-                conn.chunk(Data("event: error\ndata: \((try? WireJSON.encodeString(ResponseStreamEvent.error(code: e.code, message: e.message, param: e.param, seq: 0))) ?? "{}")\n\n".utf8))
+                frames.push(Data("event: error\ndata: \((try? WireJSON.encodeString(ResponseStreamEvent.error(code: e.code, message: e.message, param: e.param, seq: 0))) ?? "{}")\n\n".utf8))
             } catch {}
-            conn.endStream()
-            sem.signal()
+            frames.finish()
         }
-        sem.wait()
+        while let data = frames.pop() {
+            if !conn.chunk(data) { frames.cancel(); task.cancel(); return 200 }
+        }
+        conn.endStream()
         return 200
     }
 
@@ -195,7 +212,7 @@ public final class OpenAIRoutes: @unchecked Sendable {
         let model = body.model ?? backend.model.name
         @Sendable func usage(_ u: Usage?) -> JSONValue {
             .object(["prompt_tokens": .int(Int64(u?.input_tokens ?? 0)), "completion_tokens": .int(Int64(u?.output_tokens ?? 0)),
-                     "total_tokens": .int(Int64((u?.input_tokens ?? 0) + (u?.output_tokens ?? 0)))])
+                     "total_tokens": .int(Int64((u?.input_tokens ?? 0).saturatingAdd(u?.output_tokens ?? 0)))])
         }
         guard body.stream == true else {
             let resp = try wait { try await b.createResponse(req) }
@@ -244,10 +261,32 @@ struct ModelList: Encodable {
     static func offline(_ name: String) -> ModelList { ModelList(data: [Model(id: name)]) }
 }
 
-extension OfflineBackend {
-    /// Checks a request as a create would (ids, limits) without storing anything.
-    func prepareOnly(_ request: CreateResponseRequest) throws -> Bool {
-        _ = try lockedPrepare(request)
+/// Frames handed from the task that makes them to the thread that writes them.
+final class FrameQueue: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var items: [Data] = []
+    private var finished = false
+    private var cancelled = false
+
+    /// False once the writer gave up.
+    @discardableResult
+    func push(_ d: Data) -> Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        if cancelled { return false }
+        items.append(d)
+        cond.signal()
         return true
+    }
+
+    func finish() { cond.lock(); finished = true; cond.signal(); cond.unlock() }
+    func cancel() { cond.lock(); cancelled = true; items = []; cond.unlock() }
+
+    /// The next frame; nil when the stream is over.
+    func pop() -> Data? {
+        cond.lock()
+        defer { cond.unlock() }
+        while items.isEmpty && !finished { cond.wait() }
+        return items.isEmpty ? nil : items.removeFirst()
     }
 }
