@@ -1,8 +1,7 @@
 import Foundation
 
-/// A message as the conversation pane shows it. `revision` changes when its text does (streaming),
-/// so the layout cache re-lays out only that message.
-public struct ChatMessage: Equatable, Sendable {
+/// A message as the conversation pane shows it. `revision` counts the deltas of a streaming reply.
+public struct ChatMessage: Hashable, Sendable {
     public var id: Int64
     public var role: String
     public var text: String
@@ -27,13 +26,14 @@ public enum Scroll: Equatable, Sendable {
     case anchored(message: Int, line: Int)
 }
 
-/// Lays out messages for the conversation pane, cached per (message, revision, width). Only the
-/// messages on screen are ever laid out: following the bottom walks back from the newest message
+/// Lays out messages for the conversation pane, cached per (message, width). The key is the whole
+/// message (text, status, note), not its id: the pending message and the reply in flight have
+/// placeholder ids that every turn reuses, so an id-keyed cache would show an earlier turn's text.
+/// Only the messages on screen are ever laid out: following the bottom walks back from the newest message
 /// until the pane is full, so a 100,000-message session costs what a 10-message one does.
 public final class LayoutCache: @unchecked Sendable {
     struct Key: Hashable {
-        let id: Int64
-        let revision: Int
+        let message: ChatMessage
         let width: Int
     }
     private var entries: [Key: [Line]] = [:]
@@ -47,7 +47,7 @@ public final class LayoutCache: @unchecked Sendable {
     /// The rows of one message: a label column ("you ", "bot "), the wrapped Markdown, a status note,
     /// and a blank separator row.
     public func lines(for m: ChatMessage, width: Int) -> [Line] {
-        let key = Key(id: m.id, revision: m.revision, width: width)
+        let key = Key(message: m, width: width)
         if let cached = entries[key] { return cached }
         layouts += 1
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }

@@ -296,3 +296,34 @@ enum Fixture {
         #expect(s.browser == nil)
     }
 }
+
+/// The frames a user sees while a third message streams, drawn with one layout cache for the whole
+/// run as the app does: the pending message and the partial reply must be the ones just sent.
+@Suite struct StreamingFrameTests {
+    @Test func aThirdMessageStreamsAsItself() {
+        let cache = LayoutCache()
+        var s = idleState()
+        s.width = 80
+        s.height = 24
+        let said = ["My name is Carl and I'm moving to Rome.", "I'm a pilot.", "What do you know about me?"]
+        let replies = ["Nice to meet you, Carl! Noted: you're moving to Rome.", "Noted: you're a pilot.", "You're Carl, a pilot moving to Rome."]
+        var id: Int64 = 1
+        for (text, reply) in zip(said, replies) {
+            for ch in text { _ = App.update(&s, .key(.char(ch)), layout: cache) }
+            #expect(App.update(&s, .key(.enter), layout: cache) == [.send(text)])
+            var frame = Views.render(s, layout: cache)   // the frame right after Enter
+            #expect(frame.text.contains("you  " + text), "the pending message is not \(text):\n\(frame.text)")
+            for word in reply.split(separator: " ").prefix(3) {
+                _ = App.update(&s, .engine(.delta(String(word) + " ")), layout: cache)
+                frame = Views.render(s, layout: cache)
+            }
+            let partial = reply.split(separator: " ").prefix(3).joined(separator: " ")
+            #expect(frame.text.contains("bot  " + partial + " ▍"), "the reply shown is not the one arriving:\n\(frame.text)")
+            if text == said.last { assertSnapshot(frame, "streaming-third-message-80x24") }
+            let new = [ChatMessage(id: id, role: "user", text: text), ChatMessage(id: id + 1, role: "assistant", text: reply)]
+            id += 2
+            _ = App.update(&s, .engine(.turnRecorded(newMessages: new, turns: [], memory: emptyMemory(), session: s.session!, error: nil)), layout: cache)
+            _ = Views.render(s, layout: cache)
+        }
+    }
+}
