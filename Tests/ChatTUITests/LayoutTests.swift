@@ -136,6 +136,16 @@ import Testing
         #expect(wrapped.caret.x == 2 && wrapped.caret.y == 2)
     }
 
+    @Test func pastedTabsStayAndDrawToTabStops() {
+        var s = idleState()
+        _ = App.update(&s, .paste("def f():\r\treturn 1\r\t\tx"), layout: LayoutCache())
+        #expect(s.input.text == "def f():\n\treturn 1\n\t\tx")
+        let (lines, caret) = s.input.layout(width: 20)
+        #expect(lines == ["def f():", "    return 1", "        x"])
+        #expect(caret.x == 9 && caret.y == 2)
+        #expect(InputEditor("ab\tc").layout(width: 20).lines == ["ab  c"])
+    }
+
     @Test func verticalMovesInMultilineInput() {
         var e = InputEditor("first\nsecond")
         let up = e.verticalMove(-1)

@@ -124,6 +124,25 @@ def paste_never_sends_and_signals_restore():
             t.close()
 
 
+def pasted_tabs_are_kept():
+    """Bracketed paste of indented code: the tabs reach the stored message, not just the screen."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=0 {BIN} --session code", 100, 30)
+    try:
+        t.wait_for("SERVER CHAIN")
+        code = "def f(x):\n\tif x:\n\t\treturn 1\n\treturn 0"
+        t.paste(code)
+        t.wait_for("return 0")
+        t.keys("Enter")
+        t.wait_for("t1 in ")
+        db = sqlite3.connect(os.path.join(home, "workbench.sqlite"))
+        stored = db.execute("SELECT content FROM messages WHERE role = 'user' ORDER BY id").fetchone()[0]
+        assert stored == code, repr(stored)
+        t.keys("C-q")
+    finally:
+        t.close()
+
+
 def compare_view_two_messages():
     home = tempfile.mkdtemp(prefix="cb-e2e-")
     t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=5 {BIN}", 120, 40)
@@ -240,7 +259,7 @@ def resize_storm_unknown_keys_and_a_crash_while_drawing():
 
 if __name__ == "__main__":
     failures = 0
-    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, compare_view_two_messages,
+    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, pasted_tabs_are_kept, compare_view_two_messages,
                  browse_search_open_fork_export, resize_storm_unknown_keys_and_a_crash_while_drawing]:
         started = time.monotonic()
         try:
