@@ -132,7 +132,7 @@ public enum Views {
         if !sidebar, let m = s.memory {
             // No sidebar on a narrow screen: the memory in one line on the bottom border.
             let server = m.mode == .client ? "server keeps nothing" : "server \(m.serverItems.map(String.init) ?? "0") items"
-            let summary = " \(server) · sent \(bytes(m.last?.requestBytes ?? 0)) · billed \(m.last?.inputTokens ?? 0) tok "
+            let summary = " \(server) · sent \(bytes(m.last?.reply.requestBytes ?? 0)) · billed \(m.last?.reply.inputTokens ?? 0) tok "
             g.put(summary, x: r.x + 2, y: r.y + r.height - 1, style: Style(.dim), maxX: r.x + r.width - 1)
         }
         let rows = cache.visible(messages, width: innerW, height: innerH, scroll: s.scroll)
@@ -239,10 +239,15 @@ public enum Views {
 
     // MARK: Memory panel
 
+    /// Bytes in binary units (1 KB = 1024 B), one decimal, up to TB.
     public static func bytes(_ n: Int) -> String {
         if n < 1024 { return "\(n) B" }
-        if n < 1024 * 1024 { return String(format: "%.1f KB", Double(n) / 1024) }
-        return String(format: "%.1f MB", Double(n) / 1024 / 1024)
+        var value = Double(n) / 1024
+        for unit in ["KB", "MB", "GB"] {
+            if value < 1023.95 { return String(format: "%.1f \(unit)", value) }
+            value /= 1024
+        }
+        return String(format: "%.1f TB", value)
     }
 
     /// (label, value) rows of the memory panel.
@@ -261,7 +266,7 @@ public enum Views {
         }
         switch m.mode {
         case .client:
-            rows.append(("client", "\(m.clientItems) items, all resent", .text))
+            rows.append(("client", "\(m.clientItems) items stored", .text))
             rows.append(("policy", m.policy, .accent))
             if let e = m.last?.policyEffect, m.last?.mode == .client {
                 rows.append(("effect", "kept \(e.kept) drop \(e.dropped) summ \(e.summarized)", .text))
@@ -272,8 +277,12 @@ public enum Views {
             rows.append(("client", "transcript, \(m.transcriptMessages) msgs", .dim))
         }
         if let t = m.last {
-            rows.append(("sent", "\(bytes(t.requestBytes)) · \(t.itemsSent) item\(t.itemsSent == 1 ? "" : "s")", .text))
-            rows.append(("billed", "in \(t.inputTokens ?? 0) out \(t.outputTokens ?? 0) · \(t.cachedTokens ?? 0) cached", .text))
+            let r = t.reply
+            rows.append(("sent", "\(bytes(r.requestBytes)) · \(r.items) item\(r.items == 1 ? "" : "s")", .text))
+            rows.append(("billed", "in \(r.inputTokens ?? 0) out \(r.outputTokens ?? 0) · \(r.cachedTokens ?? 0) cached", .text))
+            if let x = t.policyEffect?.summary {
+                rows.append(("summary", "\(bytes(x.requestBytes)) · in \(x.inputTokens ?? 0) out \(x.outputTokens ?? 0)", .text))
+            }
         } else {
             rows.append(("sent", "—", .dim))
         }

@@ -1,3 +1,4 @@
+import ChatEngine
 import Testing
 @testable import ChatTUI
 
@@ -103,6 +104,35 @@ import Testing
         ms[ms.count - 1] = ChatMessage(id: -2, role: "assistant", text: "partial reply", status: "streaming", revision: 2)
         _ = cache.visible(ms, width: 60, height: 30, scroll: .follow)
         #expect(cache.layouts == before + 2)
+    }
+}
+
+@Suite struct NumberFormatTests {
+    @Test func bytesGoPastMegabytes() {
+        #expect(Views.bytes(1023) == "1023 B")
+        #expect(Views.bytes(1536) == "1.5 KB")
+        #expect(Views.bytes(1024 * 1024 - 1) == "1.0 MB")   // never "1024.0 KB"
+        #expect(Views.bytes(1_518_985_478_144) == "1.4 TB")  // was "1448610.0 MB"
+        #expect(Views.bytes(3 * 1024 * 1024 * 1024) == "3.0 GB")
+    }
+
+    /// The memory panel after a summarize turn: "sent" and "billed" are the reply's request, the
+    /// summary request has its own row, the context is the reply's input tokens.
+    @Test func memoryPanelKeepsTheSummaryRequestApart() {
+        var s = Fixture.state(.client, width: 120, height: 40)
+        var t = Fixture.turns(.client)[2]
+        t.policyEffect = PolicyEffect(policy: "summarize:4", kept: 2, dropped: 0, summarized: 4,
+                                      summary: RequestCost(requestBytes: 300, items: 4, inputTokens: 40, cachedTokens: 0, outputTokens: 5))
+        s.memory?.policy = "summarize:4"
+        s.memory?.last = t
+        s.memory?.lastCompleted = t
+        let rows = Dictionary(Views.memoryRows(s).map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        // The turn: 520 bytes, 5 items, in 60 out 13; less the summary request's share.
+        #expect(rows["sent"] == "220 B · 1 item")
+        #expect(rows["billed"] == "in 20 out 8 · 0 cached")
+        #expect(rows["summary"] == "300 B · in 40 out 5")
+        #expect(rows["client"] == "6 items stored")
+        #expect(s.memory?.contextTokens == 20)
     }
 }
 

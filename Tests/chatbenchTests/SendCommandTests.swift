@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ChatEngine
 
 @Suite struct SendCommandTests {
     func json(_ text: String) throws -> [String: Any] {
@@ -38,6 +39,27 @@ import Testing
             let attrs = try FileManager.default.attributesOfItem(atPath: home.path + "/" + f)
             #expect((attrs[.posixPermissions] as? Int) == 0o600)
         }
+    }
+
+    /// With summarize:N the numbers describe the reply's request; the summary request has its own,
+    /// and the two add up to the turn the store recorded.
+    @Test func jsonSeparatesTheSummaryRequestFromTheReply() throws {
+        let home = TempHome()
+        let flags = ["send", "--session", "s", "--mode", "client", "--policy", "summarize:4"]
+        for text in ["My name is Priya.", "I live in Porto.", "I have a dog named Rex."] {
+            #expect(try ChatbenchProcess.run(flags + [text], home: home.path).status == 0)
+        }
+        let obj = try json(try ChatbenchProcess.run(flags + ["--json", "Hello again."], home: home.path).stdout)
+        let policy = try #require(obj["policy"] as? [String: Any])
+        let summary = try #require(policy["summary_request"] as? [String: Any])
+        #expect(obj["items_sent"] as? Int == 4 && summary["items_sent"] as? Int == 4)
+        let usage = try #require(obj["usage"] as? [String: Any]), summaryUsage = try #require(summary["usage"] as? [String: Any])
+        let store = try WorkbenchStore(path: home.path + "/workbench.sqlite")
+        let session = try #require(try store.session(named: "s"))
+        let turn = try #require(try store.turns(session: session.id).last)
+        #expect((obj["request_bytes"] as? Int ?? 0) + (summary["request_bytes"] as? Int ?? 0) == turn.requestBytes)
+        #expect((usage["input_tokens"] as? Int ?? 0) + (summaryUsage["input_tokens"] as? Int ?? 0) == turn.inputTokens)
+        #expect((obj["request_bytes"] as? Int ?? 0) > 0 && (summaryUsage["input_tokens"] as? Int ?? 0) > 0)
     }
 
     @Test func aNewSessionKnowsNothing() throws {

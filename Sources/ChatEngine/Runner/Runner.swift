@@ -35,7 +35,9 @@ public final class Runner: @unchecked Sendable {
         self.streaming = streaming
     }
 
-    /// Bytes and items sent so far in this turn (every request body counts, retries included).
+    /// Bytes and items sent so far in this turn: every request body the turn built counts once (a
+    /// summary request, a chain attempt the server refused before a repair); the HTTP client's
+    /// retries of the same body are not counted again.
     struct Sent {
         var bytes = 0
         var items = 0
@@ -255,6 +257,7 @@ public final class Runner: @unchecked Sendable {
         var effect: PolicyEffect
         var compaction: WorkbenchStore.Compaction?
         var extraUsage: Usage?
+        var summaryCost: RequestCost?
         if case .summarize(let n) = policy, history.count > n {
             let keep = policy.summarizeKeep
             let older = Array(history.dropLast(keep))
@@ -272,15 +275,18 @@ public final class Runner: @unchecked Sendable {
                 }
                 input += newlyOld
                 let request = CreateResponseRequest(model: s.model, input: .items(input), instructions: MemoryPolicy.summaryInstructions, store: false)
-                sent.bytes += try backend.requestBody(request).count
+                let bytes = try backend.requestBody(request).count
+                sent.bytes += bytes
                 sent.items += input.count
                 let r = try await backend.createResponse(request)
                 summary = r.outputText
                 extraUsage = r.usage
+                summaryCost = RequestCost(requestBytes: bytes, items: input.count, inputTokens: r.usage?.input_tokens,
+                                          cachedTokens: r.usage?.cachedTokens, outputTokens: r.usage?.output_tokens)
                 compaction = WorkbenchStore.Compaction(covers: older.count, summarized: older.count, summary: summary)
             }
             context = [Self.summaryItem(summary)] + history.suffix(keep)
-            effect = PolicyEffect(policy: policy.description, kept: keep, dropped: 0, summarized: older.count)
+            effect = PolicyEffect(policy: policy.description, kept: keep, dropped: 0, summarized: older.count, summary: summaryCost)
         } else {
             let (kept, dropped) = policy.select(history)
             context = kept
