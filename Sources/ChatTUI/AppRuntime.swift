@@ -143,6 +143,7 @@ public final class AppRuntime {
             case .openCompare: openCompare()
             case .compareSend(let text): compareSend(text)
             case .compareAddColumn(let column): addCompareColumn(column)
+            case .compareCancel: for task in compareTasks { task.cancel() }
             case .browserSearch(let q): browserEvent { .browserList(try bench.store.listSessions(search: q.isEmpty ? nil : q)) }
             case .browserPreview(let name): browserEvent { try preview(name) }
             case .browserRename(let from, let to):
@@ -232,6 +233,8 @@ public final class AppRuntime {
     }
 
     var comparePrefix = ""
+    /// The replies of the compare turn in flight (Esc cancels them).
+    var compareTasks: [Task<Void, Never>] = []
 
     func openCompare() {
         do {
@@ -248,8 +251,9 @@ public final class AppRuntime {
     func addCompareColumn(_ column: CompareColumn) {
         guard var c = state.compare else { return }
         do {
+            if let refusal = c.refusesColumn(column) { state.notice = refusal; return }
             let col = try compareSession(column, prefix: comparePrefix)
-            if c.columns.count >= 4 { c.columns[3] = col } else { c.columns.append(col) }
+            c.columns.append(col)
             state.compare = c
             state.notice = "added \(column.label): it starts with no history"
         } catch {
@@ -264,9 +268,9 @@ public final class AppRuntime {
         let backend = bench.backend
         let inbox = self.inbox
         let number = c.turn
-        for (i, col) in c.columns.enumerated() {
+        compareTasks = c.columns.enumerated().map { i, col in
             let lastID = col.messages.last?.id ?? 0
-            Task.detached {
+            return Task.detached {
                 let row = await Comparison.row(Runner(store: store, backend: backend), text, session: col.session, label: col.column.label,
                                                number: number, expect: nil) { inbox.push(.engine(.compareDelta(column: i, text: $0))) }
                 var new: [ChatMessage] = []

@@ -53,6 +53,16 @@ public struct CompareViewState: Sendable, Equatable {
     public var turn = 0
     public var pendingUser: String?
     public init(columns: [CompareColumnState]) { self.columns = columns }
+
+    /// At most this many columns (the table, chart and columns are laid out for four).
+    public static let maxColumns = 4
+
+    /// Why `column` cannot be added (nil: it can).
+    public func refusesColumn(_ column: CompareColumn) -> String? {
+        if columns.count >= Self.maxColumns { return "at most \(Self.maxColumns) modes: Backspace drops the last one" }
+        if columns.contains(where: { $0.column.label == column.label }) { return "\(column.label) is already compared" }
+        return nil
+    }
 }
 
 /// The session browser (F4 or Ctrl-O).
@@ -160,6 +170,7 @@ public enum Effect: Equatable, Sendable {
     case openCompare
     case compareSend(String)
     case compareAddColumn(CompareColumn)
+    case compareCancel
     case browserSearch(String)
     case browserPreview(String)
     case browserRename(from: String, to: String)
@@ -247,7 +258,11 @@ public enum App {
         case .enter:
             state.overlay = .none
             let c = ModeChoice.all[selected]
-            if state.compare != nil { return [.compareAddColumn(CompareColumn(mode: c.mode, policy: c.policy ?? "all"))] }
+            if let compare = state.compare {
+                let column = CompareColumn(mode: c.mode, policy: c.policy ?? "all")
+                if let refusal = compare.refusesColumn(column) { state.notice = refusal; return [] }
+                return [.compareAddColumn(column)]
+            }
             return [.switchMode(c.mode, policy: c.policy)]
         case .ctrl("q"): return quit(&state)
         default: break
@@ -470,14 +485,17 @@ public enum App {
     static func compareKey(_ state: inout AppState, _ key: Key, layout: LayoutCache) -> [Effect] {
         guard var c = state.compare else { return [] }
         switch key {
+        case .escape where c.inFlight > 0:
+            state.notice = "cancelling the replies…"
+            return [.compareCancel]
         case .f(3), .escape:
-            if c.inFlight > 0 { state.notice = "replies are still arriving"; return [] }
+            if c.inFlight > 0 { state.notice = "replies are still arriving (Esc cancels them)"; return [] }
             state.compare = nil
             return []
         case .enter:
             let text = state.input.text
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return [] }
-            guard c.inFlight == 0 else { state.notice = "replies are still arriving"; return [] }
+            guard c.inFlight == 0 else { state.notice = "replies are still arriving (Esc cancels them)"; return [] }
             if state.history.last != text { state.history.append(text) }
             state.input = InputEditor()
             c.inFlight = c.columns.count
@@ -488,6 +506,7 @@ public enum App {
             return [.compareSend(text)]
         case .f(2):
             guard c.inFlight == 0 else { return [] }
+            if c.columns.count >= CompareViewState.maxColumns { state.notice = "at most \(CompareViewState.maxColumns) modes: Backspace drops the last one"; return [] }
             state.overlay = .modePicker(selected: 0)
             return []
         case .backspace where state.input.isEmpty && c.columns.count > 2 && c.inFlight == 0:

@@ -210,8 +210,62 @@ enum Fixture {
         assertSnapshot(Views.render(Self.state(width: 120, height: 40, columns: two), layout: LayoutCache()), "compare-120x40")
         let big = Views.render(Self.state(width: 200, height: 60, columns: four), layout: LayoutCache())
         assertSnapshot(big, "compare-200x60")
+        expectWholeSummary(big, Self.state(width: 200, height: 60, columns: four))
         #expect(big.text.contains("client sent") && big.text.contains("× the bytes of chain"))
         for y in 0..<big.height { #expect(DisplayWidth.of(big.row(y)) == 200) }
+    }
+
+    /// Small terminals: every border intact, per-turn rows still shown, the summary whole.
+    @Test func compareViewOnSmallTerminals() {
+        let three = [CompareColumn(mode: .chain), CompareColumn(mode: .client), CompareColumn(mode: .client, policy: "window:2")]
+        for (w, h) in [(80, 24), (60, 20)] {
+            let g = Views.render(Self.state(width: w, height: h, columns: three), layout: LayoutCache())
+            assertSnapshot(g, "compare-\(w)x\(h)")
+            let rows = (0..<h).map { g.row($0) }
+            let table = try? #require(rows.firstIndex { $0.contains("Per turn") })
+            guard let top = table else { continue }
+            let bottom = try? #require(rows[(top + 1)...].firstIndex { $0.hasPrefix("└") })
+            guard let end = bottom else { continue }
+            for y in (top + 1)..<end {
+                #expect(rows[y].hasPrefix("│") && rows[y].hasSuffix("│"), "row \(y) breaks the table's border at \(w)x\(h):\n\(g.text)")
+            }
+            #expect(rows[top..<end].contains { $0.contains("   3  chain") }, "no per-turn row at \(w)x\(h):\n\(g.text)")
+            if w == 80 { expectWholeSummary(g, Self.state(width: w, height: h, columns: three)) }
+        }
+    }
+
+    /// The summary is wrapped, not cut: every word of its lines is on screen.
+    func expectWholeSummary(_ g: Grid, _ s: AppState, sourceLocation: SourceLocation = #_sourceLocation) {
+        let summary = CompareSummary.of(s.compare!.rows, sessions: [:])
+        let screenWords = Set(g.text.split { $0 == " " || $0 == "│" || $0 == "\n" })
+        for line in summary.lines.prefix(summary.columns.count - 1) {
+            for word in line.split(separator: " ") {
+                #expect(screenWords.contains(word), "\(word) of the summary is missing at \(g.width)x\(g.height)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    @Test func aFifthOrRepeatedModeIsRefusedNotSwapped() {
+        let cache = LayoutCache()
+        let four = [CompareColumn(mode: .chain), CompareColumn(mode: .client), CompareColumn(mode: .client, policy: "window:2"), CompareColumn(mode: .conversation)]
+        var s = Self.state(width: 120, height: 40, columns: four)
+        #expect(App.update(&s, .key(.f(2)), layout: cache).isEmpty)
+        #expect(s.overlay == .none && s.notice?.contains("at most 4 modes") == true)
+        var two = Self.state(width: 120, height: 40, columns: Array(four.prefix(2)))
+        _ = App.update(&two, .key(.f(2)), layout: cache)
+        #expect(App.update(&two, .key(.enter), layout: cache).isEmpty)   // the first choice is chain, already a column
+        #expect(two.notice == "chain is already compared" && two.compare?.columns.count == 2)
+        #expect(CompareViewState(columns: four.map { CompareColumnState(column: $0, session: $0.label) }).refusesColumn(CompareColumn(mode: .hybrid)) != nil)
+    }
+
+    /// A mode added on turn 3 has no bars for turns 1 and 2: its first bar sits under turn 3.
+    @Test func aLateModesBarsStartAtItsFirstTurn() {
+        var s = Self.state(width: 120, height: 40, columns: [CompareColumn(mode: .chain), CompareColumn(mode: .client)])
+        s.compare?.columns.append(CompareColumnState(column: CompareColumn(mode: .hybrid), session: "h"))
+        s.compare?.rows.append(CompareTurn(mode: "hybrid", turn: 3, request_bytes: 724))
+        let g = Views.render(s, layout: LayoutCache())
+        let row = (0..<g.height).map { g.row($0) }.first { $0.contains("│ hybrid    ") }
+        #expect(row?.contains("hybrid                █ 724 B") == true, "\(row ?? g.text)")
     }
 
     @Test func sparklineScalesToTheLargestValue() {
@@ -229,7 +283,8 @@ enum Fixture {
         for ch in "hi" { _ = App.update(&s, .key(.char(ch)), layout: cache) }
         #expect(App.update(&s, .key(.enter), layout: cache) == [.compareSend("hi")])
         #expect(s.compare?.inFlight == 2 && s.compare?.pendingUser == "hi")
-        #expect(App.update(&s, .key(.escape), layout: cache).isEmpty && s.compare != nil)   // not while replies arrive
+        #expect(App.update(&s, .key(.f(3)), layout: cache).isEmpty && s.compare != nil)   // not while replies arrive
+        #expect(App.update(&s, .key(.escape), layout: cache) == [.compareCancel] && s.compare != nil)   // Esc cancels them
         _ = App.update(&s, .engine(.compareDelta(column: 1, text: "Hel")), layout: cache)
         #expect(s.compare?.columns[1].streaming == "Hel")
         for i in 0..<2 {

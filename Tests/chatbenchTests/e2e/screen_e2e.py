@@ -155,7 +155,7 @@ def compare_view_two_messages():
         t.type("My name is Priya and I'm moving to Lisbon.")
         t.keys("Enter")
         t.wait_for(lambda s: s.count("Nice to meet you, Priya!") == 2)
-        t.wait_for("total client")
+        t.wait_for("total  client")
         t.type("Where am I moving?")
         t.keys("Enter")
         s = t.wait_for(lambda s: s.count("You're moving to Lisbon.") == 2 and "× the bytes of chain" in s)
@@ -167,6 +167,30 @@ def compare_view_two_messages():
         assert len(names) == 2 and names[0].endswith("-chain") and names[1].endswith("-client"), names
         counts = [r[0] for r in db.execute("SELECT count(*) FROM turns t JOIN sessions s ON s.id = t.session_id WHERE s.name LIKE 'compare-%' GROUP BY s.id")]
         assert counts == [2, 2], counts
+        t.keys("F3")
+        t.wait_for("SERVER CHAIN")
+        t.keys("C-q")
+    finally:
+        t.close()
+
+
+def compare_turn_cancels_with_escape():
+    """Esc while the compare columns stream: every reply stops, is kept as interrupted, and the view is usable."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=40 {BIN}", 120, 40)
+    try:
+        t.wait_for("SERVER CHAIN")
+        t.keys("F3")
+        t.wait_for("COMPARE · 2 modes")
+        t.type("My name is Priya and I'm moving to Lisbon. What do you know about me and what should I pack for the move?")
+        t.keys("Enter")
+        t.wait_for("replies arriving")
+        t.keys("Escape")
+        s = t.wait_for(lambda s: "replies arriving" not in s and s.count("⚠ interrupted") == 2)
+        assert "failed: interrupted" in s, s
+        db = sqlite3.connect(os.path.join(home, "workbench.sqlite"))
+        statuses = [r[0] for r in db.execute("SELECT t.status FROM turns t JOIN sessions s ON s.id = t.session_id WHERE s.name LIKE 'compare-%'")]
+        assert statuses == ["interrupted", "interrupted"], statuses
         t.keys("F3")
         t.wait_for("SERVER CHAIN")
         t.keys("C-q")
@@ -260,6 +284,7 @@ def resize_storm_unknown_keys_and_a_crash_while_drawing():
 if __name__ == "__main__":
     failures = 0
     for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, pasted_tabs_are_kept, compare_view_two_messages,
+                 compare_turn_cancels_with_escape,
                  browse_search_open_fork_export, resize_storm_unknown_keys_and_a_crash_while_drawing]:
         started = time.monotonic()
         try:
