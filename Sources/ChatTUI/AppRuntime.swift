@@ -147,12 +147,12 @@ public final class AppRuntime {
             case .browserSearch(let q): browserEvent { .browserList(try bench.store.listSessions(search: q.isEmpty ? nil : q)) }
             case .browserPreview(let name): browserEvent { try preview(name) }
             case .browserRename(let from, let to):
-                browserEvent {
+                let renamed = browserEvent {
                     try bench.store.renameSession(from, to: to)
                     if state.session?.name == from { state.session?.name = to }
                     return .browserList(try bench.store.listSessions(search: state.browser?.query.text.nilIfEmpty))
                 }
-                state.browser?.message = "renamed \(from) → \(to)"
+                if renamed { state.browser?.message = "renamed \(from) → \(to)" }
             case .browserDelete(let name, let server): deleteSession(name, server: server)
             case .forkHere(let messageID): forkHere(messageID)
             case .browserExport(let name):
@@ -168,11 +168,11 @@ public final class AppRuntime {
                     return .browserMessage("exported to \(md) and .json")
                 }
             case .browserFork(let name, let new, let at):
-                browserEvent {
+                let forked = browserEvent {
                     try bench.store.forkSession(name, at: at, as: new)
                     return .browserList(try bench.store.listSessions(search: state.browser?.query.text.nilIfEmpty))
                 }
-                if state.browser?.message == nil { state.browser?.message = "forked \(name) at \(at) as \(new)" }
+                if forked { state.browser?.message = "forked \(name) at \(at) as \(new)" }
             }
         }
         return quit
@@ -280,13 +280,17 @@ public final class AppRuntime {
         }
     }
 
-    /// Runs a store query for the browser and feeds its result back as an engine event.
-    func browserEvent(_ body: () throws -> EngineEvent) {
+    /// Runs a store query for the browser and feeds its result back as an engine event. False (and
+    /// the error as the browser's message) when the query failed.
+    @discardableResult
+    func browserEvent(_ body: () throws -> EngineEvent) -> Bool {
         do {
             let event = try body()
             _ = perform(App.update(&state, .engine(event), layout: layout), nil)
+            return true
         } catch {
             state.browser?.message = "\(error)"
+            return false
         }
     }
 

@@ -7,6 +7,8 @@ public enum Overlay: Equatable, Sendable {
     case help
     case modePicker(selected: Int)
     case newSession(InputEditor)
+    /// Ctrl-F: choosing the message to fork at (an index into the messages), marked in the pane.
+    case forkPick(Int)
 }
 
 /// A reply arriving.
@@ -237,6 +239,8 @@ public enum App {
                 return picker(&state, key, selected)
             case .newSession(let editor):
                 return newSessionPrompt(&state, key, editor)
+            case .forkPick(let selected):
+                return forkPick(&state, key, selected, layout: layout)
             case .none:
                 if state.browser != nil { return browserKey(&state, key) }
                 if state.compare != nil { return compareKey(&state, key, layout: layout) }
@@ -267,6 +271,35 @@ public enum App {
         case .ctrl("q"): return quit(&state)
         default: break
         }
+        return []
+    }
+
+    /// Choosing the fork point: Up/Down move over the messages (scrolling to keep the choice on
+    /// screen), Enter forks there, Esc cancels.
+    static func forkPick(_ state: inout AppState, _ key: Key, _ selected: Int, layout: LayoutCache) -> [Effect] {
+        let last = state.messages.count - 1
+        var i = selected
+        switch key {
+        case .up: i = max(0, i - 1)
+        case .down: i = min(last, i + 1)
+        case .pageUp: i = max(0, i - 10)
+        case .pageDown: i = min(last, i + 10)
+        case .home: i = 0
+        case .end: i = last
+        case .enter:
+            state.overlay = .none
+            guard state.messages.indices.contains(i) else { return [] }
+            return [.forkHere(messageID: state.messages[i].id)]
+        case .escape, .ctrl("f"):
+            state.overlay = .none
+            return []
+        case .ctrl("q"): return quit(&state)
+        default: return []
+        }
+        state.overlay = .forkPick(i)
+        let pane = pane(state)
+        let shown = layout.visibleMessages(state.displayMessages, width: pane.width, height: pane.height, scroll: state.scroll)
+        if !shown.contains(i) { state.scroll = i == last ? .follow : .anchored(message: i, line: 0) }
         return []
     }
 
@@ -366,7 +399,7 @@ public enum App {
             var index = state.messages.count - 1
             if case .anchored(let m, _) = state.scroll { index = min(m, state.messages.count - 1) }
             guard index >= 0 else { state.notice = "nothing to fork yet"; return [] }
-            return [.forkHere(messageID: state.messages[index].id)]
+            state.overlay = .forkPick(index)
         case .redraw:
             return [.redraw]
         case .scrollUp:

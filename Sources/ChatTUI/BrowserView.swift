@@ -24,7 +24,8 @@ extension Views {
         for (i, sum) in b.sessions.enumerated().dropFirst(first).prefix(rows) {
             let y = 4 + i - first
             let mode = sum.mode == "client" ? "client[\(sum.policy)]" : sum.mode
-            let line = String(sum.name.prefix(20)).padding(toLength: 21, withPad: " ", startingAt: 0) + String(mode.prefix(12)).padding(toLength: 13, withPad: " ", startingAt: 0)
+            // A long name keeps its end (forks differ there: trip-fork-1, trip-fork-2); a cut shows "…".
+            let line = fit(sum.name, 20, keepEnd: true) + " " + fit(mode, 12) + " "
                 + String(format: "%5d  ", sum.turns) + f.string(from: Date(timeIntervalSince1970: sum.last_activity)) + "  " + bytes(sum.bytes)
             let selected = i == b.selected
             if selected { g.fill(x: 1, y: y, width: listW - 2, height: 1, style: Style(.selection, reverse: true)) }

@@ -85,23 +85,33 @@ public final class LayoutCache: @unchecked Sendable {
 
     /// The rows visible in a pane of `height`, for the scroll position.
     public func visible(_ messages: [ChatMessage], width: Int, height: Int, scroll: Scroll) -> [Line] {
+        visibleRows(messages, width: width, height: height, scroll: scroll).map(\.line)
+    }
+
+    /// The indices of the messages with a row on screen.
+    public func visibleMessages(_ messages: [ChatMessage], width: Int, height: Int, scroll: Scroll) -> Set<Int> {
+        Set(visibleRows(messages, width: width, height: height, scroll: scroll).map(\.message))
+    }
+
+    /// The visible rows, each with the index of the message it belongs to.
+    public func visibleRows(_ messages: [ChatMessage], width: Int, height: Int, scroll: Scroll) -> [(line: Line, message: Int)] {
         guard height > 0, !messages.isEmpty else { return [] }
         switch scroll {
         case .follow:
-            var rows: [Line] = []
+            var rows: [(line: Line, message: Int)] = []
             var i = messages.count - 1
             while i >= 0 && rows.count < height {
-                rows.insert(contentsOf: lines(for: messages[i], width: width), at: 0)
+                rows.insert(contentsOf: lines(for: messages[i], width: width).map { ($0, i) }, at: 0)
                 i -= 1
             }
             return Array(rows.suffix(height))
         case .anchored(let message, let line):
-            var rows: [Line] = []
+            var rows: [(line: Line, message: Int)] = []
             var i = min(max(0, message), messages.count - 1)
             var skip = max(0, line)
             while i < messages.count && rows.count < height {
                 let ls = lines(for: messages[i], width: width)
-                rows += ls.dropFirst(min(skip, ls.count))
+                rows += ls.dropFirst(min(skip, ls.count)).map { ($0, i) }
                 skip = 0
                 i += 1
             }

@@ -114,7 +114,10 @@ public struct Grid: Equatable, Sendable {
         }
         put("└" + String(repeating: "─", count: w - 2) + "┘", x: x, y: y + h - 1, style: style)
         if let title, w > 4 {
-            put(" " + title + " ", x: x + 2, y: y, style: titleStyle ?? style, maxX: x + w - 2)
+            // A title longer than the border is cut with "…", never mid-way without a sign.
+            let room = w - 6
+            let shown = DisplayWidth.of(title) <= room ? title : TextLayout.clip(title, to: max(0, room - 1)) + "…"
+            put(" " + shown + " ", x: x + 2, y: y, style: titleStyle ?? style, maxX: x + w - 2)
         }
     }
 

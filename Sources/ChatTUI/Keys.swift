@@ -36,7 +36,7 @@ public enum KeyTable {
         KeyBinding(keys: [.f(3)], label: "F3", action: .compare, help: "compare modes side by side: every message goes to each column (F2 adds a mode, Backspace on an empty input drops one, F3/Esc back)", inFooter: true),
         KeyBinding(keys: [.f(4), .ctrl("o")], label: "F4", action: .browse, help: "browse sessions (also Ctrl-O): / search, Enter open, r rename, d delete, e export, f fork", inFooter: true),
         KeyBinding(keys: [.ctrl("n")], label: "Ctrl-N", action: .newSession, help: "start a new session", inFooter: true),
-        KeyBinding(keys: [.ctrl("f")], label: "Ctrl-F", action: .fork, help: "fork the session at the message at the top of the pane (scroll to it), or the newest", inFooter: false),
+        KeyBinding(keys: [.ctrl("f")], label: "Ctrl-F", action: .fork, help: "fork the session: Up/Down choose the message, Enter forks (it keeps that message and all before)", inFooter: false),
         KeyBinding(keys: [.escape], label: "Esc", action: .cancel, help: "cancel a streaming reply (it is kept, marked interrupted); close a dialog", inFooter: false),
         KeyBinding(keys: [.pageUp], label: "PgUp", action: .scrollUp, help: "scroll the conversation up a page (mouse wheel: 3 lines)", inFooter: false),
         KeyBinding(keys: [.pageDown], label: "PgDn", action: .scrollDown, help: "scroll the conversation down a page", inFooter: false),

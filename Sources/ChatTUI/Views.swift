@@ -76,6 +76,7 @@ public enum Views {
         case .help: help(&g)
         case .modePicker(let selected): picker(&g, state, selected)
         case .newSession(let editor): newSession(&g, editor)
+        case .forkPick: break   // drawn in the conversation pane and the footer
         }
         return g
     }
@@ -135,10 +136,21 @@ public enum Views {
             let summary = " \(server) · sent \(bytes(m.last?.reply.requestBytes ?? 0)) · billed \(m.last?.reply.inputTokens ?? 0) tok "
             g.put(summary, x: r.x + 2, y: r.y + r.height - 1, style: Style(.dim), maxX: r.x + r.width - 1)
         }
-        let rows = cache.visible(messages, width: innerW, height: innerH, scroll: s.scroll)
-        for (i, line) in rows.enumerated() {
+        var picked: Int?
+        if case .forkPick(let i) = s.overlay { picked = i }
+        let rows = cache.visibleRows(messages, width: innerW, height: innerH, scroll: s.scroll)
+        var marked = false
+        for (i, row) in rows.enumerated() {
             var x = r.x + 1
-            for span in line.spans { x = g.put(span.text, x: x, y: r.y + 1 + i, style: span.style, maxX: r.x + 1 + innerW) }
+            for (k, span) in row.line.spans.enumerated() {
+                // The message chosen as the fork point: its label column reversed, "⑂" on its first row.
+                if k == 0 && row.message == picked {
+                    x = g.put(marked ? "     " : "⑂ " + span.text.prefix(3), x: x, y: r.y + 1 + i, style: Style(.selection, bold: true, reverse: true), maxX: r.x + 1 + innerW)
+                    marked = true
+                    continue
+                }
+                x = g.put(span.text, x: x, y: r.y + 1 + i, style: span.style, maxX: r.x + 1 + innerW)
+            }
         }
     }
 
@@ -149,6 +161,20 @@ public enum Views {
         var blocks: [[Line]] = []
         var used = 0
         let turns = s.turns
+        // Each fork ("NAME@POINT") is marked under the turn it was made at; a point before the turns
+        // on hand goes at the end.
+        var forksAt: [Int: [Line]] = [:]
+        var unplaced: [Line] = []
+        for fork in s.memory?.forks ?? [] {
+            let parts = fork.split(separator: "@", maxSplits: 1).map(String.init)
+            let point = parts.count > 1 ? parts[1] : ""
+            let line = Line([Span("⑂ forked as \(parts[0]) at \(point.isEmpty ? "?" : IDs.short(point))", Style(.accent))])
+            let messageID = Int64(point.hasPrefix("m") ? String(point.dropFirst()) : point)
+            let at = point.hasPrefix("resp_") || point.hasPrefix("chatcmpl") || messageID == nil
+                ? turns.lastIndex { $0.responseID == point }
+                : turns.lastIndex { ($0.replyMessageID ?? $0.userMessageID ?? .max) <= messageID! }
+            if let at { forksAt[at, default: []].append(line) } else { unplaced.append(line) }
+        }
         var i = turns.count - 1
         while i >= 0 && used < height {
             let t = turns[i]
@@ -184,16 +210,13 @@ public enum Views {
                 let why = t.status == "interrupted" ? "not part of the memory" : (t.errorCode ?? "error")
                 block.append(Line([Span("  \(why)", Style(t.status == "interrupted" ? .warning : .error))]))
             }
+            block += forksAt[i] ?? []
             blocks.insert(block, at: 0)
             used += block.count
             i -= 1
         }
-        var lines = blocks.flatMap { $0 }
-        // Lineage: where this session was forked from, and its forks.
-        for fork in s.memory?.forks ?? [] {
-            let parts = fork.split(separator: "@", maxSplits: 1).map(String.init)
-            lines.append(Line([Span("⑂ forked as \(parts[0]) at \(parts.count > 1 ? IDs.short(parts[1]) : "?")", Style(.accent))]))
-        }
+        var lines = blocks.flatMap { $0 } + unplaced
+        // Lineage: where this session was forked from.
         if let from = s.memory?.forkedFrom {
             let parts = from.split(separator: "@", maxSplits: 1).map(String.init)
             lines.insert(Line([Span("⑂ fork of \(parts[0]) at \(parts.count > 1 ? IDs.short(parts[1]) : "?")", Style(.accent))]), at: 0)
@@ -203,6 +226,27 @@ public enum Views {
             lines.insert(Line([Span(IDs.short(conv, keep: 8) + n, Style(.accent, bold: true))]), at: 0)
         }
         return Array(lines.suffix(height)).map { clip($0, width) }
+    }
+
+    /// `text` in exactly `width` cells: padded, or cut with "…" (at the end, or in the middle with
+    /// `keepEnd` so the end stays readable).
+    public static func fit(_ text: String, _ width: Int, keepEnd: Bool = false) -> String {
+        let w = DisplayWidth.of(text)
+        if w <= width { return text + String(repeating: " ", count: width - w) }
+        guard width > 1 else { return String(repeating: "…", count: max(0, width)) }
+        if !keepEnd { return TextLayout.clip(text, to: width - 1) + "…" + String(repeating: " ", count: width - 1 - DisplayWidth.of(TextLayout.clip(text, to: width - 1))) }
+        let tailW = (width - 1) / 2, headW = width - 1 - tailW
+        let head = TextLayout.clip(text, to: headW)
+        var tail = ""
+        var used = 0
+        for ch in text.reversed() {
+            let cw = DisplayWidth.of(ch)
+            if used + cw > tailW { break }
+            tail.insert(ch, at: tail.startIndex)
+            used += cw
+        }
+        let out = head + "…" + tail
+        return out + String(repeating: " ", count: max(0, width - DisplayWidth.of(out)))
     }
 
     static func clip(_ line: Line, _ width: Int) -> Line {
@@ -322,6 +366,11 @@ public enum Views {
     }
 
     static func footer(_ g: inout Grid, _ s: AppState, _ r: Rect) {
+        if case .forkPick(let i) = s.overlay, s.messages.indices.contains(i) {
+            g.put(" fork at m\(s.messages[i].id) (keeps it and everything before) · Up/Down choose · Enter fork · Esc cancel",
+                  x: 0, y: r.y, style: Style(.accent, bold: true))
+            return
+        }
         if let notice = s.notice {
             g.put(" " + notice, x: 0, y: r.y, style: Style(.warning))
             return

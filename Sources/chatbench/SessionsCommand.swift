@@ -127,11 +127,14 @@ enum SessionsCommand {
         }
         guard format == "table" else { throw ConfigurationError("show formats are table and json") }
         print("session \(s.name) · \(s.mode.title) · \(s.backend) · \(s.model)" + (try store.forkedFrom(session: s.id).map { " · fork of \($0)" } ?? ""))
-        print("turn  mode          response                   previous                   bytes  items  in (cached)  out  status")
+        // Ids are printed whole (they are copied into `sessions fork --at`); the columns fit the longest.
+        let idW = max(8, turns.flatMap { [$0.responseID, $0.previousResponseID] }.compactMap { $0?.count }.max() ?? 0)
+        print("turn  mode          " + "response".padding(toLength: idW + 1, withPad: " ", startingAt: 0)
+              + "previous".padding(toLength: idW, withPad: " ", startingAt: 0) + "  bytes  items  in (cached)  out  status")
         for t in turns {
             print(String(format: "%4d  ", t.number) + t.mode.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
-                  + (t.responseID ?? "—").prefix(26).padding(toLength: 26, withPad: " ", startingAt: 0) + " "
-                  + (t.previousResponseID ?? "—").prefix(26).padding(toLength: 26, withPad: " ", startingAt: 0)
+                  + (t.responseID ?? "—").padding(toLength: idW, withPad: " ", startingAt: 0) + " "
+                  + (t.previousResponseID ?? "—").padding(toLength: idW, withPad: " ", startingAt: 0)
                   + String(format: " %5d %6d %6d (%3d) %4d  ", t.requestBytes, t.itemsSent, t.inputTokens ?? 0, t.cachedTokens ?? 0, t.outputTokens ?? 0)
                   + t.status + (t.chainEvent.map { " · \($0)" } ?? ""))
         }

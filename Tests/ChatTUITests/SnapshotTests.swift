@@ -317,8 +317,25 @@ enum Fixture {
         let g = Views.render(s, layout: LayoutCache())
         // Dates depend on the time zone: check structure, not the clock.
         #expect(g.text.contains("SESSIONS · 2 shown") && g.text.contains("Preview · trip") && g.text.contains("fork point resp_1111…"))
-        #expect(g.text.contains("trip                 chain            3") && g.text.contains("work                 client[windo"))
+        #expect(g.text.contains("trip                 chain            3") && g.text.contains("work                 client[wind…"))
         for y in 0..<g.height { #expect(DisplayWidth.of(g.row(y)) == 120) }
+    }
+
+    /// Long names keep their ends, so two forks of one session stay apart; every cut shows "…".
+    @Test func browserWithLongNames() {
+        var s = Self.state()
+        s.browser?.sessions = ["my-long-session-about-moving-to-lisbon-fork-1", "my-long-session-about-moving-to-lisbon-fork-2"].map {
+            SessionSummary(name: $0, mode: "client", backend: "offline", policy: "summarize:12", turns: 3, messages: 6, bytes: 310, last_activity: 0, forked_from: nil)
+        }
+        let g = Views.render(s, layout: LayoutCache())
+        let rows = (0..<g.height).map { g.row($0) }
+        let fork1 = rows.first { $0.contains("my-long-se…on-fork-1") }, fork2 = rows.first { $0.contains("my-long-se…on-fork-2") }
+        #expect(fork1 != nil && fork2 != nil, "\(g.text)")
+        #expect(g.text.contains("client[summ…") && g.text.contains("Preview · my-long-session-about-moving-to-lisbo… "))
+        // The date column depends on the time zone: the snapshot is of the rows without it.
+        var masked = g
+        for y in 4..<6 { masked.put(String(repeating: "#", count: 16), x: 2 + 21 + 13 + 7, y: y, style: .text) }
+        assertSnapshot(masked, "browser-long-names-120x30")
     }
 
     @Test func browserKeys() {

@@ -140,3 +140,20 @@ import ChatEngine
         #expect(bad.status == 2 && bad.stderr.contains("unknown format"))
     }
 }
+
+@Suite struct SessionsShowTests {
+    /// The ids `sessions show` prints are whole: one copied from it forks the session.
+    @Test func aCopiedResponseIDForks() throws {
+        let home = TempHome()
+        for text in ["My name is Priya.", "I live in Porto."] {
+            #expect(try ChatbenchProcess.run(["send", "--session", "trip", text], home: home.path).status == 0)
+        }
+        let show = try ChatbenchProcess.run(["sessions", "show", "trip"], home: home.path)
+        #expect(show.status == 0, "\(show.stderr)")
+        let firstTurn = try #require(show.stdout.split(separator: "\n").first { $0.hasPrefix("   1  ") })
+        let copied = try #require(firstTurn.split(separator: " ").first { $0.hasPrefix("resp_") })
+        #expect(copied.count == 53, "\(copied)")   // resp_ and 48 hex digits
+        let fork = try ChatbenchProcess.run(["sessions", "fork", "trip", "--at", String(copied), "--as", "trip-early"], home: home.path)
+        #expect(fork.status == 0, "\(fork.stderr)")
+    }
+}
