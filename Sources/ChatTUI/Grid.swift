@@ -65,26 +65,24 @@ public struct Grid: Equatable, Sendable {
         guard y >= 0, y < height else { return x }
         let limit = min(maxX ?? width, width)
         var col = x
+        // A zero-width character (control or stray combining mark) joins nothing and is skipped; a
+        // cluster of several spacing characters takes one cell group per piece, as ncurses draws it.
         for ch in text {
-            if col >= limit { break }
-            let w = DisplayWidth.of(ch)
-            if w == 0 {
-                // A zero-width character (control or stray combining mark) joins nothing: skip it.
-                continue
+            for (piece, w) in DisplayWidth.pieces(ch) where w > 0 {
+                if col >= limit { return col }
+                if col < 0 { col += w; continue }
+                if col + w > limit {
+                    self[col, y] = Cell(text: " ", style: style)
+                    return col + 1
+                }
+                clearWide(at: col, y)
+                self[col, y] = Cell(text: piece, style: style)
+                if w == 2 {
+                    clearWide(at: col + 1, y)
+                    self[col + 1, y] = Cell(text: "", style: style)
+                }
+                col += w
             }
-            if col < 0 { col += w; continue }
-            if col + w > limit {
-                self[col, y] = Cell(text: " ", style: style)
-                col += 1
-                break
-            }
-            clearWide(at: col, y)
-            self[col, y] = Cell(text: String(ch), style: style)
-            if w == 2 {
-                clearWide(at: col + 1, y)
-                self[col + 1, y] = Cell(text: "", style: style)
-            }
-            col += w
         }
         return col
     }
