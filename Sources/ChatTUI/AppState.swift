@@ -114,6 +114,8 @@ public struct AppState: Sendable {
     public var notice: String?
     public var lastError: String?
     public var overlay: Overlay = .none
+    /// The first row of the help shown (when it is taller than the screen).
+    public var helpScroll = 0
     public var quitArmed = false
     public var cancelling = false
     /// Enter was pressed while a reply streamed: send the input as soon as the turn is recorded.
@@ -233,7 +235,14 @@ public enum App {
             if key != .ctrl("c") { state.quitArmed = false }
             switch state.overlay {
             case .help:
-                if [.escape, .f(1), .enter, .char("q"), .char("?"), .ctrl("q")].contains(key) { state.overlay = .none }
+                switch key {
+                case .up, .wheelUp: state.helpScroll = max(0, state.helpScroll - 1)
+                case .down, .wheelDown: state.helpScroll += 1   // the view stops at the last row
+                case .pageUp: state.helpScroll = max(0, state.helpScroll - 10)
+                case .pageDown: state.helpScroll += 10
+                default: break
+                }
+                if [.escape, .f(1), .enter, .char("q"), .char("?"), .ctrl("q")].contains(key) { state.overlay = .none; state.helpScroll = 0 }
                 return key == .ctrl("q") ? quit(&state) : []
             case .modePicker(let selected):
                 return picker(&state, key, selected)

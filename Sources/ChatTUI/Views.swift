@@ -55,13 +55,13 @@ public enum Views {
         }
         if let browser = state.browser {
             renderBrowser(&g, state, browser, cache)
-            if case .help = state.overlay { help(&g) }
+            if case .help = state.overlay { help(&g, scroll: state.helpScroll) }
             return g
         }
         if let compare = state.compare {
             renderCompare(&g, state, compare, cache)
             if case .modePicker(let selected) = state.overlay { picker(&g, state, selected) }
-            if case .help = state.overlay { help(&g) }
+            if case .help = state.overlay { help(&g, scroll: state.helpScroll) }
             return g
         }
         let l = MainLayout(state)
@@ -73,7 +73,7 @@ public enum Views {
         footer(&g, state, l.footer)
         switch state.overlay {
         case .none: break
-        case .help: help(&g)
+        case .help: help(&g, scroll: state.helpScroll)
         case .modePicker(let selected): picker(&g, state, selected)
         case .newSession(let editor): newSession(&g, editor)
         case .forkPick: break   // drawn in the conversation pane and the footer
@@ -398,22 +398,37 @@ public enum Views {
         KeyTable.bindings.map { ($0.label, $0.help) }
     }
 
-    static func help(_ g: inout Grid) {
+    /// The help: one row per key, wrapped under its label to the box (never cut); the box is as wide
+    /// as the longest row allows on this screen, and scrolls (Up/Down) when it is taller.
+    static func help(_ g: inout Grid, scroll: Int) {
+        let labelW = 9
         let rows = helpRows()
-        // One column when it fits; else two, each line cut to its column.
-        let columns = rows.count + 6 <= g.height - 2 ? 1 : 2
-        let perColumn = (rows.count + columns - 1) / columns
-        let r = centered(&g, width: columns == 1 ? 92 : g.width - 2, height: perColumn + 6, title: "Help · keys")
-        let colW = (r.width - 4) / columns
-        for (i, row) in rows.enumerated() {
-            let x0 = r.x + 2 + (i / perColumn) * colW
-            let y = r.y + 1 + i % perColumn
-            guard y < r.y + r.height - 3 else { continue }
-            let x = g.put(row.0.padding(toLength: 9, withPad: " ", startingAt: 0), x: x0, y: y, style: Style(.key, bold: true), maxX: x0 + colW - 1)
-            g.put(row.1, x: x, y: y, style: .text, maxX: min(x0 + colW - 1, r.x + r.width - 1))
+        let modes = "Modes: chain sends previous_response_id · conversation sends a conversation id · client resends the history · hybrid chains and resends long-term facts. Esc closes."
+        let widest = max(rows.map { labelW + DisplayWidth.of($0.1) }.max() ?? 0, 60)
+        let contentW = max(10, min(widest, g.width - 6))
+        var lines: [[Span]] = []
+        for row in rows {
+            let wrapped = TextLayout.wrap([Span(row.1, .text)], width: contentW - labelW)
+            for (i, line) in wrapped.enumerated() {
+                lines.append([Span(i == 0 ? row.0.padding(toLength: labelW, withPad: " ", startingAt: 0) : String(repeating: " ", count: labelW),
+                                   Style(.key, bold: true))] + line.spans)
+            }
         }
-        g.put("Modes: chain sends previous_response_id · conversation sends a conversation id ·", x: r.x + 2, y: r.y + r.height - 3, style: Style(.dim), maxX: r.x + r.width - 1)
-        g.put("client resends the history · hybrid chains and resends long-term facts.  Esc closes.", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 1)
+        lines.append([])
+        lines += TextLayout.wrap([Span(modes, Style(.dim))], width: contentW).map(\.spans)
+        let r = centered(&g, width: contentW + 4, height: lines.count + 2, title: "Help · keys")
+        let innerH = r.height - 2
+        let fits = lines.count <= innerH
+        let shownH = fits ? innerH : innerH - 1
+        let first = fits ? 0 : min(max(0, scroll), lines.count - shownH)
+        for (i, spans) in lines.dropFirst(first).prefix(shownH).enumerated() {
+            var x = r.x + 2
+            for span in spans { x = g.put(span.text, x: x, y: r.y + 1 + i, style: span.style, maxX: r.x + r.width - 2) }
+        }
+        if !fits {
+            let more = "\(first > 0 ? "↑" : " ")\(first + shownH < lines.count ? "↓" : " ") rows \(first + 1)–\(first + shownH) of \(lines.count) · Up/Down scroll · Esc closes"
+            g.put(more, x: r.x + 2, y: r.y + r.height - 2, style: Style(.accent), maxX: r.x + r.width - 2)
+        }
     }
 
     static func picker(_ g: inout Grid, _ s: AppState, _ selected: Int) {

@@ -119,7 +119,6 @@ enum Fixture {
         small.overlay = .help
         let help80 = Views.render(small, layout: LayoutCache())
         assertSnapshot(help80, "help-80x24")
-        for b in KeyTable.bindings { #expect(help80.text.contains(b.label), "\(b.label) missing from the 80x24 help") }
         s.overlay = .none
         s.width = 60
         s.height = 20
@@ -127,6 +126,31 @@ enum Fixture {
         s.width = 30
         s.height = 8
         assertSnapshot(Views.render(s, layout: LayoutCache()), "too-small-30x8")
+    }
+
+    /// The help is never cut: at 200 columns every row is whole on one line; at 80x24 it wraps and
+    /// scrolls, and scrolling through it shows every word of every row.
+    @Test func helpIsWholeAtEverySize() {
+        var wide = Fixture.state(.chain, width: 200, height: 60)
+        wide.overlay = .help
+        let g = Views.render(wide, layout: LayoutCache())
+        assertSnapshot(g, "help-200x60")
+        for b in KeyTable.bindings { #expect(g.text.contains(b.label.padding(toLength: 9, withPad: " ", startingAt: 0) + b.help), "\(b.label) is cut at 200 columns") }
+        let cache = LayoutCache()
+        var small = Fixture.state(.chain, width: 80, height: 24)
+        small.overlay = .help
+        var seen = ""
+        for _ in 0..<40 {
+            seen += Views.render(small, layout: cache).text + "\n"
+            _ = App.update(&small, .key(.down), layout: cache)
+        }
+        assertSnapshot(Views.render(small, layout: cache), "help-80x24-scrolled")
+        let words = Set(seen.split { $0 == " " || $0 == "│" || $0 == "\n" })
+        for b in KeyTable.bindings {
+            #expect(words.contains(Substring(b.label.split(separator: " ").first!)))
+            for word in b.help.split(separator: " ") { #expect(words.contains(word), "\(word) of \(b.label) never shown at 80x24") }
+        }
+        #expect(App.update(&small, .key(.escape), layout: cache).isEmpty && small.overlay == .none && small.helpScroll == 0)
     }
 
     @Test func everySizeRendersWithoutCrashing() {
