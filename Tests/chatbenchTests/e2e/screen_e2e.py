@@ -143,6 +143,34 @@ def pasted_tabs_are_kept():
         t.close()
 
 
+def dumb_terminal_is_refused():
+    """TERM=dumb cannot draw the screen: chatbench says so and exits instead of taking keys blind."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"bash --norc -c 'env TERM=dumb LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}; echo EXIT=$?; sleep 30'", 100, 30)
+    try:
+        s = t.wait_for("EXIT=")
+        assert "EXIT=1" in s and "cannot move the cursor" in s, s
+        assert not os.path.exists(os.path.join(home, "workbench.sqlite")) or sqlite3.connect(os.path.join(home, "workbench.sqlite")).execute(
+            "SELECT count(*) FROM messages").fetchone()[0] == 0
+    finally:
+        t.close()
+
+
+def growing_then_quitting_leaves_the_shell_clean():
+    """After the terminal grows, quitting leaves no box of the screen on the shell's screen."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"bash --norc -c 'echo SHELL-BEFORE; env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}; echo AFTER-QUIT; sleep 30'", 80, 24)
+    try:
+        t.wait_for("SERVER CHAIN")
+        t.resize(120, 40)
+        t.wait_for(lambda s: len(s.splitlines()) >= 39 and "Response chain" in s and s.splitlines()[-1].strip() != "")
+        t.keys("C-q")
+        s = t.wait_for("AFTER-QUIT")
+        assert not any(c in s for c in "┌│└─"), s
+    finally:
+        t.close()
+
+
 def compare_view_two_messages():
     home = tempfile.mkdtemp(prefix="cb-e2e-")
     t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=5 {BIN}", 120, 40)
@@ -283,7 +311,8 @@ def resize_storm_unknown_keys_and_a_crash_while_drawing():
 
 if __name__ == "__main__":
     failures = 0
-    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, pasted_tabs_are_kept, compare_view_two_messages,
+    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, pasted_tabs_are_kept, dumb_terminal_is_refused,
+                 growing_then_quitting_leaves_the_shell_clean, compare_view_two_messages,
                  compare_turn_cancels_with_escape,
                  browse_search_open_fork_export, resize_storm_unknown_keys_and_a_crash_while_drawing]:
         started = time.monotonic()
