@@ -129,7 +129,8 @@ public enum TextLayout {
         return lines
     }
 
-    /// Inline Markdown: `code` and **bold**. Unclosed markers stay literal.
+    /// Inline Markdown: `code`, **bold** and *italics*. Unclosed markers stay literal, and so does a
+    /// `*` with a space after it (or before its closing one), as in "2 * 3 * 4".
     public static func inline(_ text: String, base: Style) -> [Span] {
         if !text.utf8.contains(0x60) && !text.utf8.contains(0x2A) { return [Span(text, base)] }  // no ` or *: plain
         var spans: [Span] = []
@@ -152,6 +153,19 @@ public enum TextLayout {
                     flush(i)
                     spans.append(Span(String(rest[open..<close.lowerBound]), base.bolded))
                     i = close.upperBound
+                    plainStart = i
+                    continue
+                }
+            }
+            if ch == "*", !rest[i...].hasPrefix("**") {
+                let open = rest.index(after: i)
+                if open < rest.endIndex, !rest[open].isWhitespace, rest[open] != "*",
+                   let close = rest[open...].firstIndex(of: "*"), close > open, !rest[rest.index(before: close)].isWhitespace {
+                    flush(i)
+                    var italic = base
+                    italic.italic = true
+                    spans.append(Span(String(rest[open..<close]), italic))
+                    i = rest.index(after: close)
                     plainStart = i
                     continue
                 }

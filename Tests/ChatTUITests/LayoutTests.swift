@@ -41,6 +41,15 @@ import Testing
         #expect(lines[0].spans.first?.style.role == .accent)
     }
 
+    @Test func italicsAreStyledNotShownRaw() {
+        let lines = TextLayout.markdown("Pack *light* and **warm**, *really*.", width: 60, base: .text)
+        #expect(lines.map(\.text) == ["Pack light and warm, really."])
+        #expect(lines[0].spans.contains { $0.text == "light" && $0.style.italic && !$0.style.bold })
+        #expect(lines[0].spans.contains { $0.text == "warm" && $0.style.bold })
+        #expect(TextLayout.markdown("2 * 3 * 4 = 24", width: 40, base: .text).map(\.text) == ["2 * 3 * 4 = 24"])
+        #expect(TextLayout.markdown("a *b", width: 40, base: .text).map(\.text) == ["a *b"])
+    }
+
     @Test func unclosedMarkersStayLiteral() {
         #expect(TextLayout.markdown("a `b and **c", width: 40, base: .text).map(\.text) == ["a `b and **c"])
     }
