@@ -116,6 +116,8 @@ public struct AppState: Sendable {
     public var overlay: Overlay = .none
     /// The first row of the help shown (when it is taller than the screen).
     public var helpScroll = 0
+    /// The numbers the mode picker offers for window:N, budget:N and summarize:N.
+    public var policyNumbers = PolicyNumbers()
     public var quitArmed = false
     public var cancelling = false
     /// Enter was pressed while a reply streamed: send the input as soon as the turn is recorded.
@@ -184,21 +186,61 @@ public enum Effect: Equatable, Sendable {
     case forkHere(messageID: Int64)
 }
 
-/// The mode picker's choices: every mode, and client mode with each preset policy.
+/// The mode picker's choices: every mode, and client mode with each policy. A policy that takes a
+/// number (window:N, budget:N, summarize:N) takes it from `PolicyNumbers`, which the user sets.
 public struct ModeChoice: Equatable, Sendable {
     public let label: String
     public let mode: MemoryMode
-    public let policy: String?
+    /// all | window | budget | summarize (client mode); nil for the server modes.
+    public let policyKind: String?
     public static let all: [ModeChoice] = [
-        ModeChoice(label: "server chain         previous_response_id", mode: .chain, policy: nil),
-        ModeChoice(label: "server conversation  conversation id", mode: .conversation, policy: nil),
-        ModeChoice(label: "client               all items", mode: .client, policy: "all"),
-        ModeChoice(label: "client               window:4", mode: .client, policy: "window:4"),
-        ModeChoice(label: "client               window:10", mode: .client, policy: "window:10"),
-        ModeChoice(label: "client               budget:1000 tokens", mode: .client, policy: "budget:1000"),
-        ModeChoice(label: "client               summarize:6", mode: .client, policy: "summarize:6"),
-        ModeChoice(label: "hybrid               chain + long-term facts", mode: .hybrid, policy: nil),
+        ModeChoice(label: "server chain         previous_response_id", mode: .chain, policyKind: nil),
+        ModeChoice(label: "server conversation  conversation id", mode: .conversation, policyKind: nil),
+        ModeChoice(label: "client               all items", mode: .client, policyKind: "all"),
+        ModeChoice(label: "client               window:", mode: .client, policyKind: "window"),
+        ModeChoice(label: "client               budget:", mode: .client, policyKind: "budget"),
+        ModeChoice(label: "client               summarize:", mode: .client, policyKind: "summarize"),
+        ModeChoice(label: "hybrid               chain + long-term facts", mode: .hybrid, policyKind: nil),
     ]
+
+    /// The policy this choice sends, with the numbers set in the picker.
+    public func policy(_ n: PolicyNumbers) -> String? {
+        guard let kind = policyKind else { return nil }
+        return kind == "all" ? "all" : "\(kind):\(max(PolicyNumbers.minimum[kind] ?? 1, n[kind]))"
+    }
+
+    /// Whether this choice is the session's mode and policy (the picker marks it).
+    public func isCurrent(mode: MemoryMode?, policy: String?) -> Bool {
+        guard self.mode == mode else { return false }
+        guard let kind = policyKind else { return true }
+        return (policy ?? "all").split(separator: ":").first.map(String.init) == kind
+    }
+}
+
+/// The numbers of the picker's window:N, budget:N and summarize:N, starting from the session's
+/// policy (so a session on window:2 shows window:2) or the defaults.
+public struct PolicyNumbers: Equatable, Sendable {
+    public var window = 4
+    public var budget = 1000
+    public var summarize = 6
+    public static let minimum = ["window": 1, "budget": 1, "summarize": 2]
+
+    public init(from policy: String? = nil) {
+        let parts = (policy ?? "").split(separator: ":").map(String.init)
+        if parts.count == 2, let n = Int(parts[1]), let min = Self.minimum[parts[0]], n >= min { self[parts[0]] = n }
+    }
+
+    public subscript(kind: String) -> Int {
+        get { kind == "window" ? window : kind == "budget" ? budget : summarize }
+        set {
+            let n = max(0, min(newValue, 10_000_000))   // the policy takes at least the minimum
+            switch kind {
+            case "window": window = n
+            case "budget": budget = n
+            default: summarize = n
+            }
+        }
+    }
 }
 
 public enum App {
@@ -262,21 +304,34 @@ public enum App {
         state.streaming != nil ? [.cancelStream, .quit] : [.quit]
     }
 
+    /// The picker: Up/Down choose; on a policy with a number, Left/Right change it (budget by 100),
+    /// digits type it and Backspace deletes its last digit; Enter switches (or adds a compare column).
     static func picker(_ state: inout AppState, _ key: Key, _ selected: Int) -> [Effect] {
         let n = ModeChoice.all.count
+        let c = ModeChoice.all[selected]
+        let kind = c.policyKind.flatMap { $0 == "all" ? nil : $0 }
         switch key {
         case .up: state.overlay = .modePicker(selected: (selected + n - 1) % n)
         case .down, .tab: state.overlay = .modePicker(selected: (selected + 1) % n)
         case .escape, .f(2): state.overlay = .none
+        case .left, .right:
+            guard let kind else { return [] }
+            let step = kind == "budget" ? 100 : 1
+            state.policyNumbers[kind] += key == .right ? step : -step
+        case .char(let ch) where ch.isASCII && ch.isNumber:
+            guard let kind else { return [] }
+            state.policyNumbers[kind] = state.policyNumbers[kind] * 10 + Int(String(ch))!
+        case .backspace:
+            guard let kind else { return [] }
+            state.policyNumbers[kind] /= 10
         case .enter:
             state.overlay = .none
-            let c = ModeChoice.all[selected]
             if let compare = state.compare {
-                let column = CompareColumn(mode: c.mode, policy: c.policy ?? "all")
+                let column = CompareColumn(mode: c.mode, policy: c.policy(state.policyNumbers) ?? "all")
                 if let refusal = compare.refusesColumn(column) { state.notice = refusal; return [] }
                 return [.compareAddColumn(column)]
             }
-            return [.switchMode(c.mode, policy: c.policy)]
+            return [.switchMode(c.mode, policy: c.policy(state.policyNumbers))]
         case .ctrl("q"): return quit(&state)
         default: break
         }
@@ -390,7 +445,8 @@ public enum App {
             let next = all[(all.firstIndex(of: mode)! + 1) % all.count]
             return [.switchMode(next, policy: nil)]
         case .modePicker:
-            let current = ModeChoice.all.firstIndex { $0.mode == state.session?.mode && ($0.policy == nil || $0.policy == state.session?.policy) } ?? 0
+            let current = ModeChoice.all.firstIndex { $0.isCurrent(mode: state.session?.mode, policy: state.session?.policy) } ?? 0
+            state.policyNumbers = PolicyNumbers(from: state.session?.policy)
             state.overlay = .modePicker(selected: current)
         case .help:
             state.overlay = .help
@@ -549,6 +605,7 @@ public enum App {
         case .f(2):
             guard c.inFlight == 0 else { return [] }
             if c.columns.count >= CompareViewState.maxColumns { state.notice = "at most \(CompareViewState.maxColumns) modes: Backspace drops the last one"; return [] }
+            state.policyNumbers = PolicyNumbers()
             state.overlay = .modePicker(selected: 0)
             return []
         case .backspace where state.input.isEmpty && c.columns.count > 2 && c.inFlight == 0:

@@ -432,13 +432,21 @@ public enum Views {
     }
 
     static func picker(_ g: inout Grid, _ s: AppState, _ selected: Int) {
-        let r = centered(&g, width: 54, height: ModeChoice.all.count + 4, title: "Memory mode · policy")
-        for (i, c) in ModeChoice.all.enumerated() where i < r.height - 3 {
-            let current = c.mode == s.session?.mode && (c.policy == nil || c.policy == s.session?.policy)
+        let r = centered(&g, width: 60, height: ModeChoice.all.count + 5, title: "Memory mode · policy")
+        let inCompare = s.compare != nil
+        for (i, c) in ModeChoice.all.enumerated() where i < r.height - 4 {
+            // The session's mode and policy is marked with its own number (window:2 shows as such).
+            let current = !inCompare && c.isCurrent(mode: s.session?.mode, policy: s.session?.policy)
             let style = i == selected ? Style(.selection, bold: true, reverse: true) : .text
-            g.put((current ? "● " : "  ") + c.label, x: r.x + 2, y: r.y + 1 + i, style: style, maxX: r.x + r.width - 2)
+            var label = c.label
+            if let kind = c.policyKind, kind != "all" {
+                label += "\(s.policyNumbers[kind])" + (kind == "budget" ? " tokens" : "")
+                if i == selected { label += "  ◂ ▸" }
+            }
+            g.put((current ? "● " : "  ") + label, x: r.x + 2, y: r.y + 1 + i, style: style, maxX: r.x + r.width - 2)
         }
-        g.put("Up/Down choose · Enter switch · Esc close", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 1)
+        g.put("Up/Down choose · ◂ ▸ or digits set N · Backspace", x: r.x + 2, y: r.y + r.height - 3, style: Style(.dim), maxX: r.x + r.width - 1)
+        g.put("Enter \(inCompare ? "add this column" : "switch") · Esc close", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 1)
     }
 
     static func newSession(_ g: inout Grid, _ editor: InputEditor) {

@@ -192,6 +192,33 @@ func emptyMemory(_ mode: MemoryMode = .chain) -> MemoryState {
                 totalInputTokens: 0, totalCachedTokens: 0, totalOutputTokens: 0)
 }
 
+@Suite struct PickerTests {
+    /// Any window, budget or summarize number can be chosen, and a session on window:2 is marked.
+    @Test func pickerSetsPolicyNumbers() {
+        let cache = LayoutCache()
+        var s = Fixture.state(.client, width: 100, height: 30)
+        s.session?.policy = "window:2"
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        #expect(s.overlay == .modePicker(selected: 3) && s.policyNumbers.window == 2)
+        let g = Views.render(s, layout: cache)
+        assertSnapshot(g, "picker-window2-100x30")
+        #expect(g.text.contains("● client               window:2"))
+        _ = App.update(&s, .key(.right), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "window:3")])
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)   // summarize
+        _ = App.update(&s, .key(.backspace), layout: cache)
+        _ = App.update(&s, .key(.char("4")), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "summarize:4")])
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)   // budget
+        for _ in 0..<3 { _ = App.update(&s, .key(.left), layout: cache) }
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "budget:700")])
+        #expect(PolicyNumbers(from: "summarize:1").summarize == 6)   // below the minimum: the default
+    }
+}
+
 @Suite struct ForkTests {
     /// A fork made at turn 1 is marked under turn 1, not after the newest turn.
     @Test func theForkMarkerSitsAtTheForkPoint() {
