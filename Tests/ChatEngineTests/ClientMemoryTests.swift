@@ -36,7 +36,7 @@ import Testing
         #expect(try s.popItem()?.text == "c")   // the corrupt newest row is skipped
     }
 
-    /// Rows exactly as the Python SDK writes them (openai-wire.md §12.2), in both JSON separator styles.
+    /// Rows exactly as the Python Agents SDK's SQLiteSession writes them, in both JSON separator styles.
     static let pythonRows = [
         #"{"content": "First question", "role": "user"}"#,
         #"{"id": "msg_2e00", "content": [{"annotations": [], "text": "Hello from stub", "type": "output_text", "logprobs": []}], "role": "assistant", "status": "completed", "type": "message"}"#,
