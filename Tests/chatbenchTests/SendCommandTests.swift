@@ -139,6 +139,35 @@ import ChatEngine
         let bad = try ChatbenchProcess.run(["compare", "--format", "xml"], home: home.path)
         #expect(bad.status == 2 && bad.stderr.contains("unknown format"))
     }
+
+    /// A mode twice would write both columns into one session: refused, and the help says the limits.
+    @Test func modesAreListedOnceAndAtMostFour() throws {
+        let home = TempHome()
+        let twice = try ChatbenchProcess.run(["compare", "--modes", "chain,chain", "--turns", "1"], home: home.path)
+        #expect(twice.status == 2 && twice.stderr.contains("lists chain twice"), "\(twice.stderr)")
+        let help = try ChatbenchProcess.run(["help", "compare"], home: home.path)
+        #expect(help.stdout.contains("one to four") && help.stdout.contains("At most four modes"), "\(help.stdout)")
+        let table = try ChatbenchProcess.run(["compare", "--modes", "chain,client:budget:200", "--turns", "1"], home: home.path)
+        #expect(table.stdout.contains("client[budget:200]  "), "\(table.stdout)")
+    }
+
+    /// The project documents what it emulates itself: no file cites a document outside the repository.
+    @Test func noCitationOfFilesOutsideTheRepository() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var files = ["README.md"]
+        for dir in ["Sources", "Tests"] {
+            let e = FileManager.default.enumerator(atPath: root.appendingPathComponent(dir).path)
+            while let f = e?.nextObject() as? String {
+                if f.hasSuffix(".swift") || f.hasSuffix(".py") { files.append(dir + "/" + f) }
+            }
+        }
+        #expect(files.count > 20)
+        let outside = ["openai" + "-wire.md", "swift" + "-recipes.md", "work/" + "shared"]
+        for f in files {
+            let text = try String(contentsOf: root.appendingPathComponent(f), encoding: .utf8)
+            for name in outside { #expect(!text.contains(name), "\(f) cites \(name)") }
+        }
+    }
 }
 
 @Suite struct SessionsShowTests {
