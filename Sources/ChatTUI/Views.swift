@@ -145,7 +145,7 @@ public enum Views {
             for (k, span) in row.line.spans.enumerated() {
                 // The message chosen as the fork point: its label column reversed, "⑂" on its first row.
                 if k == 0 && row.message == picked {
-                    x = g.put(marked ? "     " : "⑂ " + span.text.prefix(3), x: x, y: r.y + 1 + i, style: Style(.selection, bold: true, reverse: true), maxX: r.x + 1 + innerW)
+                    x = g.put(marked ? "     " : "⑂" + span.text.prefix(3) + " ", x: x, y: r.y + 1 + i, style: Style(.selection, bold: true, reverse: true), maxX: r.x + 1 + innerW)
                     marked = true
                     continue
                 }

@@ -269,6 +269,32 @@ enum Fixture {
         }
     }
 
+    /// Every F3 column shows the message just sent and the reply arriving, turn after turn, with one
+    /// layout cache for the whole run as the app has.
+    @Test func eachColumnStreamsTheCurrentTurn() {
+        let cache = LayoutCache()
+        var s = idleState()
+        s.width = 120
+        s.height = 40
+        _ = App.update(&s, .engine(.compareOpened(CompareViewState(columns: [CompareColumnState(column: CompareColumn(mode: .chain), session: "a"),
+                                                                         CompareColumnState(column: CompareColumn(mode: .client), session: "b")]))), layout: cache)
+        var id: Int64 = 1
+        for (n, text) in ["My name is Carl.", "I'm a pilot.", "What do you know about me?"].enumerated() {
+            for ch in text { _ = App.update(&s, .key(.char(ch)), layout: cache) }
+            _ = App.update(&s, .key(.enter), layout: cache)
+            for i in 0..<2 { _ = App.update(&s, .engine(.compareDelta(column: i, text: "Reply \(n + 1) ")), layout: cache) }
+            let g = Views.render(s, layout: cache)
+            #expect(g.text.components(separatedBy: "you  " + text).count == 3, "both columns must show \(text):\n\(g.text)")
+            #expect(g.text.components(separatedBy: "bot  Reply \(n + 1) ▍").count == 3, "\(g.text)")
+            for i in 0..<2 {
+                let new = [ChatMessage(id: id, role: "user", text: text), ChatMessage(id: id + 1, role: "assistant", text: "Reply \(n + 1) done.")]
+                id += 2
+                _ = App.update(&s, .engine(.compareTurn(column: i, row: CompareTurn(mode: i == 0 ? "chain" : "client", turn: n + 1, request_bytes: 100), newMessages: new)), layout: cache)
+            }
+            _ = Views.render(s, layout: cache)
+        }
+    }
+
     @Test func aFifthOrRepeatedModeIsRefusedNotSwapped() {
         let cache = LayoutCache()
         let four = [CompareColumn(mode: .chain), CompareColumn(mode: .client), CompareColumn(mode: .client, policy: "window:2"), CompareColumn(mode: .conversation)]

@@ -240,7 +240,7 @@ func emptyMemory(_ mode: MemoryMode = .chain) -> MemoryState {
         #expect(s.overlay == .forkPick(5))
         for _ in 0..<4 { _ = App.update(&s, .key(.up), layout: cache) }
         let g = Views.render(s, layout: cache)
-        let marked = (0..<g.height).first { g.row($0).contains("│⑂ bot") }
+        let marked = (0..<g.height).first { g.row($0).contains("│⑂bot Nice") }
         #expect(marked != nil && g.row(marked!).contains("Nice to meet you, Priya!"), "\(g.text)")
         #expect(g.text.contains("fork at m2"))
         #expect(App.update(&s, .key(.enter), layout: cache) == [.forkHere(messageID: 2)])
