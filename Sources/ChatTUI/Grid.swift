@@ -68,7 +68,11 @@ public struct Grid: Equatable, Sendable {
         // A zero-width character (control or stray combining mark) joins nothing and is skipped; a
         // cluster of several spacing characters takes one cell group per piece, as ncurses draws it.
         for ch in text {
-            for (piece, w) in DisplayWidth.pieces(ch) where w > 0 {
+            let pieces = DisplayWidth.pieces(ch)
+            for (drawn, w) in pieces where w > 0 {
+                // The joiners between pieces are left out: a terminal that joins ZWJ sequences (tmux
+                // does) would draw them in fewer cells than ncurses counted and shift the row.
+                let piece = pieces.count > 1 ? String(String.UnicodeScalarView(drawn.unicodeScalars.filter { $0.value != 0x200D })) : drawn
                 if col >= limit { return col }
                 if col < 0 { col += w; continue }
                 if col + w > limit {
@@ -114,7 +118,9 @@ public struct Grid: Equatable, Sendable {
         if let title, w > 4 {
             // A title longer than the border is cut with "…", never mid-way without a sign.
             let room = w - 6
-            let shown = DisplayWidth.of(title) <= room ? title : TextLayout.clip(title, to: max(0, room - 1)) + "…"
+            var cut = TextLayout.clip(title, to: max(0, room - 1))
+            while cut.hasSuffix("…") || cut.hasSuffix(" ") { cut.removeLast() }   // one "…", not "……"
+            let shown = DisplayWidth.of(title) <= room ? title : cut + "…"
             put(" " + shown + " ", x: x + 2, y: y, style: titleStyle ?? style, maxX: x + w - 2)
         }
     }

@@ -43,4 +43,13 @@ import Testing
         }
         #expect(checked > 1000)
     }
+
+    /// The pieces of a ZWJ sequence are drawn without the joiner, so no terminal joins them into
+    /// fewer cells than ncurses counted (tmux draws 👨‍👩‍👧 in 2 cells when the joiners reach it).
+    @Test func zwjSequencesAreDrawnAsSeparatePieces() {
+        var g = Grid(width: 10, height: 1)
+        #expect(g.put("👨‍👩‍👧x", x: 0, y: 0, style: .text) == 7)
+        #expect([g[0, 0].text, g[2, 0].text, g[4, 0].text, g[6, 0].text] == ["👨", "👩", "👧", "x"])
+        #expect(!(0..<10).contains { g[$0, 0].text.unicodeScalars.contains("\u{200D}") })
+    }
 }
