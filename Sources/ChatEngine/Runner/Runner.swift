@@ -35,9 +35,9 @@ public final class Runner: @unchecked Sendable {
         self.streaming = streaming
     }
 
-    /// Bytes and items sent so far in this turn: every request body the turn built counts once (a
-    /// summary request, a chain attempt the server refused before a repair); the HTTP client's
-    /// retries of the same body are not counted again.
+    /// Bytes and items sent so far in this turn: every request body the turn built (a summary
+    /// request, a chain attempt the server refused before a repair); the HTTP client's retries of a
+    /// body are added from the turn's `RetryMeter`.
     struct Sent {
         var bytes = 0
         var items = 0
@@ -82,17 +82,19 @@ public final class Runner: @unchecked Sendable {
         let number = try store.nextTurnNumber(session: session.id)
         var draft = TurnRecord(sessionID: session.id, number: number, mode: session.mode, backend: backend.info.name, model: session.model,
                                itemsSent: 0, requestBytes: 0, status: "completed", createdAt: started.timeIntervalSince1970)
+        let retries = RetryMeter()
         do {
-            var exchange: Exchange
-            switch session.mode {
-            case .chain:
-                exchange = try await chainTurn(session, userItem, &sent, partial, onDelta)
-            case .hybrid:
-                exchange = try await chainTurn(session, userItem, &sent, partial, onDelta, instructions: try factsInstructions(session.profile))
-            case .conversation:
-                exchange = try await conversationTurn(session, userItem, &sent, partial, onDelta)
-            case .client:
-                exchange = try await clientTurn(session, userItem, &sent, partial, onDelta)
+            var exchange: Exchange = try await RetryMeter.$current.withValue(retries) {
+                switch session.mode {
+                case .chain:
+                    return try await chainTurn(session, userItem, &sent, partial, onDelta)
+                case .hybrid:
+                    return try await chainTurn(session, userItem, &sent, partial, onDelta, instructions: try factsInstructions(session.profile))
+                case .conversation:
+                    return try await conversationTurn(session, userItem, &sent, partial, onDelta)
+                case .client:
+                    return try await clientTurn(session, userItem, &sent, partial, onDelta)
+                }
             }
             // A turn in another mode than the last one is a recorded switch (a repair says more).
             if exchange.event != "repair", let last = try store.lastTurnMode(session: session.id), last != session.mode {
@@ -104,7 +106,7 @@ public final class Runner: @unchecked Sendable {
             draft.conversationID = exchange.conversationID
             draft.itemsSent = sent.items
             draft.inputItems = sent.lastInputItems
-            draft.requestBytes = sent.bytes
+            draft.requestBytes = sent.bytes + retries.bytes
             draft.inputTokens = r.usage.map { $0.input_tokens + (exchange.extraUsage?.input_tokens ?? 0) }
             draft.cachedTokens = r.usage.map { $0.cachedTokens + (exchange.extraUsage?.cachedTokens ?? 0) }
             draft.outputTokens = r.usage.map { $0.output_tokens + (exchange.extraUsage?.output_tokens ?? 0) }
@@ -144,7 +146,7 @@ public final class Runner: @unchecked Sendable {
         } catch {
             // Record what happened, keep the user's message, then report.
             draft.itemsSent = sent.items
-            draft.requestBytes = sent.bytes
+            draft.requestBytes = sent.bytes + retries.bytes
             draft.latencyMs = Date().timeIntervalSince(started) * 1000
             let interrupted = error is CancellationError || (error as? URLError)?.code == .cancelled
             draft.status = interrupted ? "interrupted" : "failed"
