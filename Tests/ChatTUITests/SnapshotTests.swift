@@ -386,6 +386,11 @@ enum Fixture {
         var masked = g
         for y in 4..<6 { masked.put(String(repeating: "#", count: 16), x: 2 + 21 + 13 + 7, y: y, style: .text) }
         assertSnapshot(masked, "browser-long-names-120x30")
+        // At 80 columns the list is narrower than its rows: they end in "…", not mid-column.
+        s.width = 80
+        s.height = 24
+        let narrow = Views.render(s, layout: LayoutCache())
+        for y in 3..<6 { #expect(narrow.row(y).hasPrefix("│ ") && narrow.row(y).contains("…│"), "\(narrow.row(y))") }
     }
 
     @Test func browserKeys() {
