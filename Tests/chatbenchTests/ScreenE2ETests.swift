@@ -20,6 +20,7 @@ import Testing
         #expect(output.contains("ok compare_view_two_messages"))
         #expect(output.contains("ok compare_turn_cancels_with_escape"))
         #expect(output.contains("ok browse_search_open_fork_export"))
+        #expect(output.contains("ok ctrl_f_forks_at_an_early_message"))
         #expect(output.contains("ok resize_storm_unknown_keys_and_a_crash_while_drawing"))
     }
 }

@@ -275,6 +275,32 @@ def browse_search_open_fork_export():
         t.close()
 
 
+def ctrl_f_forks_at_an_early_message():
+    """The whole conversation fits on screen, yet Ctrl-F then Up picks an early message to fork at."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    env = f"LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=0"
+    for text in ["My name is Priya.", "I have a cat named Miso."]:
+        assert os.system(f"env {env} {BIN} send --session trip \"{text}\" > /dev/null") == 0
+    t = Tmux(f"env {env} {BIN} --session trip", 120, 40)
+    try:
+        t.wait_for("I have a cat named Miso.")
+        t.keys("C-f")
+        t.wait_for("fork at m4")
+        t.keys("Up", "Up")
+        t.wait_for("fork at m2")
+        t.keys("Enter")
+        t.wait_for('session "trip-fork-1"')
+        db = sqlite3.connect(os.path.join(home, "workbench.sqlite"))
+        texts = [r[0] for r in db.execute("SELECT m.content FROM messages m JOIN sessions s ON s.id = m.session_id WHERE s.name = 'trip-fork-1' ORDER BY m.id")]
+        assert len(texts) == 2 and texts[0] == "My name is Priya.", texts
+        t.type("What's my cat's name?")
+        t.keys("Enter")
+        t.wait_for("don't know about your cat")
+        t.keys("C-q")
+    finally:
+        t.close()
+
+
 def resize_storm_unknown_keys_and_a_crash_while_drawing():
     home = tempfile.mkdtemp(prefix="cb-e2e-")
     t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}", 100, 30)
@@ -314,7 +340,7 @@ if __name__ == "__main__":
     for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, pasted_tabs_are_kept, dumb_terminal_is_refused,
                  growing_then_quitting_leaves_the_shell_clean, compare_view_two_messages,
                  compare_turn_cancels_with_escape,
-                 browse_search_open_fork_export, resize_storm_unknown_keys_and_a_crash_while_drawing]:
+                 browse_search_open_fork_export, ctrl_f_forks_at_an_early_message, resize_storm_unknown_keys_and_a_crash_while_drawing]:
         started = time.monotonic()
         try:
             test()
