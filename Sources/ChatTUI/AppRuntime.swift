@@ -257,15 +257,16 @@ public final class AppRuntime {
             case .openCompare: openCompare()
             case .compareSend(let text): compareSend(text)
             case .compareAddColumn(let column): addCompareColumn(column)
+            case .compareCancel: for task in compareTasks { task.cancel() }
             case .browserSearch(let q): browserEvent { .browserList(try bench.store.listSessions(search: q.isEmpty ? nil : q)) }
             case .browserPreview(let name): browserEvent { try preview(name) }
             case .browserRename(let from, let to):
-                browserEvent {
+                let renamed = browserEvent {
                     try bench.store.renameSession(from, to: to)
                     if state.session?.name == from { state.session?.name = to }
                     return .browserList(try bench.store.listSessions(search: state.browser?.query.text.nilIfEmpty))
                 }
-                state.browser?.message = "renamed \(from) → \(to)"
+                if renamed { state.browser?.message = "renamed \(from) → \(to)" }
             case .browserDelete(let name, let server): deleteSession(name, server: server)
             case .forkHere(let messageID): forkHere(messageID)
             case .browserExport(let name):
@@ -279,11 +280,11 @@ public final class AppRuntime {
                     return .browserMessage("exported to \(md) and .json")
                 }
             case .browserFork(let name, let new, let at):
-                browserEvent {
+                let forked = browserEvent {
                     try bench.store.forkSession(name, at: at, as: new)
                     return .browserList(try bench.store.listSessions(search: state.browser?.query.text.nilIfEmpty))
                 }
-                if state.browser?.message == nil { state.browser?.message = "forked \(name) at \(at) as \(new)" }
+                if forked { state.browser?.message = "forked \(name) at \(at) as \(new)" }
             }
         }
         return quit
@@ -342,6 +343,8 @@ public final class AppRuntime {
     }
 
     var comparePrefix = ""
+    /// The replies of the compare turn in flight (Esc cancels them).
+    var compareTasks: [Task<Void, Never>] = []
 
     func openCompare() {
         do {
@@ -358,8 +361,9 @@ public final class AppRuntime {
     func addCompareColumn(_ column: CompareColumn) {
         guard var c = state.compare else { return }
         do {
+            if let refusal = c.refusesColumn(column) { state.notice = refusal; return }
             let col = try compareSession(column, prefix: comparePrefix)
-            if c.columns.count >= 4 { c.columns[3] = col } else { c.columns.append(col) }
+            c.columns.append(col)
             state.compare = c
             state.notice = "added \(column.label): it starts with no history"
         } catch {
@@ -374,9 +378,9 @@ public final class AppRuntime {
         let backend = bench.backend
         let inbox = self.inbox
         let number = c.turn
-        for (i, col) in c.columns.enumerated() {
+        compareTasks = c.columns.enumerated().map { i, col in
             let lastID = col.messages.last?.id ?? 0
-            Task.detached {
+            return Task.detached {
                 let row = await Comparison.row(Runner(store: store, backend: backend), text, session: col.session, label: col.column.label,
                                                number: number, expect: nil) { inbox.push(.engine(.compareDelta(column: i, text: $0))) }
                 var new: [ChatMessage] = []
@@ -386,13 +390,17 @@ public final class AppRuntime {
         }
     }
 
-    /// Runs a store query for the browser and feeds its result back as an engine event.
-    func browserEvent(_ body: () throws -> EngineEvent) {
+    /// Runs a store query for the browser and feeds its result back as an engine event. False (and
+    /// the error as the browser's message) when the query failed.
+    @discardableResult
+    func browserEvent(_ body: () throws -> EngineEvent) -> Bool {
         do {
             let event = try body()
             _ = perform(App.update(&state, .engine(event), layout: layout), nil)
+            return true
         } catch {
             state.browser?.message = "\(error)"
+            return false
         }
     }
 

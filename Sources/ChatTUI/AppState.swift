@@ -7,6 +7,8 @@ public enum Overlay: Equatable, Sendable {
     case help
     case modePicker(selected: Int)
     case newSession(InputEditor)
+    /// Ctrl-F: choosing the message to fork at (an index into the messages), marked in the pane.
+    case forkPick(Int)
 }
 
 /// A reply arriving.
@@ -53,6 +55,16 @@ public struct CompareViewState: Sendable, Equatable {
     public var turn = 0
     public var pendingUser: String?
     public init(columns: [CompareColumnState]) { self.columns = columns }
+
+    /// At most this many columns (the table, chart and columns are laid out for four).
+    public static let maxColumns = 4
+
+    /// Why `column` cannot be added (nil: it can).
+    public func refusesColumn(_ column: CompareColumn) -> String? {
+        if columns.count >= Self.maxColumns { return "at most \(Self.maxColumns) modes: Backspace drops the last one" }
+        if columns.contains(where: { $0.column.label == column.label }) { return "\(column.label) is already compared" }
+        return nil
+    }
 }
 
 /// The session browser (F4 or Ctrl-O).
@@ -108,6 +120,10 @@ public struct AppState: Sendable {
     public var notice: String?
     public var lastError: String?
     public var overlay: Overlay = .none
+    /// The first row of the help shown (when it is taller than the screen).
+    public var helpScroll = 0
+    /// The numbers the mode picker offers for window:N, budget:N and summarize:N.
+    public var policyNumbers = PolicyNumbers()
     public var quitArmed = false
     public var cancelling = false
     /// Enter was pressed while a reply streamed: send the input as soon as the turn is recorded.
@@ -172,6 +188,7 @@ public enum Effect: Equatable, Sendable {
     case openCompare
     case compareSend(String)
     case compareAddColumn(CompareColumn)
+    case compareCancel
     case browserSearch(String)
     case browserPreview(String)
     case browserRename(from: String, to: String)
@@ -181,21 +198,61 @@ public enum Effect: Equatable, Sendable {
     case forkHere(messageID: Int64)
 }
 
-/// The mode picker's choices: every mode, and client mode with each preset policy.
+/// The mode picker's choices: every mode, and client mode with each policy. A policy that takes a
+/// number (window:N, budget:N, summarize:N) takes it from `PolicyNumbers`, which the user sets.
 public struct ModeChoice: Equatable, Sendable {
     public let label: String
     public let mode: MemoryMode
-    public let policy: String?
+    /// all | window | budget | summarize (client mode); nil for the server modes.
+    public let policyKind: String?
     public static let all: [ModeChoice] = [
-        ModeChoice(label: "server chain         previous_response_id", mode: .chain, policy: nil),
-        ModeChoice(label: "server conversation  conversation id", mode: .conversation, policy: nil),
-        ModeChoice(label: "client               all items", mode: .client, policy: "all"),
-        ModeChoice(label: "client               window:4", mode: .client, policy: "window:4"),
-        ModeChoice(label: "client               window:10", mode: .client, policy: "window:10"),
-        ModeChoice(label: "client               budget:1000 tokens", mode: .client, policy: "budget:1000"),
-        ModeChoice(label: "client               summarize:6", mode: .client, policy: "summarize:6"),
-        ModeChoice(label: "hybrid               chain + long-term facts", mode: .hybrid, policy: nil),
+        ModeChoice(label: "server chain         previous_response_id", mode: .chain, policyKind: nil),
+        ModeChoice(label: "server conversation  conversation id", mode: .conversation, policyKind: nil),
+        ModeChoice(label: "client               all items", mode: .client, policyKind: "all"),
+        ModeChoice(label: "client               window:", mode: .client, policyKind: "window"),
+        ModeChoice(label: "client               budget:", mode: .client, policyKind: "budget"),
+        ModeChoice(label: "client               summarize:", mode: .client, policyKind: "summarize"),
+        ModeChoice(label: "hybrid               chain + long-term facts", mode: .hybrid, policyKind: nil),
     ]
+
+    /// The policy this choice sends, with the numbers set in the picker.
+    public func policy(_ n: PolicyNumbers) -> String? {
+        guard let kind = policyKind else { return nil }
+        return kind == "all" ? "all" : "\(kind):\(max(PolicyNumbers.minimum[kind] ?? 1, n[kind]))"
+    }
+
+    /// Whether this choice is the session's mode and policy (the picker marks it).
+    public func isCurrent(mode: MemoryMode?, policy: String?) -> Bool {
+        guard self.mode == mode else { return false }
+        guard let kind = policyKind else { return true }
+        return (policy ?? "all").split(separator: ":").first.map(String.init) == kind
+    }
+}
+
+/// The numbers of the picker's window:N, budget:N and summarize:N, starting from the session's
+/// policy (so a session on window:2 shows window:2) or the defaults.
+public struct PolicyNumbers: Equatable, Sendable {
+    public var window = 4
+    public var budget = 1000
+    public var summarize = 6
+    public static let minimum = ["window": 1, "budget": 1, "summarize": 2]
+
+    public init(from policy: String? = nil) {
+        let parts = (policy ?? "").split(separator: ":").map(String.init)
+        if parts.count == 2, let n = Int(parts[1]), let min = Self.minimum[parts[0]], n >= min { self[parts[0]] = n }
+    }
+
+    public subscript(kind: String) -> Int {
+        get { kind == "window" ? window : kind == "budget" ? budget : summarize }
+        set {
+            let n = max(0, min(newValue, 10_000_000))   // the policy takes at least the minimum
+            switch kind {
+            case "window": window = n
+            case "budget": budget = n
+            default: summarize = n
+            }
+        }
+    }
 }
 
 public enum App {
@@ -232,12 +289,21 @@ public enum App {
             if key != .ctrl("c") { state.quitArmed = false }
             switch state.overlay {
             case .help:
-                if [.escape, .f(1), .enter, .char("q"), .char("?"), .ctrl("q")].contains(key) { state.overlay = .none }
+                switch key {
+                case .up, .wheelUp: state.helpScroll = max(0, state.helpScroll - 1)
+                case .down, .wheelDown: state.helpScroll += 1   // the view stops at the last row
+                case .pageUp: state.helpScroll = max(0, state.helpScroll - 10)
+                case .pageDown: state.helpScroll += 10
+                default: break
+                }
+                if [.escape, .f(1), .enter, .char("q"), .char("?"), .ctrl("q")].contains(key) { state.overlay = .none; state.helpScroll = 0 }
                 return key == .ctrl("q") ? quit(&state) : []
             case .modePicker(let selected):
                 return picker(&state, key, selected)
             case .newSession(let editor):
                 return newSessionPrompt(&state, key, editor)
+            case .forkPick(let selected):
+                return forkPick(&state, key, selected, layout: layout)
             case .none:
                 if state.browser != nil { return browserKey(&state, key) }
                 if state.compare != nil { return compareKey(&state, key, layout: layout) }
@@ -250,20 +316,66 @@ public enum App {
         state.streaming != nil ? [.cancelStream, .quit] : [.quit]
     }
 
+    /// The picker: Up/Down choose; on a policy with a number, Left/Right change it (budget by 100),
+    /// digits type it and Backspace deletes its last digit; Enter switches (or adds a compare column).
     static func picker(_ state: inout AppState, _ key: Key, _ selected: Int) -> [Effect] {
         let n = ModeChoice.all.count
+        let c = ModeChoice.all[selected]
+        let kind = c.policyKind.flatMap { $0 == "all" ? nil : $0 }
         switch key {
         case .up: state.overlay = .modePicker(selected: (selected + n - 1) % n)
         case .down, .tab: state.overlay = .modePicker(selected: (selected + 1) % n)
         case .escape, .f(2): state.overlay = .none
+        case .left, .right:
+            guard let kind else { return [] }
+            let step = kind == "budget" ? 100 : 1
+            state.policyNumbers[kind] += key == .right ? step : -step
+        case .char(let ch) where ch.isASCII && ch.isNumber:
+            guard let kind else { return [] }
+            state.policyNumbers[kind] = state.policyNumbers[kind] * 10 + Int(String(ch))!
+        case .backspace:
+            guard let kind else { return [] }
+            state.policyNumbers[kind] /= 10
         case .enter:
             state.overlay = .none
-            let c = ModeChoice.all[selected]
-            if state.compare != nil { return [.compareAddColumn(CompareColumn(mode: c.mode, policy: c.policy ?? "all"))] }
-            return [.switchMode(c.mode, policy: c.policy)]
+            if let compare = state.compare {
+                let column = CompareColumn(mode: c.mode, policy: c.policy(state.policyNumbers) ?? "all")
+                if let refusal = compare.refusesColumn(column) { state.notice = refusal; return [] }
+                return [.compareAddColumn(column)]
+            }
+            return [.switchMode(c.mode, policy: c.policy(state.policyNumbers))]
         case .ctrl("q"): return quit(&state)
         default: break
         }
+        return []
+    }
+
+    /// Choosing the fork point: Up/Down move over the messages (scrolling to keep the choice on
+    /// screen), Enter forks there, Esc cancels.
+    static func forkPick(_ state: inout AppState, _ key: Key, _ selected: Int, layout: LayoutCache) -> [Effect] {
+        let last = state.messages.count - 1
+        var i = selected
+        switch key {
+        case .up: i = max(0, i - 1)
+        case .down: i = min(last, i + 1)
+        case .pageUp: i = max(0, i - 10)
+        case .pageDown: i = min(last, i + 10)
+        case .home: i = 0
+        case .end: i = last
+        case .enter:
+            state.overlay = .none
+            guard state.messages.indices.contains(i) else { return [] }
+            return [.forkHere(messageID: state.messages[i].id)]
+        case .escape, .ctrl("f"):
+            state.overlay = .none
+            return []
+        case .ctrl("q"): return quit(&state)
+        default: return []
+        }
+        state.overlay = .forkPick(i)
+        let pane = pane(state)
+        let shown = layout.visibleMessages(state.displayMessages, width: pane.width, height: pane.height, scroll: state.scroll)
+        if !shown.contains(i) { state.scroll = i == last ? .follow : .anchored(message: i, line: 0) }
         return []
     }
 
@@ -345,7 +457,8 @@ public enum App {
             let next = all[(all.firstIndex(of: mode)! + 1) % all.count]
             return [.switchMode(next, policy: nil)]
         case .modePicker:
-            let current = ModeChoice.all.firstIndex { $0.mode == state.session?.mode && ($0.policy == nil || $0.policy == state.session?.policy) } ?? 0
+            let current = ModeChoice.all.firstIndex { $0.isCurrent(mode: state.session?.mode, policy: state.session?.policy) } ?? 0
+            state.policyNumbers = PolicyNumbers(from: state.session?.policy)
             state.overlay = .modePicker(selected: current)
         case .help:
             state.overlay = .help
@@ -364,7 +477,7 @@ public enum App {
             var index = state.messages.count - 1
             if case .anchored(let m, _) = state.scroll { index = min(m, state.messages.count - 1) }
             guard index >= 0 else { state.notice = "nothing to fork yet"; return [] }
-            return [.forkHere(messageID: state.messages[index].id)]
+            state.overlay = .forkPick(index)
         case .redraw:
             return [.redraw]
         case .scrollUp:
@@ -485,14 +598,17 @@ public enum App {
     static func compareKey(_ state: inout AppState, _ key: Key, layout: LayoutCache) -> [Effect] {
         guard var c = state.compare else { return [] }
         switch key {
+        case .escape where c.inFlight > 0:
+            state.notice = "cancelling the replies…"
+            return [.compareCancel]
         case .f(3), .escape:
-            if c.inFlight > 0 { state.notice = "replies are still arriving"; return [] }
+            if c.inFlight > 0 { state.notice = "replies are still arriving (Esc cancels them)"; return [] }
             state.compare = nil
             return []
         case .enter:
             let text = state.input.text
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return [] }
-            guard c.inFlight == 0 else { state.notice = "replies are still arriving"; return [] }
+            guard c.inFlight == 0 else { state.notice = "replies are still arriving (Esc cancels them)"; return [] }
             if state.history.last != text { state.history.append(text) }
             state.input = InputEditor()
             c.inFlight = c.columns.count
@@ -503,6 +619,8 @@ public enum App {
             return [.compareSend(text)]
         case .f(2):
             guard c.inFlight == 0 else { return [] }
+            if c.columns.count >= CompareViewState.maxColumns { state.notice = "at most \(CompareViewState.maxColumns) modes: Backspace drops the last one"; return [] }
+            state.policyNumbers = PolicyNumbers()
             state.overlay = .modePicker(selected: 0)
             return []
         case .backspace where state.input.isEmpty && c.columns.count > 2 && c.inFlight == 0:

@@ -16,7 +16,9 @@ extension Views {
         var x = g.put(searching ? "/ " : "search: ", x: 2, y: 2, style: Style(searching ? .accent : .dim, bold: searching))
         x = g.put(b.query.text, x: x, y: 2, style: Style(.input, underline: searching), maxX: listW - 1)
         if searching { g.cursor = (x, 2) } else if b.query.isEmpty { g.put("(/ to search names and messages)", x: x, y: 2, style: Style(.dim), maxX: listW - 1) }
-        g.put("name                 mode         turns  last activity     size", x: 2, y: 3, style: Style(.dim), maxX: listW - 1)
+        // Rows wider than the list are cut with "…" (the columns to the right are the least needed).
+        func cut(_ text: String) -> String { DisplayWidth.of(text) <= listW - 3 ? text : TextLayout.clip(text, to: listW - 4) + "…" }
+        g.put(cut("name                 mode         turns  last activity     size"), x: 2, y: 3, style: Style(.dim), maxX: listW - 1)
         let rows = bodyH - 4
         let first = max(0, min(b.selected - rows / 2, b.sessions.count - rows))
         let f = DateFormatter()
@@ -24,11 +26,12 @@ extension Views {
         for (i, sum) in b.sessions.enumerated().dropFirst(first).prefix(rows) {
             let y = 4 + i - first
             let mode = sum.mode == "client" ? "client[\(sum.policy)]" : sum.mode
-            let line = String(sum.name.prefix(20)).padding(toLength: 21, withPad: " ", startingAt: 0) + String(mode.prefix(12)).padding(toLength: 13, withPad: " ", startingAt: 0)
+            // A long name keeps its end (forks differ there: trip-fork-1, trip-fork-2); a cut shows "…".
+            let line = fit(sum.name, 20, keepEnd: true) + " " + fit(mode, 12) + " "
                 + String(format: "%5d  ", sum.turns) + f.string(from: Date(timeIntervalSince1970: sum.last_activity)) + "  " + bytes(sum.bytes)
             let selected = i == b.selected
             if selected { g.fill(x: 1, y: y, width: listW - 2, height: 1, style: Style(.selection, reverse: true)) }
-            g.put(line, x: 2, y: y, style: selected ? Style(.selection, bold: true, reverse: true) : .text, maxX: listW - 1)
+            g.put(cut(line), x: 2, y: y, style: selected ? Style(.selection, bold: true, reverse: true) : .text, maxX: listW - 1)
         }
         if b.sessions.isEmpty { g.put(b.query.isEmpty ? "no sessions yet" : "no session matches", x: 2, y: 4, style: Style(.dim)) }
         // Preview: the last messages, then the chain.

@@ -25,9 +25,22 @@ extension Views {
         let footerY = h - 1
         let inputY = footerY - inputH
         let bodyH = inputY - 1
-        let chartH = min(c.columns.count + 2, 6)
-        let tableH = max(5, min(bodyH / 3, c.columns.count * 3 + 4))
-        let colsH = max(4, bodyH - tableH - chartH)
+        // Heights, most essential first: the columns, the table's totals and last turn, the summary
+        // (whole lines only), more turns, then the chart.
+        let table = CompareTable(c, width: w - 4)
+        let colsMin = 5
+        var summaryShown = 0
+        var used = colsMin + table.fixedHeight + table.lastTurnRows
+        for lines in table.summary where used + lines.count <= bodyH {
+            used += lines.count
+            summaryShown += 1
+        }
+        let chartWant = c.rows.isEmpty ? 0 : c.columns.count + 2
+        let chartH = used + chartWant + 1 <= bodyH ? chartWant : 0
+        let moreRows = max(0, min(table.rows.count - table.lastTurnRows, bodyH / 3 - (used - colsMin), bodyH - used - chartH))
+        let perTurn = min(table.rows.count, table.lastTurnRows + moreRows)
+        let tableH = min(bodyH - colsMin, table.fixedHeight + perTurn + table.summary.prefix(summaryShown).reduce(0) { $0 + $1.count })
+        let colsH = max(3, bodyH - tableH - chartH)
         let colW = w / max(1, c.columns.count)
         for (i, col) in c.columns.enumerated() {
             let x = i * colW
@@ -41,8 +54,8 @@ extension Views {
             }
             if let e = col.error { g.put("✕ " + e, x: x + 1, y: colsH - 1, style: Style(.error), maxX: x + cw - 1) }
         }
-        compareTable(&g, c, Rect(x: 0, y: 1 + colsH, width: w, height: tableH))
-        compareChart(&g, c, Rect(x: 0, y: 1 + colsH + tableH, width: w, height: bodyH - colsH - tableH))
+        compareTable(&g, table, perTurn: perTurn, summaryLines: summaryShown, Rect(x: 0, y: 1 + colsH, width: w, height: tableH))
+        if chartH > 0 { compareChart(&g, c, Rect(x: 0, y: 1 + colsH + tableH, width: w, height: chartH)) }
         inputBox(&g, s, Rect(x: 0, y: inputY, width: w, height: inputH))
         if let notice = s.notice {
             g.put(" " + notice, x: 0, y: footerY, style: Style(.warning))
@@ -56,33 +69,62 @@ extension Views {
         }
     }
 
-    static func compareTable(_ g: inout Grid, _ c: CompareViewState, _ r: Rect) {
+    /// The per-turn table as text rows: cells that fit the width (turn, mode and bytes always; then
+    /// items, tokens, latency as room allows), the totals, and the summary wrapped to the width.
+    struct CompareTable {
+        var header: String
+        var rows: [(String, Bool)]      // (text, failed), oldest first
+        var totals: [String]
+        var summary: [[String]]         // each summary line, wrapped
+        var lastTurnRows: Int
+        var fixedHeight: Int { 3 + totals.count }   // borders, header, totals
+
+        init(_ c: CompareViewState, width: Int) {
+            let labelW = max(4, c.columns.map(\.column.label.count).max() ?? 4, c.rows.map(\.mode.count).max() ?? 4)
+            let widths = [5, labelW, 9, 5, 7, 6, 7, 7]
+            var n = 2
+            var used = widths[0] + 2 + widths[1]
+            while n < widths.count && used + 2 + widths[n] <= width { used += 2 + widths[n]; n += 1 }
+            func line(_ cells: [String]) -> String {
+                cells.prefix(n).enumerated().map { i, cell in
+                    i == 1 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: max(0, widths[i] - cell.count)) + cell
+                }.joined(separator: "  ")
+            }
+            header = line(["turn", "mode", "req bytes", "items", "in tok", "cached", "out tok", "latency"])
+            let sorted = c.rows.sorted { ($0.turn, $0.mode) < ($1.turn, $1.mode) }
+            rows = sorted.map { t in
+                if let e = t.error { return (line(["\(t.turn)", t.mode]) + "  failed: " + e, true) }
+                return (line(["\(t.turn)", t.mode, "\(t.request_bytes)", "\(t.items_sent)", "\(t.input_tokens)", "\(t.cached_tokens)",
+                              "\(t.output_tokens)", String(format: "%.0fms", t.latency_ms)]), false)
+            }
+            lastTurnRows = sorted.filter { $0.turn == sorted.last?.turn }.count
+            let summary = CompareSummary.of(c.rows, sessions: [:])
+            totals = summary.columns.map { col in
+                line(["total", col.mode, "\(col.total_request_bytes)", "", "\(col.total_input_tokens)", "\(col.total_cached_tokens)",
+                      "\(col.total_output_tokens)", String(format: "%.0fms", col.mean_latency_ms)])
+            }
+            self.summary = summary.lines.prefix(max(0, summary.columns.count - 1)).map { text in
+                TextLayout.wrap([Span(text, .text)], width: width).map(\.text)
+            }
+        }
+    }
+
+    static func compareTable(_ g: inout Grid, _ t: CompareTable, perTurn: Int, summaryLines: Int, _ r: Rect) {
         g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border), title: "Per turn", titleStyle: Style(.title, bold: true))
         guard r.height > 2 else { return }
-        let header = "turn  mode                 req bytes  items  in tok (cached)  out tok  latency"
-        g.put(header, x: r.x + 2, y: r.y + 1, style: Style(.dim), maxX: r.x + r.width - 1)
-        let summary = CompareSummary.of(c.rows, sessions: [:])
-        let totalsH = summary.columns.count + (summary.columns.count > 1 ? 1 : 0)
-        let space = max(0, r.height - 3 - totalsH)
-        let rows = c.rows.sorted { ($0.turn, $0.mode) < ($1.turn, $1.mode) }.suffix(space)
-        var y = r.y + 2
-        for t in rows {
-            let line = String(format: "%4d  ", t.turn) + t.mode.padding(toLength: 18, withPad: " ", startingAt: 0)
-                + (t.error != nil ? "  failed: \(t.error!.prefix(40))"
-                   : String(format: " %10d %6d %9d (%4d) %8d %7.0fms", t.request_bytes, t.items_sent, t.input_tokens, t.cached_tokens, t.output_tokens, t.latency_ms))
-            g.put(line, x: r.x + 2, y: y, style: Style(t.error != nil ? .error : .text), maxX: r.x + r.width - 1)
+        let maxX = r.x + r.width - 2
+        var y = r.y + 1
+        let bottom = r.y + r.height - 1
+        func put(_ text: String, _ style: Style) {
+            guard y < bottom else { return }
+            g.put(text, x: r.x + 2, y: y, style: style, maxX: maxX)
             y += 1
         }
-        y = r.y + r.height - 1 - totalsH
-        for col in summary.columns {
-            let line = "total " + col.mode.padding(toLength: 18, withPad: " ", startingAt: 0)
-                + String(format: " %10d        %9d (%4d) %8d  ", col.total_request_bytes, col.total_input_tokens, col.total_cached_tokens, col.total_output_tokens)
-            g.put(line, x: r.x + 2, y: y, style: Style(.accent, bold: true), maxX: r.x + r.width - 1)
-            y += 1
-        }
-        if summary.columns.count > 1 {
-            g.put(summary.lines.prefix(summary.columns.count - 1).joined(separator: " · "), x: r.x + 2, y: y, style: Style(.accent), maxX: r.x + r.width - 1)
-        }
+        put(t.header, Style(.dim))
+        for row in t.rows.suffix(perTurn) { put(row.0, Style(row.1 ? .error : .text)) }
+        for total in t.totals { put(total, Style(.accent, bold: true)) }
+        for line in t.summary.prefix(summaryLines).joined() { put(line, Style(.accent)) }
     }
 
     static func compareChart(_ g: inout Grid, _ c: CompareViewState, _ r: Rect) {
@@ -90,13 +132,16 @@ extension Views {
         g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border), title: "Request bytes per turn", titleStyle: Style(.title, bold: true))
         let maxBytes = c.rows.map(\.request_bytes).max() ?? 0
         let labelW = 20
+        let lastTurn = c.rows.map(\.turn).max() ?? 0
         for (i, col) in c.columns.enumerated() where i < r.height - 2 {
-            let values = c.rows.filter { $0.mode == col.column.label }.sorted { $0.turn < $1.turn }.map(\.request_bytes)
+            // One bar per turn of the comparison: a column added later is blank before its first turn.
+            let mine = Dictionary(c.rows.filter { $0.mode == col.column.label }.map { ($0.turn, $0.request_bytes) }, uniquingKeysWith: { a, _ in a })
+            let values = lastTurn == 0 ? [] : (1...lastTurn).map { mine[$0] ?? 0 }
             let y = r.y + 1 + i
             g.put(col.column.label.padding(toLength: labelW, withPad: " ", startingAt: 0), x: r.x + 2, y: y, style: Style(.dim), maxX: r.x + r.width - 1)
             let line = sparkline(values, maxValue: maxBytes, width: r.width - labelW - 16)
             let x = g.put(line, x: r.x + 2 + labelW, y: y, style: Style(i % 2 == 0 ? .chain : .accent), maxX: r.x + r.width - 1)
-            if let last = values.last { g.put(" \(bytes(last))", x: x, y: y, style: Style(.dim), maxX: r.x + r.width - 1) }
+            if let last = mine[lastTurn] { g.put(" \(bytes(last))", x: x, y: y, style: Style(.dim), maxX: r.x + r.width - 1) }
         }
     }
 }

@@ -1,8 +1,7 @@
 import Foundation
 
-/// A message as the conversation pane shows it. `revision` changes when its text does (streaming),
-/// so the layout cache re-lays out only that message.
-public struct ChatMessage: Equatable, Sendable {
+/// A message as the conversation pane shows it. `revision` counts the deltas of a streaming reply.
+public struct ChatMessage: Hashable, Sendable {
     public var id: Int64
     public var role: String
     public var text: String
@@ -27,13 +26,14 @@ public enum Scroll: Equatable, Sendable {
     case anchored(message: Int, line: Int)
 }
 
-/// Lays out messages for the conversation pane, cached per (message, revision, width). Only the
-/// messages on screen are ever laid out: following the bottom walks back from the newest message
+/// Lays out messages for the conversation pane, cached per (message, width). The key is the whole
+/// message (text, status, note), not its id: the pending message and the reply in flight have
+/// placeholder ids that every turn reuses, so an id-keyed cache would show an earlier turn's text.
+/// Only the messages on screen are ever laid out: following the bottom walks back from the newest message
 /// until the pane is full, so a 100,000-message session costs what a 10-message one does.
 public final class LayoutCache: @unchecked Sendable {
     struct Key: Hashable {
-        let id: Int64
-        let revision: Int
+        let message: ChatMessage
         let width: Int
     }
     private var entries: [Key: [Line]] = [:]
@@ -48,7 +48,7 @@ public final class LayoutCache: @unchecked Sendable {
     /// and a blank separator row.
     public func lines(for m: ChatMessage, width: Int) -> [Line] {
         if m.status == "streaming" { return streamingLines(m, width: width) }
-        let key = Key(id: m.id, revision: m.revision, width: width)
+        let key = Key(message: m, width: width)
         if let cached = entries[key] { return cached }
         layouts += 1
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
@@ -151,23 +151,33 @@ public final class LayoutCache: @unchecked Sendable {
 
     /// The rows visible in a pane of `height`, for the scroll position.
     public func visible(_ messages: [ChatMessage], width: Int, height: Int, scroll: Scroll) -> [Line] {
+        visibleRows(messages, width: width, height: height, scroll: scroll).map(\.line)
+    }
+
+    /// The indices of the messages with a row on screen.
+    public func visibleMessages(_ messages: [ChatMessage], width: Int, height: Int, scroll: Scroll) -> Set<Int> {
+        Set(visibleRows(messages, width: width, height: height, scroll: scroll).map(\.message))
+    }
+
+    /// The visible rows, each with the index of the message it belongs to.
+    public func visibleRows(_ messages: [ChatMessage], width: Int, height: Int, scroll: Scroll) -> [(line: Line, message: Int)] {
         guard height > 0, !messages.isEmpty else { return [] }
         switch scroll {
         case .follow:
-            var rows: [Line] = []
+            var rows: [(line: Line, message: Int)] = []
             var i = messages.count - 1
             while i >= 0 && rows.count < height {
-                rows.insert(contentsOf: lines(for: messages[i], width: width), at: 0)
+                rows.insert(contentsOf: lines(for: messages[i], width: width).map { ($0, i) }, at: 0)
                 i -= 1
             }
             return Array(rows.suffix(height))
         case .anchored(let message, let line):
-            var rows: [Line] = []
+            var rows: [(line: Line, message: Int)] = []
             var i = min(max(0, message), messages.count - 1)
             var skip = max(0, line)
             while i < messages.count && rows.count < height {
                 let ls = lines(for: messages[i], width: width)
-                rows += ls.dropFirst(min(skip, ls.count))
+                rows += ls.dropFirst(min(skip, ls.count)).map { ($0, i) }
                 skip = 0
                 i += 1
             }

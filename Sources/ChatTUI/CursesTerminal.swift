@@ -75,8 +75,17 @@ public final class CursesTerminal {
         guard let out = fdopen(STDOUT_FILENO, "w"), let inp = fdopen(STDIN_FILENO, "r"), let scr = newterm(nil, out, inp) else {
             throw ConfigurationTerminalError(message: "cannot use this terminal (TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "unset"))")
         }
-        screen = scr
         set_term(scr)
+        // A terminal that cannot move the cursor (TERM=dumb) would show a blank screen while the
+        // keys still act: refuse it before anything is drawn or read.
+        let cup = tigetstr("cup")
+        if cup == nil || Int(bitPattern: cup) == -1 {
+            endwin()
+            delscreen(scr)
+            throw ConfigurationTerminalError(message: "this terminal cannot move the cursor (TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "unset")); "
+                + "run the workbench in a terminal such as xterm-256color, or use 'chatbench send' for scripts")
+        }
+        screen = scr
         useColor = !noColor && has_colors()
         raw()
         noecho()
@@ -114,6 +123,13 @@ public final class CursesTerminal {
         guard !restored else { return }
         restored = true
         mousemask(0, nil)
+        // Blank the screen before leaving it: after the terminal has grown, tmux and others copy rows
+        // of the alternate screen into the shell's screen when it is left.
+        if screen != nil {
+            erase()
+            wnoutrefresh(shim_stdscr())
+            doupdate()
+        }
         endwin()
         writeRaw("\u{1b}[?2004l")
         if let s = screen { delscreen(s) }

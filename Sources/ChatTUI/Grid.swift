@@ -65,26 +65,28 @@ public struct Grid: Equatable, Sendable {
         guard y >= 0, y < height else { return x }
         let limit = min(maxX ?? width, width)
         var col = x
+        // A zero-width character (control or stray combining mark) joins nothing and is skipped; a
+        // cluster of several spacing characters takes one cell group per piece, as ncurses draws it.
         for ch in text {
-            if col >= limit { break }
-            let w = DisplayWidth.of(ch)
-            if w == 0 {
-                // A zero-width character (control or stray combining mark) joins nothing: skip it.
-                continue
+            let pieces = DisplayWidth.pieces(ch)
+            for (drawn, w) in pieces where w > 0 {
+                // The joiners between pieces are left out: a terminal that joins ZWJ sequences (tmux
+                // does) would draw them in fewer cells than ncurses counted and shift the row.
+                let piece = pieces.count > 1 ? String(String.UnicodeScalarView(drawn.unicodeScalars.filter { $0.value != 0x200D })) : drawn
+                if col >= limit { return col }
+                if col < 0 { col += w; continue }
+                if col + w > limit {
+                    self[col, y] = Cell(text: " ", style: style)
+                    return col + 1
+                }
+                clearWide(at: col, y)
+                self[col, y] = Cell(text: piece, style: style)
+                if w == 2 {
+                    clearWide(at: col + 1, y)
+                    self[col + 1, y] = Cell(text: "", style: style)
+                }
+                col += w
             }
-            if col < 0 { col += w; continue }
-            if col + w > limit {
-                self[col, y] = Cell(text: " ", style: style)
-                col += 1
-                break
-            }
-            clearWide(at: col, y)
-            self[col, y] = Cell(text: String(ch), style: style)
-            if w == 2 {
-                clearWide(at: col + 1, y)
-                self[col + 1, y] = Cell(text: "", style: style)
-            }
-            col += w
         }
         return col
     }
@@ -114,7 +116,12 @@ public struct Grid: Equatable, Sendable {
         }
         put("└" + String(repeating: "─", count: w - 2) + "┘", x: x, y: y + h - 1, style: style)
         if let title, w > 4 {
-            put(" " + title + " ", x: x + 2, y: y, style: titleStyle ?? style, maxX: x + w - 2)
+            // A title longer than the border is cut with "…", never mid-way without a sign.
+            let room = w - 6
+            var cut = TextLayout.clip(title, to: max(0, room - 1))
+            while cut.hasSuffix("…") || cut.hasSuffix(" ") { cut.removeLast() }   // one "…", not "……"
+            let shown = DisplayWidth.of(title) <= room ? title : cut + "…"
+            put(" " + shown + " ", x: x + 2, y: y, style: titleStyle ?? style, maxX: x + w - 2)
         }
     }
 

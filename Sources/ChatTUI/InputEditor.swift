@@ -14,9 +14,10 @@ public struct InputEditor: Equatable, Sendable {
     public var isMultiline: Bool { chars.contains("\n") }
 
     public mutating func insert(_ s: String) {
-        // Controls other than newline never enter the input (a paste of a terminal capture, say).
+        // Controls other than newline and tab never enter the input (a paste of a terminal capture,
+        // say); tabs stay, since pasted code is indented with them.
         let clean = s.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-            .filter { $0 == "\n" || !($0.unicodeScalars.first.map { $0.value < 0x20 || $0.value == 0x7F } ?? false) }
+            .filter { $0 == "\n" || $0 == "\t" || !($0.unicodeScalars.first.map { $0.value < 0x20 || $0.value == 0x7F } ?? false) }
         chars.insert(contentsOf: clean, at: caret)
         caret += clean.count
     }
@@ -92,8 +93,11 @@ public struct InputEditor: Equatable, Sendable {
         return true
     }
 
+    /// Cells between tab stops when a tab is drawn.
+    public static let tabWidth = 4
+
     /// Lays the input out in `width` cells (hard-wrapped by display width) and returns the lines and
-    /// the caret's (column, row) in them.
+    /// the caret's (column, row) in them. A tab is drawn as spaces up to the next tab stop.
     public func layout(width: Int) -> (lines: [String], caret: (x: Int, y: Int)) {
         let width = max(1, width)
         var lines: [String] = [""]
@@ -106,13 +110,14 @@ public struct InputEditor: Equatable, Sendable {
                 col = 0
                 continue
             }
-            let w = DisplayWidth.of(ch)
+            var w = ch == "\t" ? Self.tabWidth - col % Self.tabWidth : DisplayWidth.of(ch)
             if col + w > width {
                 lines.append("")
                 col = 0
                 if i == caret { caretPos = (0, lines.count - 1) }
+                if ch == "\t" { w = min(Self.tabWidth, width) }
             }
-            lines[lines.count - 1].append(ch)
+            if ch == "\t" { lines[lines.count - 1] += String(repeating: " ", count: w) } else { lines[lines.count - 1].append(ch) }
             col += w
         }
         if caret == chars.count {

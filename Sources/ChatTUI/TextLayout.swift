@@ -90,48 +90,47 @@ public enum TextLayout {
                 newline()
             }
         }
-        /// Any other word: widths by grapheme cluster; wide characters (CJK has no spaces) break anywhere.
+        /// Any other word: widths by drawn piece (a cluster of several spacing characters is several
+        /// pieces, as the terminal draws it); wide pieces (CJK has no spaces) break anywhere.
         func placeClusters(_ word: Substring, _ style: Style) {
-            var start = word.startIndex
-            var w = 0
-            func flush(_ end: Substring.Index) {
-                guard start < end else { return }
-                let part = word[start..<end]
-                if col + w > width && col > padWidth { newline() }
-                if w <= width - col {
-                    append(part, style, w)
+            var run = ""
+            var runW = 0
+            func flush() {
+                guard !run.isEmpty else { return }
+                if col + runW > width && col > padWidth { newline() }
+                if runW <= width - col {
+                    append(run, style, runW)
                 } else {
-                    for ch in part {
+                    for ch in run {
                         let cw = DisplayWidth.of(ch)
                         if col + cw > width && col > padWidth { newline() }
                         append(String(ch), style, cw)
                     }
                 }
-                w = 0
+                run = ""
+                runW = 0
             }
-            var k = word.startIndex
-            while k < word.endIndex {
-                let ch = word[k]
-                let next = word.index(after: k)
-                let cw = DisplayWidth.of(ch)
-                if cw == 2 {
-                    flush(k)
-                    start = k
-                    w = 2
-                    flush(next)
-                    start = next
-                } else {
-                    w += cw
+            for ch in word {
+                for (piece, w) in DisplayWidth.pieces(ch) {
+                    if w == 2 {
+                        flush()
+                        run = piece
+                        runW = 2
+                        flush()
+                    } else {
+                        run += piece
+                        runW += w
+                    }
                 }
-                k = next
             }
-            flush(word.endIndex)
+            flush()
         }
         if !current.isEmpty || lines.isEmpty { lines.append(Line(current)) }
         return lines
     }
 
-    /// Inline Markdown: `code` and **bold**. Unclosed markers stay literal.
+    /// Inline Markdown: `code`, **bold** and *italics*. Unclosed markers stay literal, and so does a
+    /// `*` with a space after it (or before its closing one), as in "2 * 3 * 4".
     public static func inline(_ text: String, base: Style) -> [Span] {
         if !text.utf8.contains(0x60) && !text.utf8.contains(0x2A) { return [Span(text, base)] }  // no ` or *: plain
         var spans: [Span] = []
@@ -154,6 +153,19 @@ public enum TextLayout {
                     flush(i)
                     spans.append(Span(String(rest[open..<close.lowerBound]), base.bolded))
                     i = close.upperBound
+                    plainStart = i
+                    continue
+                }
+            }
+            if ch == "*", !rest[i...].hasPrefix("**") {
+                let open = rest.index(after: i)
+                if open < rest.endIndex, !rest[open].isWhitespace, rest[open] != "*",
+                   let close = rest[open...].firstIndex(of: "*"), close > open, !rest[rest.index(before: close)].isWhitespace {
+                    flush(i)
+                    var italic = base
+                    italic.italic = true
+                    spans.append(Span(String(rest[open..<close]), italic))
+                    i = rest.index(after: close)
                     plainStart = i
                     continue
                 }

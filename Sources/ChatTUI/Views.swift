@@ -55,13 +55,13 @@ public enum Views {
         }
         if let browser = state.browser {
             renderBrowser(&g, state, browser, cache)
-            if case .help = state.overlay { help(&g) }
+            if case .help = state.overlay { help(&g, scroll: state.helpScroll) }
             return g
         }
         if let compare = state.compare {
             renderCompare(&g, state, compare, cache)
             if case .modePicker(let selected) = state.overlay { picker(&g, state, selected) }
-            if case .help = state.overlay { help(&g) }
+            if case .help = state.overlay { help(&g, scroll: state.helpScroll) }
             return g
         }
         let l = MainLayout(state)
@@ -73,9 +73,10 @@ public enum Views {
         footer(&g, state, l.footer)
         switch state.overlay {
         case .none: break
-        case .help: help(&g)
+        case .help: help(&g, scroll: state.helpScroll)
         case .modePicker(let selected): picker(&g, state, selected)
         case .newSession(let editor): newSession(&g, editor)
+        case .forkPick: break   // drawn in the conversation pane and the footer
         }
         return g
     }
@@ -132,13 +133,24 @@ public enum Views {
         if !sidebar, let m = s.memory {
             // No sidebar on a narrow screen: the memory in one line on the bottom border.
             let server = m.mode == .client ? "server keeps nothing" : "server \(m.serverItems.map(String.init) ?? "0") items"
-            let summary = " \(server) · sent \(bytes(m.last?.requestBytes ?? 0)) · billed \(m.last?.inputTokens ?? 0) tok "
+            let summary = " \(server) · sent \(bytes(m.last?.reply.requestBytes ?? 0)) · billed \(m.last?.reply.inputTokens ?? 0) tok "
             g.put(summary, x: r.x + 2, y: r.y + r.height - 1, style: Style(.dim), maxX: r.x + r.width - 1)
         }
-        let rows = cache.visible(messages, width: innerW, height: innerH, scroll: s.scroll)
-        for (i, line) in rows.enumerated() {
+        var picked: Int?
+        if case .forkPick(let i) = s.overlay { picked = i }
+        let rows = cache.visibleRows(messages, width: innerW, height: innerH, scroll: s.scroll)
+        var marked = false
+        for (i, row) in rows.enumerated() {
             var x = r.x + 1
-            for span in line.spans { x = g.put(span.text, x: x, y: r.y + 1 + i, style: span.style, maxX: r.x + 1 + innerW) }
+            for (k, span) in row.line.spans.enumerated() {
+                // The message chosen as the fork point: its label column reversed, "⑂" on its first row.
+                if k == 0 && row.message == picked {
+                    x = g.put(marked ? "     " : "⑂" + span.text.prefix(3) + " ", x: x, y: r.y + 1 + i, style: Style(.selection, bold: true, reverse: true), maxX: r.x + 1 + innerW)
+                    marked = true
+                    continue
+                }
+                x = g.put(span.text, x: x, y: r.y + 1 + i, style: span.style, maxX: r.x + 1 + innerW)
+            }
         }
     }
 
@@ -149,6 +161,20 @@ public enum Views {
         var blocks: [[Line]] = []
         var used = 0
         let turns = s.turns
+        // Each fork ("NAME@POINT") is marked under the turn it was made at; a point before the turns
+        // on hand goes at the end.
+        var forksAt: [Int: [Line]] = [:]
+        var unplaced: [Line] = []
+        for fork in s.memory?.forks ?? [] {
+            let parts = fork.split(separator: "@", maxSplits: 1).map(String.init)
+            let point = parts.count > 1 ? parts[1] : ""
+            let line = Line([Span("⑂ forked as \(parts[0]) at \(point.isEmpty ? "?" : IDs.short(point))", Style(.accent))])
+            let messageID = Int64(point.hasPrefix("m") ? String(point.dropFirst()) : point)
+            let at = point.hasPrefix("resp_") || point.hasPrefix("chatcmpl") || messageID == nil
+                ? turns.lastIndex { $0.responseID == point }
+                : turns.lastIndex { ($0.replyMessageID ?? $0.userMessageID ?? .max) <= messageID! }
+            if let at { forksAt[at, default: []].append(line) } else { unplaced.append(line) }
+        }
         var i = turns.count - 1
         while i >= 0 && used < height {
             let t = turns[i]
@@ -184,16 +210,13 @@ public enum Views {
                 let why = t.status == "interrupted" ? "not part of the memory" : (t.errorCode ?? "error")
                 block.append(Line([Span("  \(why)", Style(t.status == "interrupted" ? .warning : .error))]))
             }
+            block += forksAt[i] ?? []
             blocks.insert(block, at: 0)
             used += block.count
             i -= 1
         }
-        var lines = blocks.flatMap { $0 }
-        // Lineage: where this session was forked from, and its forks.
-        for fork in s.memory?.forks ?? [] {
-            let parts = fork.split(separator: "@", maxSplits: 1).map(String.init)
-            lines.append(Line([Span("⑂ forked as \(parts[0]) at \(parts.count > 1 ? IDs.short(parts[1]) : "?")", Style(.accent))]))
-        }
+        var lines = blocks.flatMap { $0 } + unplaced
+        // Lineage: where this session was forked from.
         if let from = s.memory?.forkedFrom {
             let parts = from.split(separator: "@", maxSplits: 1).map(String.init)
             lines.insert(Line([Span("⑂ fork of \(parts[0]) at \(parts.count > 1 ? IDs.short(parts[1]) : "?")", Style(.accent))]), at: 0)
@@ -203,6 +226,27 @@ public enum Views {
             lines.insert(Line([Span(IDs.short(conv, keep: 8) + n, Style(.accent, bold: true))]), at: 0)
         }
         return Array(lines.suffix(height)).map { clip($0, width) }
+    }
+
+    /// `text` in exactly `width` cells: padded, or cut with "…" (at the end, or in the middle with
+    /// `keepEnd` so the end stays readable).
+    public static func fit(_ text: String, _ width: Int, keepEnd: Bool = false) -> String {
+        let w = DisplayWidth.of(text)
+        if w <= width { return text + String(repeating: " ", count: width - w) }
+        guard width > 1 else { return String(repeating: "…", count: max(0, width)) }
+        if !keepEnd { return TextLayout.clip(text, to: width - 1) + "…" + String(repeating: " ", count: width - 1 - DisplayWidth.of(TextLayout.clip(text, to: width - 1))) }
+        let tailW = (width - 1) / 2, headW = width - 1 - tailW
+        let head = TextLayout.clip(text, to: headW)
+        var tail = ""
+        var used = 0
+        for ch in text.reversed() {
+            let cw = DisplayWidth.of(ch)
+            if used + cw > tailW { break }
+            tail.insert(ch, at: tail.startIndex)
+            used += cw
+        }
+        let out = head + "…" + tail
+        return out + String(repeating: " ", count: max(0, width - DisplayWidth.of(out)))
     }
 
     static func clip(_ line: Line, _ width: Int) -> Line {
@@ -239,10 +283,15 @@ public enum Views {
 
     // MARK: Memory panel
 
+    /// Bytes in binary units (1 KB = 1024 B), one decimal, up to TB.
     public static func bytes(_ n: Int) -> String {
         if n < 1024 { return "\(n) B" }
-        if n < 1024 * 1024 { return String(format: "%.1f KB", Double(n) / 1024) }
-        return String(format: "%.1f MB", Double(n) / 1024 / 1024)
+        var value = Double(n) / 1024
+        for unit in ["KB", "MB", "GB"] {
+            if value < 1023.95 { return String(format: "%.1f \(unit)", value) }
+            value /= 1024
+        }
+        return String(format: "%.1f TB", value)
     }
 
     /// (label, value) rows of the memory panel.
@@ -261,7 +310,7 @@ public enum Views {
         }
         switch m.mode {
         case .client:
-            rows.append(("client", "\(m.clientItems) items, all resent", .text))
+            rows.append(("client", "\(m.clientItems) items stored", .text))
             rows.append(("policy", m.policy, .accent))
             if let e = m.last?.policyEffect, m.last?.mode == .client {
                 rows.append(("effect", "kept \(e.kept) drop \(e.dropped) summ \(e.summarized)", .text))
@@ -272,8 +321,12 @@ public enum Views {
             rows.append(("client", "transcript, \(m.transcriptMessages) msgs", .dim))
         }
         if let t = m.last {
-            rows.append(("sent", "\(bytes(t.requestBytes)) · \(t.itemsSent) item\(t.itemsSent == 1 ? "" : "s")", .text))
-            rows.append(("billed", "in \(t.inputTokens ?? 0) out \(t.outputTokens ?? 0) · \(t.cachedTokens ?? 0) cached", .text))
+            let r = t.reply
+            rows.append(("sent", "\(bytes(r.requestBytes)) · \(r.items) item\(r.items == 1 ? "" : "s")", .text))
+            rows.append(("billed", "in \(r.inputTokens ?? 0) out \(r.outputTokens ?? 0) · \(r.cachedTokens ?? 0) cached", .text))
+            if let x = t.policyEffect?.summary {
+                rows.append(("summary", "\(bytes(x.requestBytes)) · in \(x.inputTokens ?? 0) out \(x.outputTokens ?? 0)", .text))
+            }
         } else {
             rows.append(("sent", "—", .dim))
         }
@@ -313,6 +366,11 @@ public enum Views {
     }
 
     static func footer(_ g: inout Grid, _ s: AppState, _ r: Rect) {
+        if case .forkPick(let i) = s.overlay, s.messages.indices.contains(i) {
+            g.put(" fork at m\(s.messages[i].id) (keeps it and everything before) · Up/Down choose · Enter fork · Esc cancel",
+                  x: 0, y: r.y, style: Style(.accent, bold: true))
+            return
+        }
         if let notice = s.notice {
             g.put(" " + notice, x: 0, y: r.y, style: Style(.warning))
             return
@@ -340,32 +398,55 @@ public enum Views {
         KeyTable.bindings.map { ($0.label, $0.help) }
     }
 
-    static func help(_ g: inout Grid) {
+    /// The help: one row per key, wrapped under its label to the box (never cut); the box is as wide
+    /// as the longest row allows on this screen, and scrolls (Up/Down) when it is taller.
+    static func help(_ g: inout Grid, scroll: Int) {
+        let labelW = 9
         let rows = helpRows()
-        // One column when it fits; else two, each line cut to its column.
-        let columns = rows.count + 6 <= g.height - 2 ? 1 : 2
-        let perColumn = (rows.count + columns - 1) / columns
-        let r = centered(&g, width: columns == 1 ? 92 : g.width - 2, height: perColumn + 6, title: "Help · keys")
-        let colW = (r.width - 4) / columns
-        for (i, row) in rows.enumerated() {
-            let x0 = r.x + 2 + (i / perColumn) * colW
-            let y = r.y + 1 + i % perColumn
-            guard y < r.y + r.height - 3 else { continue }
-            let x = g.put(row.0.padding(toLength: 9, withPad: " ", startingAt: 0), x: x0, y: y, style: Style(.key, bold: true), maxX: x0 + colW - 1)
-            g.put(row.1, x: x, y: y, style: .text, maxX: min(x0 + colW - 1, r.x + r.width - 1))
+        let modes = "Modes: chain sends previous_response_id · conversation sends a conversation id · client resends the history · hybrid chains and resends long-term facts. Esc closes."
+        let widest = max(rows.map { labelW + DisplayWidth.of($0.1) }.max() ?? 0, 60)
+        let contentW = max(10, min(widest, g.width - 6))
+        var lines: [[Span]] = []
+        for row in rows {
+            let wrapped = TextLayout.wrap([Span(row.1, .text)], width: contentW - labelW)
+            for (i, line) in wrapped.enumerated() {
+                lines.append([Span(i == 0 ? row.0.padding(toLength: labelW, withPad: " ", startingAt: 0) : String(repeating: " ", count: labelW),
+                                   Style(.key, bold: true))] + line.spans)
+            }
         }
-        g.put("Modes: chain sends previous_response_id · conversation sends a conversation id ·", x: r.x + 2, y: r.y + r.height - 3, style: Style(.dim), maxX: r.x + r.width - 1)
-        g.put("client resends the history · hybrid chains and resends long-term facts.  Esc closes.", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 1)
+        lines.append([])
+        lines += TextLayout.wrap([Span(modes, Style(.dim))], width: contentW).map(\.spans)
+        let r = centered(&g, width: contentW + 4, height: lines.count + 2, title: "Help · keys")
+        let innerH = r.height - 2
+        let fits = lines.count <= innerH
+        let shownH = fits ? innerH : innerH - 1
+        let first = fits ? 0 : min(max(0, scroll), lines.count - shownH)
+        for (i, spans) in lines.dropFirst(first).prefix(shownH).enumerated() {
+            var x = r.x + 2
+            for span in spans { x = g.put(span.text, x: x, y: r.y + 1 + i, style: span.style, maxX: r.x + r.width - 2) }
+        }
+        if !fits {
+            let more = "\(first > 0 ? "↑" : " ")\(first + shownH < lines.count ? "↓" : " ") rows \(first + 1)–\(first + shownH) of \(lines.count) · Up/Down scroll · Esc closes"
+            g.put(more, x: r.x + 2, y: r.y + r.height - 2, style: Style(.accent), maxX: r.x + r.width - 2)
+        }
     }
 
     static func picker(_ g: inout Grid, _ s: AppState, _ selected: Int) {
-        let r = centered(&g, width: 54, height: ModeChoice.all.count + 4, title: "Memory mode · policy")
-        for (i, c) in ModeChoice.all.enumerated() where i < r.height - 3 {
-            let current = c.mode == s.session?.mode && (c.policy == nil || c.policy == s.session?.policy)
+        let r = centered(&g, width: 60, height: ModeChoice.all.count + 5, title: "Memory mode · policy")
+        let inCompare = s.compare != nil
+        for (i, c) in ModeChoice.all.enumerated() where i < r.height - 4 {
+            // The session's mode and policy is marked with its own number (window:2 shows as such).
+            let current = !inCompare && c.isCurrent(mode: s.session?.mode, policy: s.session?.policy)
             let style = i == selected ? Style(.selection, bold: true, reverse: true) : .text
-            g.put((current ? "● " : "  ") + c.label, x: r.x + 2, y: r.y + 1 + i, style: style, maxX: r.x + r.width - 2)
+            var label = c.label
+            if let kind = c.policyKind, kind != "all" {
+                label += "\(s.policyNumbers[kind])" + (kind == "budget" ? " tokens" : "")
+                if i == selected { label += "  ◂ ▸" }
+            }
+            g.put((current ? "● " : "  ") + label, x: r.x + 2, y: r.y + 1 + i, style: style, maxX: r.x + r.width - 2)
         }
-        g.put("Up/Down choose · Enter switch · Esc close", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 1)
+        g.put("Up/Down choose · ◂ ▸ or digits set N · Backspace", x: r.x + 2, y: r.y + r.height - 3, style: Style(.dim), maxX: r.x + r.width - 1)
+        g.put("Enter \(inCompare ? "add this column" : "switch") · Esc close", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 1)
     }
 
     static func newSession(_ g: inout Grid, _ editor: InputEditor) {

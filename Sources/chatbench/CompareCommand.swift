@@ -7,7 +7,7 @@ enum CompareCommand {
         name: "compare", summary: "run one scripted conversation through several memory modes and compare them",
         positionals: "", minPositionals: 0, maxPositionals: 0,
         flags: [
-            FlagSpec("--modes", "LIST", "comma-separated: chain, conversation, client, hybrid, client:POLICY (default: chain,client)"),
+            FlagSpec("--modes", "LIST", "one to four, comma-separated, each once: chain, conversation, client, hybrid, client:POLICY (default: chain,client)"),
             FlagSpec("--policy", "POLICY", "the policy of a bare 'client' column (default: all)"),
             FlagSpec("--turns", "N", "repeat or cut the script to N turns"),
             FlagSpec("--script", "FILE", "one message per line ('message => expected' adds a recall check)"),
@@ -18,7 +18,9 @@ enum CompareCommand {
         ],
         details: """
             The built-in script states facts early and asks about them late, so a window policy shows
-            what it forgets. Each mode runs in its own saved session (compare-TIME-MODE).
+            what it forgets. At most four modes, each listed once; each runs in its own saved session
+            (compare-TIME-MODE). A recall check passes when the reply contains the expected words as
+            whole words (case ignored).
             --format json: {"turns":[{"mode","turn","request_bytes","items_sent","input_tokens",
             "cached_tokens","output_tokens","latency_ms","reply",…}],"summary":{"columns":[…],"lines":[…]}}
             """,

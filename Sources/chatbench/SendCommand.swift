@@ -28,7 +28,9 @@ enum SendCommand {
             --json prints: reply, session, mode, backend, model, turn, status, chain_event, response_id,
             previous_response_id, conversation_id, request_bytes, items_sent,
             usage {input_tokens, cached_tokens, output_tokens}, latency_ms, and in client mode
-            policy {policy, kept, dropped, summarized}.
+            policy {policy, kept, dropped, summarized, summary_request}. request_bytes, items_sent and usage
+            describe the request that produced the reply; a summary request made first (summarize:N) has its
+            own request_bytes, items_sent and usage under policy.summary_request.
             Hybrid mode chains like chain mode and sends the profile's long-term facts as instructions;
             facts you state in a hybrid session are saved to its profile (chatbench's local extractor).
             """,
@@ -62,10 +64,13 @@ enum SendCommand {
 
     static func jsonReport(_ r: TurnResult, backend: BackendInfo) throws -> String {
         let t = r.turn
-        var usage: [String: JSONValue] = [:]
-        usage["input_tokens"] = t.inputTokens.map { .int(Int64($0)) } ?? .null
-        usage["cached_tokens"] = t.cachedTokens.map { .int(Int64($0)) } ?? .null
-        usage["output_tokens"] = t.outputTokens.map { .int(Int64($0)) } ?? .null
+        // The reply's request and a summary request the turn made first, each with its own numbers.
+        func usage(_ c: RequestCost) -> JSONValue {
+            .object(["input_tokens": c.inputTokens.map { .int(Int64($0)) } ?? .null,
+                     "cached_tokens": c.cachedTokens.map { .int(Int64($0)) } ?? .null,
+                     "output_tokens": c.outputTokens.map { .int(Int64($0)) } ?? .null])
+        }
+        let reply = t.reply
         let obj: [String: JSONValue] = [
             "reply": .string(r.reply),
             "session": .string(r.session.name),
@@ -78,14 +83,17 @@ enum SendCommand {
             "response_id": t.responseID.map { .string($0) } ?? .null,
             "previous_response_id": t.previousResponseID.map { .string($0) } ?? .null,
             "conversation_id": t.conversationID.map { .string($0) } ?? .null,
-            "request_bytes": .int(Int64(t.requestBytes)),
-            "items_sent": .int(Int64(t.itemsSent)),
-            "usage": .object(usage),
+            "request_bytes": .int(Int64(reply.requestBytes)),
+            "items_sent": .int(Int64(reply.items)),
+            "usage": usage(reply),
             "latency_ms": .double(((t.latencyMs ?? 0) * 1000).rounded() / 1000),
             "error_code": t.errorCode.map { .string($0) } ?? .null,
             "policy": t.policyEffect.map { p in
                 .object(["policy": .string(p.policy), "kept": .int(Int64(p.kept)), "dropped": .int(Int64(p.dropped)),
-                         "summarized": .int(Int64(p.summarized))])
+                         "summarized": .int(Int64(p.summarized)),
+                         "summary_request": p.summary.map { x in
+                             .object(["request_bytes": .int(Int64(x.requestBytes)), "items_sent": .int(Int64(x.items)), "usage": usage(x)])
+                         } ?? .null])
             } ?? .null,
         ]
         return try WireJSON.encodeString(JSONValue.object(obj))

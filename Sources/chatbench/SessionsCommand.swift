@@ -139,17 +139,20 @@ enum SessionsCommand {
         }
         guard format == "table" else { throw ConfigurationError("show formats are table and json") }
         out.line("session \(v(s.name)) · \(s.mode.title) · \(v(s.backend)) · \(v(s.model))" + (try store.forkedFrom(session: s.id).map { " · fork of \(v($0))" } ?? ""))
-        out.line("turn  mode          response                   previous                   bytes  items  in (cached)  out  status")
+        // Ids are printed whole (they are copied into `sessions fork --at`); the columns fit the longest.
+        let idW = max(8, turns.flatMap { [$0.responseID, $0.previousResponseID] }.compactMap { $0.map { v($0).count } }.max() ?? 0)
+        out.line("turn  mode          " + "response".padding(toLength: idW + 1, withPad: " ", startingAt: 0)
+                 + "previous".padding(toLength: idW, withPad: " ", startingAt: 0) + "  bytes  items  in (cached)  out  status")
         for t in turns {
             out.line(String(format: "%4d  ", t.number) + t.mode.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
-                  + v(t.responseID ?? "—").prefix(26).padding(toLength: 26, withPad: " ", startingAt: 0) + " "
-                  + v(t.previousResponseID ?? "—").prefix(26).padding(toLength: 26, withPad: " ", startingAt: 0)
+                  + v(t.responseID ?? "—").padding(toLength: idW, withPad: " ", startingAt: 0) + " "
+                  + v(t.previousResponseID ?? "—").padding(toLength: idW, withPad: " ", startingAt: 0)
                   + String(format: " %5d %6d %6d (%3d) %4d  ", t.requestBytes, t.itemsSent, t.inputTokens ?? 0, t.cachedTokens ?? 0, t.outputTokens ?? 0)
                   + v(t.status) + (t.chainEvent.map { " · \(v($0))" } ?? ""))
         }
         out.line("messages (id role: text):")
         for m in try store.messages(session: s.id) {
-            out.line("  m\(m.id) \(v(m.role)): \(v(String(m.content.prefix(70)).replacingOccurrences(of: "\n", with: " ")))\(m.status == "complete" ? "" : " [\(v(m.status))]")")
+            out.line("  m\(m.id) \(v(m.role)): \(v((m.content.count > 70 ? String(m.content.prefix(69)) + "…" : m.content).replacingOccurrences(of: "\n", with: " ")))\(m.status == "complete" ? "" : " [\(v(m.status))]")")
         }
     }
 

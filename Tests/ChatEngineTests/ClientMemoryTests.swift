@@ -36,7 +36,7 @@ import Testing
         #expect(try s.popItem()?.text == "c")   // the corrupt newest row is skipped
     }
 
-    /// Rows exactly as the Python SDK writes them (openai-wire.md §12.2), in both JSON separator styles.
+    /// Rows exactly as the Python Agents SDK's SQLiteSession writes them, in both JSON separator styles.
     static let pythonRows = [
         #"{"content": "First question", "role": "user"}"#,
         #"{"id": "msg_2e00", "content": [{"annotations": [], "text": "Hello from stub", "type": "output_text", "logprobs": []}], "role": "assistant", "status": "completed", "type": "message"}"#,
@@ -106,12 +106,40 @@ import Testing
         #expect(all[5].turn.policyEffect == PolicyEffect(policy: "all", kept: 10, dropped: 0, summarized: 0))
         let summarized = try await sixTurns(policy: "summarize:4")
         #expect(summarized[5].reply.contains("Priya") && summarized[5].reply.contains("Lisbon"), "\(summarized[5].reply)")
-        #expect(summarized[5].turn.policyEffect == PolicyEffect(policy: "summarize:4", kept: 2, dropped: 0, summarized: 8))
+        let effect = try #require(summarized[5].turn.policyEffect)
+        #expect(effect.policy == "summarize:4" && effect.kept == 2 && effect.dropped == 0 && effect.summarized == 8)
         // Summarizing sends less than keeping everything, and the summary's own cost is counted.
         #expect(summarized[5].turn.itemsSent < all[5].turn.itemsSent)
         let budget = try await sixTurns(policy: "budget:40")
         #expect((budget[5].turn.policyEffect?.dropped ?? 0) > 0)
         #expect(budget[5].reply.contains("don't know your name"))
+    }
+
+    /// The summary request is the turn's cost but not the model's context: the reply's request is
+    /// the summary item, the kept items and the message, and its tokens are what the server billed it.
+    @Test func aSummaryRequestIsNotPartOfTheReplysContext() async throws {
+        let rig = try Rig()
+        var s = try rig.session("s", .client)
+        s.policy = "summarize:4"
+        try rig.store.save(s)
+        var last: TurnResult?
+        for text in ["My name is Priya.", "I live in Porto.", "I have a dog named Rex.", "Hello again."] { last = try await rig.send(text, "s") }
+        let t = try #require(last).turn
+        let summary = try #require(t.policyEffect?.summary)
+        #expect(summary.items == 4 && summary.requestBytes > 0 && (summary.inputTokens ?? 0) > 0)
+        #expect(t.reply.items == 1 + 2 + 1)   // summary item, the newest turn kept verbatim, the new message
+        #expect(t.reply.requestBytes + summary.requestBytes == t.requestBytes)
+        // The same reply request sent again (the offline model is deterministic) is billed the same.
+        let stored = try rig.store.agentSession(for: try #require(try rig.store.session(named: "s"))).getItems(limit: nil).map(Runner.cleanForInput)
+        let compaction = try #require(try rig.store.latestCompaction(session: s.id))
+        let context = [Runner.summaryItem(compaction.summary)] + stored[4..<6] + [Item.userText("Hello again.")]
+        let again = try await rig.backend.createResponse(CreateResponseRequest(model: "offline-model", input: .items(Array(context)), store: false))
+        let billed = try #require(again.usage)
+        #expect(t.reply.inputTokens == billed.input_tokens && t.reply.outputTokens == billed.output_tokens)
+        let memory = try rig.store.memoryState(for: try #require(try rig.store.session(named: "s")))
+        #expect(memory.contextTokens == billed.input_tokens)
+        #expect(memory.totalInputTokens == (try rig.store.turns(session: s.id)).reduce(0) { $0 + ($1.inputTokens ?? 0) })
+        #expect(memory.totalInputTokens > memory.contextTokens + (summary.inputTokens ?? 0) - 1)
     }
 
     @Test func summariesAreRecordedAsCompactionsAndReused() async throws {

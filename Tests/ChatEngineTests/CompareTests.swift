@@ -25,12 +25,53 @@ import Testing
         #expect(chain.mean_latency_ms == 2 && chain.first_request_bytes == 100 && chain.last_request_bytes == 150)
         #expect(chain.recall_correct == 1 && chain.recall_asked == 1 && client.recall_correct == 0)
         #expect(client.session == "c-client")
-        #expect(s.lines[0] == "client sent 3.0× the bytes of chain; billed input tokens within 2%")
+        #expect(s.lines[0] == "client sent 3.0× the bytes of chain; billed 1% more input tokens")
         #expect(s.lines[1].hasPrefix("chain: request bytes flat") && s.lines[1].contains("recall 1/1 right"))
         #expect(s.lines[2].hasPrefix("client: request bytes growing about linearly"))
         #expect(CompareSummary.shape([10, 100, 100, 110]) == "flat")
         #expect(CompareSummary.shape([10, 100, 400, 300, 400, 350, 400]) == "bounded")
-        #expect(CompareSummary.percent(97, 100) == "3%")
+        #expect(CompareSummary.tokensPhrase(0.11) == "billed 89% fewer input tokens")
+        #expect(CompareSummary.tokensPhrase(1.001) == "billed input tokens equal")
+        #expect(CompareSummary.tokensPhrase(2.5) == "billed 150% more input tokens")
+    }
+
+    /// A column added on turn 6 is compared with the first column's turn 6, not with its six turns.
+    @Test func aLateColumnIsComparedOnTheTurnsItAnswered() {
+        var turns = (1...6).map { t("chain", $0, bytes: 100, input: 10) }
+        turns.append(t("client", 6, bytes: 300, input: 20))
+        let s = CompareSummary.of(turns, sessions: [:])
+        #expect(s.columns[1].bytes_ratio == 3 && s.columns[1].input_tokens_ratio == 2)
+        #expect(s.lines[0] == "client sent 3.0× the bytes of chain; billed 100% more input tokens (on the 1 turn it answered)")
+    }
+
+    @Test func recallMatchesWholeWords() {
+        #expect(!ScriptLine.answers("I can see 14 earlier messages.", expected: "4"))
+        #expect(ScriptLine.answers("You are 4 years old.", expected: "4"))
+        #expect(!ScriptLine.answers("Banana bread.", expected: "Ana"))
+        #expect(ScriptLine.answers("Your favourite food is Pastel de Nata!", expected: "pastel de nata"))
+        #expect(!ScriptLine.answers("pastel, then nata", expected: "pastel de nata"))
+    }
+
+    @Test func aRecallCheckOnTheRealRunnerIsWholeWord() async throws {
+        let store = try WorkbenchStore.inMemory()
+        let backend = try OfflineBackend(inMemoryWith: OfflineModel())
+        let comparison = try Comparison(store: store, backend: backend, columns: [CompareColumn(mode: .client, policy: "window:14")], prefix: "w")
+        // The age falls out of the window; the reply says it can see "14 earlier messages".
+        for (i, text) in (["I'm 4 years old."] + (1...9).map { "The weather was nice on day \($0)." }).enumerated() {
+            _ = await comparison.turn(ScriptLine(text), number: i + 1)
+        }
+        let row = await comparison.turn(ScriptLine("How old am I?", expect: "4"), number: 11)
+        #expect(row[0].reply.contains("14") && row[0].correct == false, "\(row[0].reply)")
+    }
+
+    @Test func theTableNeverCutsAModeLabel() throws {
+        let turns = [t("chain", 1, bytes: 100, input: 10), t("client[budget:200]", 1, bytes: 100, input: 10)]
+        let table = try CompareReport.render(turns, CompareSummary.of(turns, sessions: [:]), format: "table")
+        #expect(table.contains("client[budget:200]     1"))
+        // The turn numbers stay under the "turn" heading.
+        let lines = table.split(separator: "\n").map(String.init)
+        let end = try #require(lines[0].range(of: "turn")).upperBound.utf16Offset(in: lines[0])
+        for row in lines[1...2] { #expect(row.prefix(end).hasSuffix(" 1"), "\(row)") }
     }
 
     @Test func csvParsesBackToTheSameNumbers() throws {
@@ -79,6 +120,9 @@ import Testing
         #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("chain,telepathy", defaultPolicy: "all") }
         #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("chain,client,hybrid,conversation,chain", defaultPolicy: "all") }
         #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("client:window:0", defaultPolicy: "all") }
+        #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("chain,chain", defaultPolicy: "all") }
+        #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("client,client:all", defaultPolicy: "all") }
+        #expect(try CompareColumn.parseList("client:window:2,client:window:4", defaultPolicy: "all").count == 2)
     }
 
     @Test func aFailingColumnDoesNotStopTheOthers() async throws {

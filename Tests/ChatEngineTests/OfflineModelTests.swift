@@ -29,6 +29,10 @@ struct Conversation_ {
             ("I am based in São Paulo.", "home", "São Paulo"),
             ("I work as a nurse at the city hospital", "job", "nurse"),
             ("I'm a software engineer.", "job", "software engineer"),
+            ("I'm a software engineer in Tokyo.", "job", "software engineer"),
+            ("I'm a software engineer in Tokyo.", "home", "Tokyo"),
+            ("I work as a nurse in Porto", "home", "Porto"),
+            ("I'm a nurse at St Mary's.", "employer", "St Mary's"),
             ("I work at Acme Corp", "employer", "Acme Corp"),
             ("I'm planning a trip to Japan in April", "trip", "Japan"),
             ("I am flying to New York tomorrow", "trip", "New York"),
@@ -103,6 +107,14 @@ struct Conversation_ {
         #expect(c.say("hello!") == "Hello, Aiko!")
         let other = c.say("The sky is nice today")
         #expect(other.contains("4 earlier messages"), "\(other)")
+        // A greeting that gives the name is answered once.
+        var d = Conversation_()
+        #expect(d.say("Hi, my name is Ana.") == "Nice to meet you, Ana!")
+        #expect(d.say("Hi! My name is Priya and I'm moving to Lisbon.") == "Got it, you're Priya now, not Ana. Noted: you're moving to Lisbon.")
+        var e = Conversation_()
+        _ = e.say("I'm a software engineer in Tokyo.")
+        let known = e.say("What do you know about me?")
+        #expect(known.contains("software engineer") && known.contains("Tokyo"), "\(known)")
     }
 
     @Test func readsFactsFromInstructionsButConversationWins() {

@@ -1,3 +1,4 @@
+import ChatEngine
 import Testing
 @testable import ChatTUI
 
@@ -38,6 +39,15 @@ import Testing
         #expect(lines[1].spans.contains { $0.text == "code" && $0.style.role == .code })
         #expect(lines[7].spans.contains { $0.text == "let x = 1" && $0.style.role == .code })
         #expect(lines[0].spans.first?.style.role == .accent)
+    }
+
+    @Test func italicsAreStyledNotShownRaw() {
+        let lines = TextLayout.markdown("Pack *light* and **warm**, *really*.", width: 60, base: .text)
+        #expect(lines.map(\.text) == ["Pack light and warm, really."])
+        #expect(lines[0].spans.contains { $0.text == "light" && $0.style.italic && !$0.style.bold })
+        #expect(lines[0].spans.contains { $0.text == "warm" && $0.style.bold })
+        #expect(TextLayout.markdown("2 * 3 * 4 = 24", width: 40, base: .text).map(\.text) == ["2 * 3 * 4 = 24"])
+        #expect(TextLayout.markdown("a *b", width: 40, base: .text).map(\.text) == ["a *b"])
     }
 
     @Test func unclosedMarkersStayLiteral() {
@@ -107,6 +117,35 @@ import Testing
     }
 }
 
+@Suite struct NumberFormatTests {
+    @Test func bytesGoPastMegabytes() {
+        #expect(Views.bytes(1023) == "1023 B")
+        #expect(Views.bytes(1536) == "1.5 KB")
+        #expect(Views.bytes(1024 * 1024 - 1) == "1.0 MB")   // never "1024.0 KB"
+        #expect(Views.bytes(1_518_985_478_144) == "1.4 TB")  // was "1448610.0 MB"
+        #expect(Views.bytes(3 * 1024 * 1024 * 1024) == "3.0 GB")
+    }
+
+    /// The memory panel after a summarize turn: "sent" and "billed" are the reply's request, the
+    /// summary request has its own row, the context is the reply's input tokens.
+    @Test func memoryPanelKeepsTheSummaryRequestApart() {
+        var s = Fixture.state(.client, width: 120, height: 40)
+        var t = Fixture.turns(.client)[2]
+        t.policyEffect = PolicyEffect(policy: "summarize:4", kept: 2, dropped: 0, summarized: 4,
+                                      summary: RequestCost(requestBytes: 300, items: 4, inputTokens: 40, cachedTokens: 0, outputTokens: 5))
+        s.memory?.policy = "summarize:4"
+        s.memory?.last = t
+        s.memory?.lastCompleted = t
+        let rows = Dictionary(Views.memoryRows(s).map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        // The turn: 520 bytes, 5 items, in 60 out 13; less the summary request's share.
+        #expect(rows["sent"] == "220 B · 1 item")
+        #expect(rows["billed"] == "in 20 out 8 · 0 cached")
+        #expect(rows["summary"] == "300 B · in 40 out 5")
+        #expect(rows["client"] == "6 items stored")
+        #expect(s.memory?.contextTokens == 20)
+    }
+}
+
 @Suite struct InputEditorTests {
     @Test func editingKeys() {
         var e = InputEditor("hello big world")
@@ -135,6 +174,16 @@ import Testing
         let wrapped = InputEditor("漢字漢字漢").layout(width: 5)
         #expect(wrapped.lines == ["漢字", "漢字", "漢"])
         #expect(wrapped.caret.x == 2 && wrapped.caret.y == 2)
+    }
+
+    @Test func pastedTabsStayAndDrawToTabStops() {
+        var s = idleState()
+        _ = App.update(&s, .paste("def f():\r\treturn 1\r\t\tx"), layout: LayoutCache())
+        #expect(s.input.text == "def f():\n\treturn 1\n\t\tx")
+        let (lines, caret) = s.input.layout(width: 20)
+        #expect(lines == ["def f():", "    return 1", "        x"])
+        #expect(caret.x == 9 && caret.y == 2)
+        #expect(InputEditor("ab\tc").layout(width: 20).lines == ["ab  c"])
     }
 
     @Test func verticalMovesInMultilineInput() {

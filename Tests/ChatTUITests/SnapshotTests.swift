@@ -119,7 +119,6 @@ enum Fixture {
         small.overlay = .help
         let help80 = Views.render(small, layout: LayoutCache())
         assertSnapshot(help80, "help-80x24")
-        for b in KeyTable.bindings { #expect(help80.text.contains(b.label), "\(b.label) missing from the 80x24 help") }
         s.overlay = .none
         s.width = 60
         s.height = 20
@@ -127,6 +126,31 @@ enum Fixture {
         s.width = 30
         s.height = 8
         assertSnapshot(Views.render(s, layout: LayoutCache()), "too-small-30x8")
+    }
+
+    /// The help is never cut: at 200 columns every row is whole on one line; at 80x24 it wraps and
+    /// scrolls, and scrolling through it shows every word of every row.
+    @Test func helpIsWholeAtEverySize() {
+        var wide = Fixture.state(.chain, width: 200, height: 60)
+        wide.overlay = .help
+        let g = Views.render(wide, layout: LayoutCache())
+        assertSnapshot(g, "help-200x60")
+        for b in KeyTable.bindings { #expect(g.text.contains(b.label.padding(toLength: 9, withPad: " ", startingAt: 0) + b.help), "\(b.label) is cut at 200 columns") }
+        let cache = LayoutCache()
+        var small = Fixture.state(.chain, width: 80, height: 24)
+        small.overlay = .help
+        var seen = ""
+        for _ in 0..<40 {
+            seen += Views.render(small, layout: cache).text + "\n"
+            _ = App.update(&small, .key(.down), layout: cache)
+        }
+        assertSnapshot(Views.render(small, layout: cache), "help-80x24-scrolled")
+        let words = Set(seen.split { $0 == " " || $0 == "│" || $0 == "\n" })
+        for b in KeyTable.bindings {
+            #expect(words.contains(Substring(b.label.split(separator: " ").first!)))
+            for word in b.help.split(separator: " ") { #expect(words.contains(word), "\(word) of \(b.label) never shown at 80x24") }
+        }
+        #expect(App.update(&small, .key(.escape), layout: cache).isEmpty && small.overlay == .none && small.helpScroll == 0)
     }
 
     @Test func everySizeRendersWithoutCrashing() {
@@ -210,8 +234,88 @@ enum Fixture {
         assertSnapshot(Views.render(Self.state(width: 120, height: 40, columns: two), layout: LayoutCache()), "compare-120x40")
         let big = Views.render(Self.state(width: 200, height: 60, columns: four), layout: LayoutCache())
         assertSnapshot(big, "compare-200x60")
+        expectWholeSummary(big, Self.state(width: 200, height: 60, columns: four))
         #expect(big.text.contains("client sent") && big.text.contains("× the bytes of chain"))
         for y in 0..<big.height { #expect(DisplayWidth.of(big.row(y)) == 200) }
+    }
+
+    /// Small terminals: every border intact, per-turn rows still shown, the summary whole.
+    @Test func compareViewOnSmallTerminals() {
+        let three = [CompareColumn(mode: .chain), CompareColumn(mode: .client), CompareColumn(mode: .client, policy: "window:2")]
+        for (w, h) in [(80, 24), (60, 20)] {
+            let g = Views.render(Self.state(width: w, height: h, columns: three), layout: LayoutCache())
+            assertSnapshot(g, "compare-\(w)x\(h)")
+            let rows = (0..<h).map { g.row($0) }
+            let table = try? #require(rows.firstIndex { $0.contains("Per turn") })
+            guard let top = table else { continue }
+            let bottom = try? #require(rows[(top + 1)...].firstIndex { $0.hasPrefix("└") })
+            guard let end = bottom else { continue }
+            for y in (top + 1)..<end {
+                #expect(rows[y].hasPrefix("│") && rows[y].hasSuffix("│"), "row \(y) breaks the table's border at \(w)x\(h):\n\(g.text)")
+            }
+            #expect(rows[top..<end].contains { $0.contains("   3  chain") }, "no per-turn row at \(w)x\(h):\n\(g.text)")
+            if w == 80 { expectWholeSummary(g, Self.state(width: w, height: h, columns: three)) }
+        }
+    }
+
+    /// The summary is wrapped, not cut: every word of its lines is on screen.
+    func expectWholeSummary(_ g: Grid, _ s: AppState, sourceLocation: SourceLocation = #_sourceLocation) {
+        let summary = CompareSummary.of(s.compare!.rows, sessions: [:])
+        let screenWords = Set(g.text.split { $0 == " " || $0 == "│" || $0 == "\n" })
+        for line in summary.lines.prefix(summary.columns.count - 1) {
+            for word in line.split(separator: " ") {
+                #expect(screenWords.contains(word), "\(word) of the summary is missing at \(g.width)x\(g.height)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    /// Every F3 column shows the message just sent and the reply arriving, turn after turn, with one
+    /// layout cache for the whole run as the app has.
+    @Test func eachColumnStreamsTheCurrentTurn() {
+        let cache = LayoutCache()
+        var s = idleState()
+        s.width = 120
+        s.height = 40
+        _ = App.update(&s, .engine(.compareOpened(CompareViewState(columns: [CompareColumnState(column: CompareColumn(mode: .chain), session: "a"),
+                                                                         CompareColumnState(column: CompareColumn(mode: .client), session: "b")]))), layout: cache)
+        var id: Int64 = 1
+        for (n, text) in ["My name is Carl.", "I'm a pilot.", "What do you know about me?"].enumerated() {
+            for ch in text { _ = App.update(&s, .key(.char(ch)), layout: cache) }
+            _ = App.update(&s, .key(.enter), layout: cache)
+            for i in 0..<2 { _ = App.update(&s, .engine(.compareDelta(column: i, text: "Reply \(n + 1) ")), layout: cache) }
+            let g = Views.render(s, layout: cache)
+            #expect(g.text.components(separatedBy: "you  " + text).count == 3, "both columns must show \(text):\n\(g.text)")
+            #expect(g.text.components(separatedBy: "bot  Reply \(n + 1) ▍").count == 3, "\(g.text)")
+            for i in 0..<2 {
+                let new = [ChatMessage(id: id, role: "user", text: text), ChatMessage(id: id + 1, role: "assistant", text: "Reply \(n + 1) done.")]
+                id += 2
+                _ = App.update(&s, .engine(.compareTurn(column: i, row: CompareTurn(mode: i == 0 ? "chain" : "client", turn: n + 1, request_bytes: 100), newMessages: new)), layout: cache)
+            }
+            _ = Views.render(s, layout: cache)
+        }
+    }
+
+    @Test func aFifthOrRepeatedModeIsRefusedNotSwapped() {
+        let cache = LayoutCache()
+        let four = [CompareColumn(mode: .chain), CompareColumn(mode: .client), CompareColumn(mode: .client, policy: "window:2"), CompareColumn(mode: .conversation)]
+        var s = Self.state(width: 120, height: 40, columns: four)
+        #expect(App.update(&s, .key(.f(2)), layout: cache).isEmpty)
+        #expect(s.overlay == .none && s.notice?.contains("at most 4 modes") == true)
+        var two = Self.state(width: 120, height: 40, columns: Array(four.prefix(2)))
+        _ = App.update(&two, .key(.f(2)), layout: cache)
+        #expect(App.update(&two, .key(.enter), layout: cache).isEmpty)   // the first choice is chain, already a column
+        #expect(two.notice == "chain is already compared" && two.compare?.columns.count == 2)
+        #expect(CompareViewState(columns: four.map { CompareColumnState(column: $0, session: $0.label) }).refusesColumn(CompareColumn(mode: .hybrid)) != nil)
+    }
+
+    /// A mode added on turn 3 has no bars for turns 1 and 2: its first bar sits under turn 3.
+    @Test func aLateModesBarsStartAtItsFirstTurn() {
+        var s = Self.state(width: 120, height: 40, columns: [CompareColumn(mode: .chain), CompareColumn(mode: .client)])
+        s.compare?.columns.append(CompareColumnState(column: CompareColumn(mode: .hybrid), session: "h"))
+        s.compare?.rows.append(CompareTurn(mode: "hybrid", turn: 3, request_bytes: 724))
+        let g = Views.render(s, layout: LayoutCache())
+        let row = (0..<g.height).map { g.row($0) }.first { $0.contains("│ hybrid    ") }
+        #expect(row?.contains("hybrid                █ 724 B") == true, "\(row ?? g.text)")
     }
 
     @Test func sparklineScalesToTheLargestValue() {
@@ -229,7 +333,8 @@ enum Fixture {
         for ch in "hi" { _ = App.update(&s, .key(.char(ch)), layout: cache) }
         #expect(App.update(&s, .key(.enter), layout: cache) == [.compareSend("hi")])
         #expect(s.compare?.inFlight == 2 && s.compare?.pendingUser == "hi")
-        #expect(App.update(&s, .key(.escape), layout: cache).isEmpty && s.compare != nil)   // not while replies arrive
+        #expect(App.update(&s, .key(.f(3)), layout: cache).isEmpty && s.compare != nil)   // not while replies arrive
+        #expect(App.update(&s, .key(.escape), layout: cache) == [.compareCancel] && s.compare != nil)   // Esc cancels them
         _ = App.update(&s, .engine(.compareDelta(column: 1, text: "Hel")), layout: cache)
         #expect(s.compare?.columns[1].streaming == "Hel")
         for i in 0..<2 {
@@ -262,8 +367,30 @@ enum Fixture {
         let g = Views.render(s, layout: LayoutCache())
         // Dates depend on the time zone: check structure, not the clock.
         #expect(g.text.contains("SESSIONS · 2 shown") && g.text.contains("Preview · trip") && g.text.contains("fork point resp_1111…"))
-        #expect(g.text.contains("trip                 chain            3") && g.text.contains("work                 client[windo"))
+        #expect(g.text.contains("trip                 chain            3") && g.text.contains("work                 client[wind…"))
         for y in 0..<g.height { #expect(DisplayWidth.of(g.row(y)) == 120) }
+    }
+
+    /// Long names keep their ends, so two forks of one session stay apart; every cut shows "…".
+    @Test func browserWithLongNames() {
+        var s = Self.state()
+        s.browser?.sessions = ["my-long-session-about-moving-to-lisbon-fork-1", "my-long-session-about-moving-to-lisbon-fork-2"].map {
+            SessionSummary(name: $0, mode: "client", backend: "offline", policy: "summarize:12", turns: 3, messages: 6, bytes: 310, last_activity: 0, forked_from: nil)
+        }
+        let g = Views.render(s, layout: LayoutCache())
+        let rows = (0..<g.height).map { g.row($0) }
+        let fork1 = rows.first { $0.contains("my-long-se…on-fork-1") }, fork2 = rows.first { $0.contains("my-long-se…on-fork-2") }
+        #expect(fork1 != nil && fork2 != nil, "\(g.text)")
+        #expect(g.text.contains("client[summ…") && g.text.contains("Preview · my-long-session-about-moving-to-lisbo… "))
+        // The date column depends on the time zone: the snapshot is of the rows without it.
+        var masked = g
+        for y in 4..<6 { masked.put(String(repeating: "#", count: 16), x: 2 + 21 + 13 + 7, y: y, style: .text) }
+        assertSnapshot(masked, "browser-long-names-120x30")
+        // At 80 columns the list is narrower than its rows: they end in "…", not mid-column.
+        s.width = 80
+        s.height = 24
+        let narrow = Views.render(s, layout: LayoutCache())
+        for y in 3..<6 { #expect(narrow.row(y).hasPrefix("│ ") && narrow.row(y).contains("…│"), "\(narrow.row(y))") }
     }
 
     @Test func browserKeys() {
@@ -294,5 +421,36 @@ enum Fixture {
         #expect(App.update(&s, .key(.enter), layout: cache) == [.browserRename(from: "trip", to: "trip2")])
         #expect(App.update(&s, .key(.enter), layout: cache) == [.newSession("trip")])
         #expect(s.browser == nil)
+    }
+}
+
+/// The frames a user sees while a third message streams, drawn with one layout cache for the whole
+/// run as the app does: the pending message and the partial reply must be the ones just sent.
+@Suite struct StreamingFrameTests {
+    @Test func aThirdMessageStreamsAsItself() {
+        let cache = LayoutCache()
+        var s = idleState()
+        s.width = 80
+        s.height = 24
+        let said = ["My name is Carl and I'm moving to Rome.", "I'm a pilot.", "What do you know about me?"]
+        let replies = ["Nice to meet you, Carl! Noted: you're moving to Rome.", "Noted: you're a pilot.", "You're Carl, a pilot moving to Rome."]
+        var id: Int64 = 1
+        for (text, reply) in zip(said, replies) {
+            for ch in text { _ = App.update(&s, .key(.char(ch)), layout: cache) }
+            #expect(App.update(&s, .key(.enter), layout: cache) == [.send(text)])
+            var frame = Views.render(s, layout: cache)   // the frame right after Enter
+            #expect(frame.text.contains("you  " + text), "the pending message is not \(text):\n\(frame.text)")
+            for word in reply.split(separator: " ").prefix(3) {
+                _ = App.update(&s, .engine(.delta(String(word) + " ")), layout: cache)
+                frame = Views.render(s, layout: cache)
+            }
+            let partial = reply.split(separator: " ").prefix(3).joined(separator: " ")
+            #expect(frame.text.contains("bot  " + partial + " ▍"), "the reply shown is not the one arriving:\n\(frame.text)")
+            if text == said.last { assertSnapshot(frame, "streaming-third-message-80x24") }
+            let new = [ChatMessage(id: id, role: "user", text: text), ChatMessage(id: id + 1, role: "assistant", text: reply)]
+            id += 2
+            _ = App.update(&s, .engine(.turnRecorded(newMessages: new, turns: [], memory: emptyMemory(), session: s.session!, error: nil)), layout: cache)
+            _ = Views.render(s, layout: cache)
+        }
     }
 }

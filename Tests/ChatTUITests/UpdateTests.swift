@@ -1,3 +1,4 @@
+import Foundation
 import ChatEngine
 import Testing
 @testable import ChatTUI
@@ -168,9 +169,11 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         var s = idleState()
         #expect(App.update(&s, .key(.ctrl("f")), layout: cache).isEmpty && s.notice == "nothing to fork yet")
         s.messages = (1...60).map { ChatMessage(id: Int64($0), role: $0 % 2 == 1 ? "user" : "assistant", text: "m\($0)") }
-        #expect(App.update(&s, .key(.ctrl("f")), layout: cache) == [.forkHere(messageID: 60)])
+        _ = App.update(&s, .key(.ctrl("f")), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.forkHere(messageID: 60)])
         _ = App.update(&s, .key(.home), layout: cache)
-        #expect(App.update(&s, .key(.ctrl("f")), layout: cache) == [.forkHere(messageID: 1)])
+        _ = App.update(&s, .key(.ctrl("f")), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.forkHere(messageID: 1)])
     }
 
     @Test func newSessionPrompt() {
@@ -187,4 +190,80 @@ func emptyMemory(_ mode: MemoryMode = .chain) -> MemoryState {
     MemoryState(mode: mode, policy: "all", profile: "default", serverItems: nil, serverTurns: 0, chainHead: nil, conversationID: nil,
                 transcriptMessages: 0, clientItems: 0, facts: 0, last: nil, lastCompleted: nil, turns: 0, totalBytes: 0,
                 totalInputTokens: 0, totalCachedTokens: 0, totalOutputTokens: 0)
+}
+
+@Suite struct PickerTests {
+    /// Any window, budget or summarize number can be chosen, and a session on window:2 is marked.
+    @Test func pickerSetsPolicyNumbers() {
+        let cache = LayoutCache()
+        var s = Fixture.state(.client, width: 100, height: 30)
+        s.session?.policy = "window:2"
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        #expect(s.overlay == .modePicker(selected: 3) && s.policyNumbers.window == 2)
+        let g = Views.render(s, layout: cache)
+        assertSnapshot(g, "picker-window2-100x30")
+        #expect(g.text.contains("● client               window:2"))
+        _ = App.update(&s, .key(.right), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "window:3")])
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)   // summarize
+        _ = App.update(&s, .key(.backspace), layout: cache)
+        _ = App.update(&s, .key(.char("4")), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "summarize:4")])
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)   // budget
+        for _ in 0..<3 { _ = App.update(&s, .key(.left), layout: cache) }
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "budget:700")])
+        #expect(PolicyNumbers(from: "summarize:1").summarize == 6)   // below the minimum: the default
+    }
+}
+
+@Suite struct ForkTests {
+    /// A fork made at turn 1 is marked under turn 1, not after the newest turn.
+    @Test func theForkMarkerSitsAtTheForkPoint() {
+        var s = Fixture.state(.chain, width: 120, height: 40)
+        let first = Fixture.turns(.chain)[0]
+        s.memory?.forks = ["trip-early@\(first.responseID!)", "trip-m4@m4"]
+        let lines = Views.chainLines(s, width: 40, height: 30).map(\.text)
+        let early = lines.firstIndex { $0.contains("forked as trip-early") }, m4 = lines.firstIndex { $0.contains("forked as trip-m4") }
+        let turn2 = lines.firstIndex { $0.contains(" t2 ") }, turn3 = lines.firstIndex { $0.contains(" t3 ") }
+        #expect(early != nil && turn2 != nil && early! < turn2!, "\(lines)")
+        #expect(m4 != nil && turn3 != nil && m4! > turn2! && m4! < turn3!, "\(lines)")   // message 4 is turn 2's reply
+    }
+
+    /// Ctrl-F when the whole conversation fits: Up picks an earlier message, Enter forks there.
+    @Test func ctrlFPicksAnEarlyMessageOnAShortConversation() {
+        let cache = LayoutCache()
+        var s = Fixture.state(.chain, width: 120, height: 40)
+        #expect(App.update(&s, .key(.ctrl("f")), layout: cache).isEmpty)
+        #expect(s.overlay == .forkPick(5))
+        for _ in 0..<4 { _ = App.update(&s, .key(.up), layout: cache) }
+        let g = Views.render(s, layout: cache)
+        let marked = (0..<g.height).first { g.row($0).contains("│⑂bot Nice") }
+        #expect(marked != nil && g.row(marked!).contains("Nice to meet you, Priya!"), "\(g.text)")
+        #expect(g.text.contains("fork at m2"))
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.forkHere(messageID: 2)])
+        #expect(s.overlay == .none)
+        _ = App.update(&s, .key(.ctrl("f")), layout: cache)
+        #expect(App.update(&s, .key(.escape), layout: cache).isEmpty && s.overlay == .none)
+    }
+}
+
+/// Browser effects against a real store.
+@Suite struct BrowserRuntimeTests {
+    @Test func renamingOntoAnExistingNameSaysSo() throws {
+        let home = NSTemporaryDirectory() + "cb-rt-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let bench = try Workbench(paths: Paths(environment: ["CHATBENCH_HOME": home]), backendName: "offline")
+        let trip = try bench.store.createSession(name: "trip", mode: .chain, backend: "offline", model: "offline-model")
+        _ = try bench.store.createSession(name: "work", mode: .chain, backend: "offline", model: "offline-model")
+        let runtime = AppRuntime(bench: bench, session: trip, theme: Theme.builtin("default")!, themeError: nil, noColor: true)
+        runtime.state.browser = BrowserState()
+        runtime.perform([.browserRename(from: "trip", to: "work")], nil)
+        #expect(runtime.state.browser?.message?.contains("already exists") == true, "\(runtime.state.browser?.message ?? "nil")")
+        #expect(try bench.store.session(named: "trip") != nil)
+        runtime.perform([.browserRename(from: "trip", to: "travel")], nil)
+        #expect(runtime.state.browser?.message == "renamed trip → travel")
+    }
 }

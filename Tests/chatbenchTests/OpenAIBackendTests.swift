@@ -99,6 +99,18 @@ func expectAPIError(status: Int, code: String? = nil, _ body: () async throws ->
         #expect(t2.turn.requestBytes == Int(headers["content-length"] ?? ""))
     }
 
+    /// A retried request sent its body twice: the turn's request_bytes counts both.
+    @Test func requestBytesCountRetries() async throws {
+        let server = try FakeServer()
+        let (store, runner) = try rig(server, chat: false)
+        try session(store, .chain, model: "m")
+        try await server.faults([["kind": "status", "status": 429, "headers": ["retry-after-ms": "10"]]])
+        let t = try await runner.send("Hi, I'm Ana.", in: "s")
+        let lengths = try await server.requests().compactMap { ($0["headers"] as? [String: String])?["content-length"].flatMap { Int($0) } }
+        #expect(lengths.count == 2 && lengths[0] == lengths[1])
+        #expect(t.turn.requestBytes == lengths.reduce(0, +))
+    }
+
     @Test func rateLimitsAreRetriedHonouringRetryAfter() async throws {
         let server = try FakeServer()
         try await server.faults([["kind": "status", "status": 429, "headers": ["retry-after-ms": "50"]],

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ChatEngine
 
 @Suite struct SendCommandTests {
     func json(_ text: String) throws -> [String: Any] {
@@ -38,6 +39,27 @@ import Testing
             let attrs = try FileManager.default.attributesOfItem(atPath: home.path + "/" + f)
             #expect((attrs[.posixPermissions] as? Int) == 0o600)
         }
+    }
+
+    /// With summarize:N the numbers describe the reply's request; the summary request has its own,
+    /// and the two add up to the turn the store recorded.
+    @Test func jsonSeparatesTheSummaryRequestFromTheReply() throws {
+        let home = TempHome()
+        let flags = ["send", "--session", "s", "--mode", "client", "--policy", "summarize:4"]
+        for text in ["My name is Priya.", "I live in Porto.", "I have a dog named Rex."] {
+            #expect(try ChatbenchProcess.run(flags + [text], home: home.path).status == 0)
+        }
+        let obj = try json(try ChatbenchProcess.run(flags + ["--json", "Hello again."], home: home.path).stdout)
+        let policy = try #require(obj["policy"] as? [String: Any])
+        let summary = try #require(policy["summary_request"] as? [String: Any])
+        #expect(obj["items_sent"] as? Int == 4 && summary["items_sent"] as? Int == 4)
+        let usage = try #require(obj["usage"] as? [String: Any]), summaryUsage = try #require(summary["usage"] as? [String: Any])
+        let store = try WorkbenchStore(path: home.path + "/workbench.sqlite")
+        let session = try #require(try store.session(named: "s"))
+        let turn = try #require(try store.turns(session: session.id).last)
+        #expect((obj["request_bytes"] as? Int ?? 0) + (summary["request_bytes"] as? Int ?? 0) == turn.requestBytes)
+        #expect((usage["input_tokens"] as? Int ?? 0) + (summaryUsage["input_tokens"] as? Int ?? 0) == turn.inputTokens)
+        #expect((obj["request_bytes"] as? Int ?? 0) > 0 && (summaryUsage["input_tokens"] as? Int ?? 0) > 0)
     }
 
     @Test func aNewSessionKnowsNothing() throws {
@@ -116,5 +138,51 @@ import Testing
         #expect(r.stdout.contains("client[window:2]") && r.stdout.contains("recall 0/5 right"))
         let bad = try ChatbenchProcess.run(["compare", "--format", "xml"], home: home.path)
         #expect(bad.status == 2 && bad.stderr.contains("unknown format"))
+    }
+
+    /// A mode twice would write both columns into one session: refused, and the help says the limits.
+    @Test func modesAreListedOnceAndAtMostFour() throws {
+        let home = TempHome()
+        let twice = try ChatbenchProcess.run(["compare", "--modes", "chain,chain", "--turns", "1"], home: home.path)
+        #expect(twice.status == 2 && twice.stderr.contains("lists chain twice"), "\(twice.stderr)")
+        let help = try ChatbenchProcess.run(["help", "compare"], home: home.path)
+        #expect(help.stdout.contains("one to four") && help.stdout.contains("At most four modes"), "\(help.stdout)")
+        let table = try ChatbenchProcess.run(["compare", "--modes", "chain,client:budget:200", "--turns", "1"], home: home.path)
+        #expect(table.stdout.contains("client[budget:200]  "), "\(table.stdout)")
+    }
+
+    /// The project documents what it emulates itself: no file cites a document outside the repository.
+    @Test func noCitationOfFilesOutsideTheRepository() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var files = ["README.md"]
+        for dir in ["Sources", "Tests"] {
+            let e = FileManager.default.enumerator(atPath: root.appendingPathComponent(dir).path)
+            while let f = e?.nextObject() as? String {
+                if f.hasSuffix(".swift") || f.hasSuffix(".py") { files.append(dir + "/" + f) }
+            }
+        }
+        #expect(files.count > 20)
+        let outside = ["openai" + "-wire.md", "swift" + "-recipes.md", "work/" + "shared"]
+        for f in files {
+            let text = try String(contentsOf: root.appendingPathComponent(f), encoding: .utf8)
+            for name in outside { #expect(!text.contains(name), "\(f) cites \(name)") }
+        }
+    }
+}
+
+@Suite struct SessionsShowTests {
+    /// The ids `sessions show` prints are whole: one copied from it forks the session.
+    @Test func aCopiedResponseIDForks() throws {
+        let home = TempHome()
+        for text in ["My name is Priya.", "I live in Porto."] {
+            #expect(try ChatbenchProcess.run(["send", "--session", "trip", text], home: home.path).status == 0)
+        }
+        let show = try ChatbenchProcess.run(["sessions", "show", "trip"], home: home.path)
+        #expect(show.status == 0, "\(show.stderr)")
+        let firstTurn = try #require(show.stdout.split(separator: "\n").first { $0.hasPrefix("   1  ") })
+        let copied = try #require(firstTurn.split(separator: " ").first { $0.hasPrefix("resp_") })
+        #expect(copied.count == 53, "\(copied)")   // resp_ and 48 hex digits
+        let fork = try ChatbenchProcess.run(["sessions", "fork", "trip", "--at", String(copied), "--as", "trip-early"], home: home.path)
+        #expect(fork.status == 0, "\(fork.stderr)")
     }
 }

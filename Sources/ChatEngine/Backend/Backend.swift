@@ -14,7 +14,8 @@ public struct BackendInfo: Sendable, Equatable {
     }
 }
 
-/// The Responses + Conversations operations (openai-wire.md §2–§7). The offline backend and the
+/// The Responses + Conversations operations (create, stream, retrieve, delete, input items;
+/// conversations and their items). The offline backend and the
 /// HTTP backend implement the same protocol, with the same wire types and the same errors (`APIError`).
 public protocol ResponsesBackend: Sendable {
     var info: BackendInfo { get }

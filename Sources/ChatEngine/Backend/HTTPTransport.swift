@@ -82,6 +82,7 @@ public final class HTTPTransport: @unchecked Sendable {
 
     func request(_ method: String, _ path: String, query: [(String, String)] = [], body: Data?, accept: String = "application/json",
                  attempt: Int = 0) -> URLRequest {
+        if attempt > 0, let body { RetryMeter.current?.add(body.count) }   // a retry sends the body again
         var components = URLComponents(url: config.baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         var r = URLRequest(url: components.url!)
@@ -421,4 +422,14 @@ enum ChunkStream {
             task.resume()
         }
     }
+}
+
+/// Bytes of request bodies sent again by retries, for the turn that set it (a task-local, so the
+/// HTTP layer needs no parameter for it): `request_bytes` counts every body that left the machine.
+final class RetryMeter: @unchecked Sendable {
+    @TaskLocal static var current: RetryMeter?
+    private let lock = NSLock()
+    private var total = 0
+    func add(_ n: Int) { lock.lock(); total += n; lock.unlock() }
+    var bytes: Int { lock.lock(); defer { lock.unlock() }; return total }
 }

@@ -3,7 +3,8 @@ import Foundation
 /// The offline backend: an in-process emulation of the Responses + Conversations server state,
 /// persisted in its own SQLite file (the "server's disk"), answered by a `TextModel`.
 ///
-/// Semantics (openai-wire.md §8, and the choices where it says "not documented"):
+/// Semantics (README, "What the offline server keeps", states them for users; where the API's own
+/// documentation is silent, these are chatbench's choices):
 /// - `store` defaults to true. A `store:false` response can be neither retrieved nor chained
 ///   (unless `storeFalseChainable`), but it still joins a conversation it was made in.
 /// - The context of a request with `previous_response_id` is every earlier input and output of the

@@ -120,7 +120,7 @@ public final class OpenAIBackend: ResponsesBackend, @unchecked Sendable {
 
 // MARK: - Chat Completions
 
-/// Chat Completions wire shapes (openai-wire.md §11).
+/// Chat Completions wire shapes: `messages` in, one `choices[0].message` (or `delta` chunks) out.
 struct ChatRequest: Codable {
     struct Msg: Codable { var role: String; var content: String }
     var model: String

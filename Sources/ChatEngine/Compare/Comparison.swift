@@ -37,6 +37,21 @@ public struct ScriptLine: Sendable, Equatable {
         }
     }
 
+    /// Whether `reply` answers with `expected`: the expected words appear as whole words (case
+    /// ignored), so "4" is not found in "14 earlier messages" nor "Ana" in "Banana".
+    public static func answers(_ reply: String, expected: String) -> Bool {
+        let want = words(expected)
+        guard !want.isEmpty else { return false }
+        let have = words(reply)
+        guard have.count >= want.count else { return false }
+        return (0...(have.count - want.count)).contains { Array(have[$0..<($0 + want.count)]) == want }
+    }
+
+    /// Lower-cased runs of letters and digits.
+    static func words(_ text: String) -> [String] {
+        text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+    }
+
     /// The script repeated or cut to `turns` lines.
     public static func fit(_ script: [ScriptLine], turns: Int?) -> [ScriptLine] {
         guard let turns, !script.isEmpty else { return script }
@@ -66,6 +81,11 @@ public struct CompareColumn: Sendable, Equatable {
             return CompareColumn(mode: mode, policy: policy)
         }
         guard (1...4).contains(cols.count) else { throw ConfigurationError("--modes takes one to four modes") }
+        // Each column is its own session and its rows are keyed by the label: a label twice would mix them.
+        var seen = Set<String>()
+        for c in cols where !seen.insert(c.label).inserted {
+            throw ConfigurationError("--modes lists \(c.label) twice; each mode can be compared once")
+        }
         return cols
     }
 }
@@ -118,7 +138,8 @@ public struct CompareSummary: Codable, Sendable, Equatable {
         public var recall_correct: Int
         public var recall_asked: Int
         public var failed_turns: Int
-        /// Bytes and billed input tokens relative to the first column (1 for the first).
+        /// Bytes and billed input tokens relative to the first column (1 for the first), over the
+        /// turns both columns answered (a column added later is compared on its own turns only).
         public var bytes_ratio: Double
         public var input_tokens_ratio: Double
     }
@@ -142,15 +163,18 @@ public struct CompareSummary: Codable, Sendable, Equatable {
                           failed_turns: ts.filter { $0.error != nil }.count, bytes_ratio: 1, input_tokens_ratio: 1)
         }
         guard let base = columns.first else { return CompareSummary(columns: [], lines: []) }
+        let baseTurns = turns.filter { $0.mode == base.mode }
         for i in columns.indices {
-            columns[i].bytes_ratio = ratio(columns[i].total_request_bytes, base.total_request_bytes)
-            columns[i].input_tokens_ratio = ratio(columns[i].total_input_tokens, base.total_input_tokens)
+            let mine = turns.filter { $0.mode == columns[i].mode }
+            let shared = Set(mine.map(\.turn)).intersection(baseTurns.map(\.turn))
+            func total(_ ts: [CompareTurn], _ key: (CompareTurn) -> Int) -> Int { ts.filter { shared.contains($0.turn) }.reduce(0) { $0 + key($1) } }
+            columns[i].bytes_ratio = ratio(total(mine, \.request_bytes), total(baseTurns, \.request_bytes))
+            columns[i].input_tokens_ratio = ratio(total(mine, \.input_tokens), total(baseTurns, \.input_tokens))
         }
         var lines: [String] = []
         for c in columns.dropFirst() {
-            let tokens = abs(c.input_tokens_ratio - 1) < 0.005 ? "billed input tokens equal"
-                : "billed input tokens within \(percent(c.total_input_tokens, base.total_input_tokens))"
-            lines.append("\(c.mode) sent \(fmt(c.bytes_ratio))× the bytes of \(base.mode); \(tokens)")
+            let sameTurns = c.turns == base.turns ? "" : " (on the \(c.turns) turn\(c.turns == 1 ? "" : "s") it answered)"
+            lines.append("\(c.mode) sent \(fmt(c.bytes_ratio))× the bytes of \(base.mode); \(tokensPhrase(c.input_tokens_ratio))\(sameTurns)")
         }
         for c in columns {
             let bytes = turns.filter { $0.mode == c.mode }.sorted { $0.turn < $1.turn }.map(\.request_bytes)
@@ -179,11 +203,15 @@ public struct CompareSummary: Codable, Sendable, Equatable {
     }
 
     static func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? (a == 0 ? 1 : .infinity) : Double(a) / Double(b) }
-    static func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
-    /// "3%": how far apart two totals are, relative to the larger.
-    static func percent(_ a: Int, _ b: Int) -> String {
-        let m = max(a, b)
-        return m == 0 ? "0%" : String(format: "%.0f%%", (Double(abs(a - b)) / Double(m) * 100).rounded(.up))
+    static func fmt(_ v: Double) -> String { v.isFinite ? String(format: "%.1f", v) : "∞" }
+
+    /// Billed input tokens against the first column's, in words that say which way: "billed input
+    /// tokens equal", "billed 3% more input tokens", "billed 89% fewer input tokens".
+    static func tokensPhrase(_ ratio: Double) -> String {
+        guard ratio.isFinite else { return "billed input tokens where the first column billed none" }
+        let pct = Int((abs(ratio - 1) * 100).rounded())
+        if pct == 0 { return "billed input tokens equal" }
+        return "billed \(pct)% \(ratio > 1 ? "more" : "fewer") input tokens"
     }
 }
 
@@ -229,10 +257,12 @@ public final class Comparison: @unchecked Sendable {
             t.request_bytes = f.turn.requestBytes
             t.items_sent = f.turn.itemsSent
             t.error = f.underlying
+        } catch is CancellationError {
+            t.error = "interrupted"
         } catch {
             t.error = "\(error)"
         }
-        if let expect { t.correct = t.error == nil && t.reply.lowercased().contains(expect.lowercased()) }
+        if let expect { t.correct = t.error == nil && ScriptLine.answers(t.reply, expected: expect) }
         return t
     }
 
@@ -289,9 +319,11 @@ public enum CompareReport {
             out += "\n" + summary.lines.map { "- \($0)" }.joined(separator: "\n") + "\n"
             return out
         case "table":
-            var out = "mode              turn  req bytes  items  in tok (cached)  out tok  latency ms  recall\n"
+            // The mode column is as wide as the longest label: a cut label could name another policy.
+            let modeW = max(16, turns.map(\.mode.count).max() ?? 0)
+            var out = "mode".padding(toLength: modeW + 2, withPad: " ", startingAt: 0) + "turn  req bytes  items  in tok (cached)  out tok  latency ms  recall\n"
             for t in turns {
-                out += t.mode.padding(toLength: 16, withPad: " ", startingAt: 0)
+                out += t.mode.padding(toLength: modeW, withPad: " ", startingAt: 0)
                     + String(format: "%6d %10d %6d %9d (%4d) %8d %11.1f  ", t.turn, t.request_bytes, t.items_sent, t.input_tokens, t.cached_tokens, t.output_tokens, t.latency_ms)
                     + recall(t) + "\n"
             }

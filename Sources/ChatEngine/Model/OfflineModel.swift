@@ -185,6 +185,9 @@ enum FactExtractor {
     static let jobAs = [Pattern(#"\bi\s+work\s+as\s+(?:an?\s+)?(.+)"#), Pattern(#"\bmy (?:job|profession|occupation) is\s+(?:an?\s+)?(.+)"#)]
     static let iAmA = Pattern(#"\bi(?:'m| am)\s+(?:an?)\s+(.+)"#)
     static let employer = Pattern(#"\bi\s+work\s+(?:at|for)\s+(.+)"#)
+    /// A job with its place: "I'm a software engineer in Tokyo" (home), "I'm a nurse at St Mary's" (employer).
+    static let jobIn = Pattern(#"\bi(?:'m| am|\s+work\s+as)\s+(?:an?\s+)?[\p{L}-]+(?:\s+[\p{L}-]+){0,2}?\s+(?:in|based in)\s+((?-i:[A-Z]).*)"#)
+    static let jobAt = Pattern(#"\bi(?:'m| am|\s+work\s+as)\s+(?:an?\s+)?[\p{L}-]+(?:\s+[\p{L}-]+){0,2}?\s+at\s+((?-i:[A-Z]).*)"#)
     static let move = [Pattern(#"\bi(?:'m| am)\s+(?:moving|relocating)\s+to\s+(.+)"#),
                        Pattern(#"\bi(?:'ll| will)\s+(?:be\s+)?(?:move|moving|relocate|relocating)\s+to\s+(.+)"#),
                        Pattern(#"\bi(?:'m| am)\s+about to move to\s+(.+)"#)]
@@ -275,6 +278,10 @@ enum FactExtractor {
             if !notJobs.contains(firstWord) && !v.lowercased().contains("fan") { out.append(("job", v.lowercased())) }
         }
         if let g = employer.match(c), let v = value(g[1], maxWords: 3) { out.append(("employer", v)) }
+        else if out.contains(where: { $0.0 == "job" }), let g = jobAt.match(c), let v = value(g[1], maxWords: 3) { out.append(("employer", v)) }
+        if out.contains(where: { $0.0 == "job" }), !out.contains(where: { $0.0 == "home" }), let g = jobIn.match(c), let v = value(g[1]) {
+            out.append(("home", v))
+        }
         if let g = favourite.match(c), let v = value(g[2]) {
             out.append(("fav:" + canonicalThing(g[1]), v))
         }
@@ -516,6 +523,8 @@ private struct Responder {
             return "Yes: " + list(pets.map { describe($0, facts[$0] ?? "") }) + "."
         }
         if Self.greeting.matches(q) {
+            // "Hi, I'm Carl": "Nice to meet you, Carl!" already greets; a second hello would repeat it.
+            if memory.learnedFromLast.contains("name") { return nil }
             return facts["name"].map { "Hello, \($0)!" } ?? "Hello! I'm the offline model; tell me about yourself and I'll remember it."
         }
         if Self.thanks.matches(q) {

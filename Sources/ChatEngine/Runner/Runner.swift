@@ -35,7 +35,9 @@ public final class Runner: @unchecked Sendable {
         self.streaming = streaming
     }
 
-    /// Bytes and items sent so far in this turn (every request body counts, retries included).
+    /// Bytes and items sent so far in this turn: every request body the turn built (a summary
+    /// request, a chain attempt the server refused before a repair); the HTTP client's retries of a
+    /// body are added from the turn's `RetryMeter`.
     struct Sent {
         var bytes = 0
         var items = 0
@@ -89,17 +91,19 @@ public final class Runner: @unchecked Sendable {
         // The number is given when the turn is recorded (in the same transaction as its insertion).
         var draft = TurnRecord(sessionID: session.id, number: 0, mode: session.mode, backend: backend.info.name, model: session.model,
                                itemsSent: 0, requestBytes: 0, status: "completed", createdAt: started.timeIntervalSince1970)
+        let retries = RetryMeter()
         do {
-            var exchange: Exchange
-            switch session.mode {
-            case .chain:
-                exchange = try await chainTurn(session, userItem, &sent, partial, onDelta)
-            case .hybrid:
-                exchange = try await chainTurn(session, userItem, &sent, partial, onDelta, instructions: try factsInstructions(session.profile))
-            case .conversation:
-                exchange = try await conversationTurn(session, userItem, &sent, partial, onDelta)
-            case .client:
-                exchange = try await clientTurn(session, userItem, &sent, partial, onDelta)
+            var exchange: Exchange = try await RetryMeter.$current.withValue(retries) {
+                switch session.mode {
+                case .chain:
+                    return try await chainTurn(session, userItem, &sent, partial, onDelta)
+                case .hybrid:
+                    return try await chainTurn(session, userItem, &sent, partial, onDelta, instructions: try factsInstructions(session.profile))
+                case .conversation:
+                    return try await conversationTurn(session, userItem, &sent, partial, onDelta)
+                case .client:
+                    return try await clientTurn(session, userItem, &sent, partial, onDelta)
+                }
             }
             // A turn in another mode than the last one is a recorded switch (a repair says more).
             if exchange.event != "repair", let last = try store.lastTurnMode(session: session.id), last != session.mode {
@@ -111,7 +115,7 @@ public final class Runner: @unchecked Sendable {
             draft.conversationID = exchange.conversationID
             draft.itemsSent = sent.items
             draft.inputItems = sent.lastInputItems
-            draft.requestBytes = sent.bytes
+            draft.requestBytes = sent.bytes.saturatingAdd(retries.bytes)
             draft.inputTokens = r.usage.map { $0.input_tokens.saturatingAdd(exchange.extraUsage?.input_tokens ?? 0) }
             draft.cachedTokens = r.usage.map { $0.cachedTokens.saturatingAdd(exchange.extraUsage?.cachedTokens ?? 0) }
             draft.outputTokens = r.usage.map { $0.output_tokens.saturatingAdd(exchange.extraUsage?.output_tokens ?? 0) }
@@ -150,7 +154,7 @@ public final class Runner: @unchecked Sendable {
         } catch {
             // Record what happened, keep the user's message, then report.
             draft.itemsSent = sent.items
-            draft.requestBytes = sent.bytes
+            draft.requestBytes = sent.bytes + retries.bytes
             draft.latencyMs = Date().timeIntervalSince(started) * 1000
             let interrupted = error is CancellationError || (error as? URLError)?.code == .cancelled
             draft.status = interrupted ? "interrupted" : "failed"
@@ -270,6 +274,7 @@ public final class Runner: @unchecked Sendable {
         var effect: PolicyEffect
         var compaction: WorkbenchStore.Compaction?
         var extraUsage: Usage?
+        var summaryCost: RequestCost?
         if case .summarize(let n) = policy, total > n {
             let keep = policy.summarizeKeep
             let olderCount = total - keep
@@ -286,15 +291,18 @@ public final class Runner: @unchecked Sendable {
                 if let prior, prior.covers < olderCount { input.append(Self.summaryItem(prior.summary)) }
                 input += recent.dropLast(keep)
                 let request = CreateResponseRequest(model: s.model, input: .items(input), instructions: MemoryPolicy.summaryInstructions, store: false)
-                sent.bytes += try backend.requestBody(request).count
+                let bytes = try backend.requestBody(request).count
+                sent.bytes += bytes
                 sent.items += input.count
                 let r = try await backend.createResponse(request)
                 summary = r.outputText
                 extraUsage = r.usage
+                summaryCost = RequestCost(requestBytes: bytes, items: input.count, inputTokens: r.usage?.input_tokens,
+                                          cachedTokens: r.usage?.cachedTokens, outputTokens: r.usage?.output_tokens)
                 compaction = WorkbenchStore.Compaction(covers: olderCount, summarized: olderCount, summary: summary)
             }
             context = [Self.summaryItem(summary)] + recent.suffix(keep)
-            effect = PolicyEffect(policy: policy.description, kept: keep, dropped: 0, summarized: olderCount)
+            effect = PolicyEffect(policy: policy.description, kept: keep, dropped: 0, summarized: olderCount, summary: summaryCost)
         } else {
             var kept: [Item]
             switch policy {

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The OpenAI Agents SDK `Session` protocol (openai-wire.md §12.1).
+/// The OpenAI Agents SDK `Session` protocol: get the items (all, or the latest N in order), add items,
+/// pop the newest, clear.
 public protocol AgentSession: Sendable {
     var sessionID: String { get }
     /// All items, or the latest `limit` items, in chronological order.
@@ -11,7 +12,8 @@ public protocol AgentSession: Sendable {
     func clearSession() throws
 }
 
-/// `SQLiteSession` with the SDK's exact tables, columns and index (openai-wire.md §12.2), so a session
+/// `SQLiteSession` with the SDK's exact tables, columns and index (`agent_sessions`, `agent_messages`
+/// holding one JSON item per row), so a session
 /// written by a Python agent opens here and the other way round. Rows that do not parse as JSON are
 /// skipped (as the SDK does); rows chatbench did not add are never rewritten.
 public final class SQLiteAgentSession: AgentSession, @unchecked Sendable {

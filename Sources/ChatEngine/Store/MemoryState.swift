@@ -51,8 +51,9 @@ public struct MemoryState: Sendable, Equatable {
         self.forks = forks
     }
 
-    /// Tokens the model read last turn (its context) versus tokens spent across the session.
-    public var contextTokens: Int { lastCompleted?.inputTokens ?? 0 }
+    /// Tokens the model read for the last completed reply (its context; a summary request made
+    /// before it is not part of it) versus tokens spent across the session (every request).
+    public var contextTokens: Int { lastCompleted?.reply.inputTokens ?? 0 }
     public var spentTokens: Int { totalInputTokens.saturatingAdd(totalOutputTokens) }
 }
 

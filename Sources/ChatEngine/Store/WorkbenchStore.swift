@@ -83,11 +83,43 @@ public struct PolicyEffect: Codable, Sendable, Equatable {
     public var kept: Int
     public var dropped: Int
     public var summarized: Int
-    public init(policy: String, kept: Int, dropped: Int, summarized: Int) {
+    /// The summary request this turn made first (summarize:N, when a new summary was written).
+    /// Its cost is part of the turn's totals but not of the request that produced the reply.
+    public var summary: RequestCost?
+    public init(policy: String, kept: Int, dropped: Int, summarized: Int, summary: RequestCost? = nil) {
         self.policy = policy
         self.kept = kept
         self.dropped = dropped
         self.summarized = summarized
+        self.summary = summary
+    }
+}
+
+/// What one request of a turn sent and was billed.
+public struct RequestCost: Codable, Sendable, Equatable {
+    public var requestBytes: Int
+    public var items: Int
+    public var inputTokens: Int?
+    public var cachedTokens: Int?
+    public var outputTokens: Int?
+    public init(requestBytes: Int, items: Int, inputTokens: Int? = nil, cachedTokens: Int? = nil, outputTokens: Int? = nil) {
+        self.requestBytes = requestBytes
+        self.items = items
+        self.inputTokens = inputTokens
+        self.cachedTokens = cachedTokens
+        self.outputTokens = outputTokens
+    }
+}
+
+extension TurnRecord {
+    /// The part of the turn that produced the reply: the turn's totals without its summary request.
+    /// Its `inputTokens` are the model's context for the reply.
+    public var reply: RequestCost {
+        let x = policyEffect?.summary
+        func minus(_ a: Int?, _ b: Int?) -> Int? { a.map { $0 - (b ?? 0) } }
+        return RequestCost(requestBytes: requestBytes - (x?.requestBytes ?? 0), items: itemsSent - (x?.items ?? 0),
+                           inputTokens: minus(inputTokens, x?.inputTokens), cachedTokens: minus(cachedTokens, x?.cachedTokens),
+                           outputTokens: minus(outputTokens, x?.outputTokens))
     }
 }
 

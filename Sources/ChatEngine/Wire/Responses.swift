@@ -79,7 +79,7 @@ public struct ResponseError: Codable, Equatable, Sendable {
     }
 }
 
-/// The Response object (openai-wire.md §3). Decoded leniently: only `id` is needed.
+/// The Response object (`id`, `status`, `output` items, `usage`, …). Decoded leniently: only `id` is needed.
 public struct Response: Codable, Equatable, Sendable {
     public var id: String
     public var object: String = "response"

@@ -83,7 +83,7 @@ public struct ErrorEnvelope: Codable, Equatable, Sendable {
     }
 }
 
-/// One Responses streaming event (openai-wire.md §5.2–5.3). Every event type shares this flat shape:
+/// One Responses streaming event (`response.created` … `response.completed`, or `error`). Every event type shares this flat shape:
 /// fields an event does not have stay nil and are omitted; unknown event types decode too.
 public struct ResponseStreamEvent: Codable, Equatable, Sendable {
     public var type: String

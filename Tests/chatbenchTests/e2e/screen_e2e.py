@@ -124,6 +124,53 @@ def paste_never_sends_and_signals_restore():
             t.close()
 
 
+def pasted_tabs_are_kept():
+    """Bracketed paste of indented code: the tabs reach the stored message, not just the screen."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=0 {BIN} --session code", 100, 30)
+    try:
+        t.wait_for("SERVER CHAIN")
+        code = "def f(x):\n\tif x:\n\t\treturn 1\n\treturn 0"
+        t.paste(code)
+        t.wait_for("return 0")
+        t.keys("Enter")
+        t.wait_for("t1 in ")
+        db = sqlite3.connect(os.path.join(home, "workbench.sqlite"))
+        stored = db.execute("SELECT content FROM messages WHERE role = 'user' ORDER BY id").fetchone()[0]
+        assert stored == code, repr(stored)
+        t.keys("C-q")
+    finally:
+        t.close()
+
+
+def dumb_terminal_is_refused():
+    """TERM=dumb cannot draw the screen: chatbench says so and exits instead of taking keys blind."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"bash --norc -c 'env TERM=dumb LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}; echo EXIT=$?; sleep 30'", 100, 30)
+    try:
+        s = t.wait_for("EXIT=")
+        assert "EXIT=1" in s and "cannot move the cursor" in s, s
+        assert not os.path.exists(os.path.join(home, "workbench.sqlite")) or sqlite3.connect(os.path.join(home, "workbench.sqlite")).execute(
+            "SELECT count(*) FROM messages").fetchone()[0] == 0
+    finally:
+        t.close()
+
+
+def growing_then_quitting_leaves_the_shell_clean():
+    """After the terminal grows, quitting leaves no box of the screen on the shell's screen."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"bash --norc -c 'echo SHELL-BEFORE; env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}; echo AFTER-QUIT; sleep 30'", 80, 24)
+    try:
+        t.wait_for("SERVER CHAIN")
+        t.resize(120, 40)
+        t.wait_for(lambda s: len(s.splitlines()) >= 39 and "Response chain" in s and s.splitlines()[-1].strip() != "")
+        t.keys("C-q")
+        s = t.wait_for("AFTER-QUIT")
+        assert not any(c in s for c in "┌│└─"), s
+    finally:
+        t.close()
+
+
 def compare_view_two_messages():
     home = tempfile.mkdtemp(prefix="cb-e2e-")
     t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=5 {BIN}", 120, 40)
@@ -136,7 +183,7 @@ def compare_view_two_messages():
         t.type("My name is Priya and I'm moving to Lisbon.")
         t.keys("Enter")
         t.wait_for(lambda s: s.count("Nice to meet you, Priya!") == 2)
-        t.wait_for("total client")
+        t.wait_for("total  client")
         t.type("Where am I moving?")
         t.keys("Enter")
         s = t.wait_for(lambda s: s.count("You're moving to Lisbon.") == 2 and "× the bytes of chain" in s)
@@ -148,6 +195,30 @@ def compare_view_two_messages():
         assert len(names) == 2 and names[0].endswith("-chain") and names[1].endswith("-client"), names
         counts = [r[0] for r in db.execute("SELECT count(*) FROM turns t JOIN sessions s ON s.id = t.session_id WHERE s.name LIKE 'compare-%' GROUP BY s.id")]
         assert counts == [2, 2], counts
+        t.keys("F3")
+        t.wait_for("SERVER CHAIN")
+        t.keys("C-q")
+    finally:
+        t.close()
+
+
+def compare_turn_cancels_with_escape():
+    """Esc while the compare columns stream: every reply stops, is kept as interrupted, and the view is usable."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=40 {BIN}", 120, 40)
+    try:
+        t.wait_for("SERVER CHAIN")
+        t.keys("F3")
+        t.wait_for("COMPARE · 2 modes")
+        t.type("My name is Priya and I'm moving to Lisbon. What do you know about me and what should I pack for the move?")
+        t.keys("Enter")
+        t.wait_for("replies arriving")
+        t.keys("Escape")
+        s = t.wait_for(lambda s: "replies arriving" not in s and s.count("⚠ interrupted") == 2)
+        assert "failed: interrupted" in s, s
+        db = sqlite3.connect(os.path.join(home, "workbench.sqlite"))
+        statuses = [r[0] for r in db.execute("SELECT t.status FROM turns t JOIN sessions s ON s.id = t.session_id WHERE s.name LIKE 'compare-%'")]
+        assert statuses == ["interrupted", "interrupted"], statuses
         t.keys("F3")
         t.wait_for("SERVER CHAIN")
         t.keys("C-q")
@@ -204,6 +275,32 @@ def browse_search_open_fork_export():
         t.close()
 
 
+def ctrl_f_forks_at_an_early_message():
+    """The whole conversation fits on screen, yet Ctrl-F then Up picks an early message to fork at."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    env = f"LANG=C.UTF-8 CHATBENCH_HOME={home} CHATBENCH_STREAM_DELAY_MS=0"
+    for text in ["My name is Priya.", "I have a cat named Miso."]:
+        assert os.system(f"env {env} {BIN} send --session trip \"{text}\" > /dev/null") == 0
+    t = Tmux(f"env {env} {BIN} --session trip", 120, 40)
+    try:
+        t.wait_for("I have a cat named Miso.")
+        t.keys("C-f")
+        t.wait_for("fork at m4")
+        t.keys("Up", "Up")
+        t.wait_for("fork at m2")
+        t.keys("Enter")
+        t.wait_for('session "trip-fork-1"')
+        db = sqlite3.connect(os.path.join(home, "workbench.sqlite"))
+        texts = [r[0] for r in db.execute("SELECT m.content FROM messages m JOIN sessions s ON s.id = m.session_id WHERE s.name = 'trip-fork-1' ORDER BY m.id")]
+        assert len(texts) == 2 and texts[0] == "My name is Priya.", texts
+        t.type("What's my cat's name?")
+        t.keys("Enter")
+        t.wait_for("don't know about your cat")
+        t.keys("C-q")
+    finally:
+        t.close()
+
+
 def resize_storm_unknown_keys_and_a_crash_while_drawing():
     home = tempfile.mkdtemp(prefix="cb-e2e-")
     t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}", 100, 30)
@@ -240,8 +337,10 @@ def resize_storm_unknown_keys_and_a_crash_while_drawing():
 
 if __name__ == "__main__":
     failures = 0
-    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, compare_view_two_messages,
-                 browse_search_open_fork_export, resize_storm_unknown_keys_and_a_crash_while_drawing]:
+    for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, pasted_tabs_are_kept, dumb_terminal_is_refused,
+                 growing_then_quitting_leaves_the_shell_clean, compare_view_two_messages,
+                 compare_turn_cancels_with_escape,
+                 browse_search_open_fork_export, ctrl_f_forks_at_an_early_message, resize_storm_unknown_keys_and_a_crash_while_drawing]:
         started = time.monotonic()
         try:
             test()
