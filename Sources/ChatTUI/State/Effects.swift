@@ -1,0 +1,25 @@
+import ChatEngine
+import Foundation
+
+/// What the screen asks the engine (or the terminal) to do.
+public enum Effect: Equatable, Sendable {
+    case send(String)
+    /// Read a page of the transcript (scrolling reached the end of what is loaded).
+    case loadPage(TranscriptPage)
+    case cancelStream
+    case switchMode(MemoryMode, policy: String?)
+    case newSession(String)
+    case quit
+    case redraw
+    case openCompare
+    case compareSend(String)
+    case compareAddColumn(CompareColumn)
+    case compareCancel
+    case browserSearch(String)
+    case browserPreview(String)
+    case browserRename(from: String, to: String)
+    case browserDelete(String, server: Bool)
+    case browserExport(String)
+    case browserFork(String, as: String, at: String)
+    case forkHere(messageID: Int64)
+}

@@ -1,0 +1,30 @@
+import ChatEngine
+import Foundation
+
+/// What happened.
+public enum Event: Sendable {
+    case key(Key)
+    case paste(String)
+    case resize(width: Int, height: Int)
+    case engine(EngineEvent)
+}
+
+/// What the engine reports back to the screen.
+public enum EngineEvent: Sendable {
+    case delta(String)
+    /// A turn ended (completed, interrupted or failed) and is recorded; the new transcript rows and state.
+    case turnRecorded(newMessages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, session: SessionRecord, error: String?)
+    case sessionLoaded(session: SessionRecord, messages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, olderAvailable: Bool = false)
+    /// A page of the transcript the screen asked for, and whether more lies beyond it.
+    case pageLoaded(TranscriptPage, messages: [ChatMessage], more: Bool)
+    /// Another process (`send`, `serve`, another screen) wrote to the open session: its new rows and state.
+    case sessionChanged(newMessages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, session: SessionRecord)
+    case notice(String)
+    case failure(String)
+    case compareOpened(CompareViewState)
+    case compareDelta(column: Int, text: String)
+    case compareTurn(column: Int, row: CompareTurn, newMessages: [ChatMessage])
+    case browserList([SessionSummary])
+    case browserPreview(name: String, messages: [ChatMessage], turns: [TurnRecord])
+    case browserMessage(String)
+}

@@ -1,0 +1,87 @@
+import ChatEngine
+import Foundation
+
+/// The dialogs over the main screen: the mode picker, the fork picker, the new-session prompt.
+extension App {
+    /// The picker: Up/Down choose; on a policy with a number, Left/Right change it (budget by 100),
+    /// digits type it and Backspace deletes its last digit; Enter switches (or adds a compare column).
+    static func picker(_ state: inout AppState, _ key: Key, _ selected: Int) -> [Effect] {
+        let n = ModeChoice.all.count
+        let c = ModeChoice.all[selected]
+        let kind = c.policyKind.flatMap { $0 == "all" ? nil : $0 }
+        switch key {
+        case .up: state.overlay = .modePicker(selected: (selected + n - 1) % n)
+        case .down, .tab: state.overlay = .modePicker(selected: (selected + 1) % n)
+        case .escape, .f(2): state.overlay = .none
+        case .left, .right:
+            guard let kind else { return [] }
+            let step = kind == "budget" ? 100 : 1
+            state.policyNumbers[kind] += key == .right ? step : -step
+        case .char(let ch) where ch.isASCII && ch.isNumber:
+            guard let kind else { return [] }
+            state.policyNumbers[kind] = state.policyNumbers[kind] * 10 + Int(String(ch))!
+        case .backspace:
+            guard let kind else { return [] }
+            state.policyNumbers[kind] /= 10
+        case .enter:
+            state.overlay = .none
+            if let compare = state.compare {
+                let column = CompareColumn(mode: c.mode, policy: c.policy(state.policyNumbers) ?? "all")
+                if let refusal = compare.refusesColumn(column) { state.notice = refusal; return [] }
+                return [.compareAddColumn(column)]
+            }
+            return [.switchMode(c.mode, policy: c.policy(state.policyNumbers))]
+        case .ctrl("q"): return quit(&state)
+        default: break
+        }
+        return []
+    }
+    /// Choosing the fork point: Up/Down move over the messages (scrolling to keep the choice on
+    /// screen), Enter forks there, Esc cancels.
+    static func forkPick(_ state: inout AppState, _ key: Key, _ selected: Int, layout: LayoutCache) -> [Effect] {
+        let last = state.messages.count - 1
+        var i = selected
+        switch key {
+        case .up: i = max(0, i - 1)
+        case .down: i = min(last, i + 1)
+        case .pageUp: i = max(0, i - 10)
+        case .pageDown: i = min(last, i + 10)
+        case .home: i = 0
+        case .end: i = last
+        case .enter:
+            state.overlay = .none
+            guard state.messages.indices.contains(i) else { return [] }
+            return [.forkHere(messageID: state.messages[i].id)]
+        case .escape, .ctrl("f"):
+            state.overlay = .none
+            return []
+        case .ctrl("q"): return quit(&state)
+        default: return []
+        }
+        state.overlay = .forkPick(i)
+        let pane = pane(state)
+        let shown = layout.visibleMessages(state.displayMessages, width: pane.width, height: pane.height, scroll: state.scroll)
+        if !shown.contains(i) { state.scroll = i == last ? .follow : .anchored(message: i, line: 0) }
+        return []
+    }
+    static func newSessionPrompt(_ state: inout AppState, _ key: Key, _ editor: InputEditor) -> [Effect] {
+        var e = editor
+        switch key {
+        case .escape: state.overlay = .none; return []
+        case .enter:
+            let name = e.text.trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else { state.notice = "a session needs a name"; return [] }
+            state.overlay = .none
+            return [.newSession(name)]
+        case .char(let c): e.insert(String(c))
+        case .backspace: e.backspace()
+        case .left: e.left()
+        case .right: e.right()
+        case .ctrl("u"): e.killToStart()
+        case .ctrl("q"): return quit(&state)
+        default: break
+        }
+        state.overlay = .newSession(e)
+        return []
+    }
+}

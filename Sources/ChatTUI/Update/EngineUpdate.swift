@@ -1,0 +1,83 @@
+import ChatEngine
+import Foundation
+
+/// What the engine reports back: deltas, recorded turns, loaded pages and sessions, browser results.
+extension App {
+    static func engine(_ state: inout AppState, _ e: EngineEvent, layout: LayoutCache) -> [Effect] {
+        switch e {
+        case .delta(let d):
+            state.streaming?.reply += d
+            state.streaming?.revision += 1
+        case .turnRecorded(let new, let turns, let memory, let session, let error):
+            state.streaming = nil
+            state.cancelling = false
+            if !state.newerAvailable { state.messages += new }
+            state.turns = turns
+            state.memory = memory
+            state.session = session
+            state.lastError = error
+            if state.sendQueued {
+                state.sendQueued = false
+                if !state.input.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return startSend(&state) }
+            }
+        case .sessionChanged(let new, let turns, let memory, let session):
+            // Only rows the pane lacks: a refresh may overlap rows it already has.
+            let last = state.messages.last?.id ?? 0
+            if !state.newerAvailable { state.messages += new.filter { $0.id > last } }
+            state.turns = turns
+            state.memory = memory
+            state.session = session
+        case .pageLoaded(let page, let rows, let more):
+            pageLoaded(&state, page, rows, more: more)
+            return pageNeeded(state)
+        case .sessionLoaded(let session, let messages, let turns, let memory, let older):
+            state.session = session
+            state.messages = messages
+            state.olderAvailable = older
+            state.newerAvailable = false
+            state.turns = turns
+            state.memory = memory
+            state.streaming = nil
+            state.scroll = .follow
+            state.lastError = nil
+        case .notice(let n):
+            state.notice = n
+        case .failure(let message):
+            state.lastError = message
+            state.cancelling = false
+        case .compareOpened(let c):
+            state.compare = c
+            state.notice = nil
+        case .compareDelta(let i, let text):
+            guard var c = state.compare, c.columns.indices.contains(i) else { break }
+            c.columns[i].streaming = (c.columns[i].streaming ?? "") + text
+            c.columns[i].revision += 1
+            state.compare = c
+        case .browserList(let list):
+            guard var b = state.browser else { break }
+            let keep = b.current?.name
+            b.sessions = list
+            b.selected = keep.flatMap { k in list.firstIndex { $0.name == k } } ?? min(b.selected, max(0, list.count - 1))
+            state.browser = b
+            if let cur = b.current { return [.browserPreview(cur.name)] }
+            state.browser?.preview = []
+            state.browser?.previewTurns = []
+        case .browserPreview(let name, let messages, let turns):
+            guard state.browser?.current?.name == name else { break }
+            state.browser?.preview = messages
+            state.browser?.previewTurns = turns
+        case .browserMessage(let m):
+            state.browser?.message = m
+        case .compareTurn(let i, let row, let new):
+            guard var c = state.compare, c.columns.indices.contains(i) else { break }
+            c.columns[i].messages += new
+            c.columns[i].streaming = nil
+            c.columns[i].error = row.error
+            c.rows.append(row)
+            c.inFlight = max(0, c.inFlight - 1)
+            if c.inFlight == 0 { c.pendingUser = nil }
+            state.compare = c
+        }
+        return []
+    }
+}
