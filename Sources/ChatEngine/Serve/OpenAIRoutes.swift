@@ -25,7 +25,9 @@ public final class OpenAIRoutes: @unchecked Sendable {
     }
 
     func send<T: Encodable>(_ conn: HTTPConnection, _ status: Int, _ value: T, keepAlive: Bool) -> Int {
-        conn.reply(status, json: (try? WireJSON.encode(value)) ?? Data("{}".utf8), keepAlive: keepAlive)
+        // Every reply names its request, as the API does (the SDKs put it on their exceptions).
+        conn.reply(status, json: (try? WireJSON.encode(value)) ?? Data("{}".utf8), keepAlive: keepAlive,
+                   extra: [("x-request-id", "req_" + IDs.make("x").dropFirst(2).prefix(24))])
         return status
     }
 

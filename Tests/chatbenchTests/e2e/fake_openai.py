@@ -13,6 +13,7 @@ Test controls:
       {"kind": "big", "mb": 20}        a streamed reply of that many megabytes (64 KB deltas)
   GET  /_requests  every API request: method, path, query, headers (lower-case), body, disconnected
   POST /_reset     forget requests and faults
+  GET  /_state     {"responses": n, "conversations": n}: what is stored and not deleted
 """
 import json
 import socket
@@ -171,6 +172,11 @@ class Handler(BaseHTTPRequestHandler):
         if what == "_requests":
             with LOCK:
                 return self.send_json(200, STATE["requests"])
+        if what == "_state":
+            with LOCK:
+                live = [r for r in STATE["responses"].values() if r["store"]]
+                convs = [c for c in STATE["conversations"].values() if not c["deleted"]]
+                return self.send_json(200, {"responses": len(live), "conversations": len(convs)})
         if what == "_reset":
             with LOCK:
                 STATE["faults"].clear()
