@@ -37,6 +37,18 @@ import Testing
         #expect(try db.query("SELECT count(*) FROM conversations WHERE deleted = 0")[0][0].int == 0)
     }
 
+    @Test func everyRowPassesAgainstTheGatewayOverAChatOnlyUpstream() async throws {
+        let home = TempHome()
+        let chat = try FakeServer()   // answers only from the messages it is sent
+        let serve = try ServeProcess(["--quiet", "--upstream", chat.baseURL], home: home.path)
+        let (r, report) = try await offPool { Result { try probe(serve.baseURL, home: home.path) } }.get()
+        for row in report.rows {
+            let expected = ["compaction", "truncation"].contains(row.name) ? "unsupported" : "pass"
+            #expect(row.status == expected, "\(row.name): \(row.detail)")
+        }
+        #expect(r.status == 0)
+    }
+
     @Test func theFakeOpenAIServerPassesItsRows() async throws {
         let home = TempHome()
         let fake = try FakeServer()

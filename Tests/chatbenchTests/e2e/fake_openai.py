@@ -11,8 +11,11 @@ Test controls:
       {"kind": "reset"}                a stream whose connection is closed mid-way
       {"kind": "slow", "delay_ms": 200} events this far apart
       {"kind": "big", "mb": 20}        a streamed reply of that many megabytes (64 KB deltas)
+      {"kind": "hold"}                 a chat stream that waits after its first delta until POST /_release
+                                       (the request records "hold_expired": true if it waited 30 s instead)
   GET  /_requests  every API request: method, path, query, headers (lower-case), body, disconnected
   POST /_reset     forget requests and faults
+  POST /_release   let a held stream go on
   GET  /_state     {"responses": n, "conversations": n}: what is stored and not deleted
 """
 import json
@@ -26,6 +29,7 @@ from urllib.parse import parse_qs, urlparse
 
 LOCK = threading.Lock()
 STATE = {"responses": {}, "conversations": {}, "faults": [], "requests": []}
+RELEASE = threading.Event()
 DEFAULT_DELAY = float(sys.argv[1]) / 1000 if len(sys.argv) > 1 else 0.0
 
 
@@ -172,6 +176,9 @@ class Handler(BaseHTTPRequestHandler):
         if what == "_requests":
             with LOCK:
                 return self.send_json(200, STATE["requests"])
+        if what == "_release":
+            RELEASE.set()
+            return self.send_json(200, {"ok": True})
         if what == "_state":
             with LOCK:
                 live = [r for r in STATE["responses"].values() if r["store"]]
@@ -373,6 +380,12 @@ class Handler(BaseHTTPRequestHandler):
                 if DEFAULT_DELAY:
                     time.sleep(DEFAULT_DELAY)
                 send(dict(base, choices=[{"index": 0, "delta": {"content": (w if n == 0 else " " + w)}, "logprobs": None, "finish_reason": None}]))
+                if fault and fault["kind"] == "hold" and n == 0:
+                    released = RELEASE.wait(30)
+                    with LOCK:
+                        entry["hold_expired"] = not released
+                if fault and fault["kind"] == "stall" and n == 0:
+                    time.sleep(fault.get("seconds", 3))
                 if fault and fault["kind"] == "truncate" and n == 1:
                     self.wfile.write(b"0\r\n\r\n")
                     return
