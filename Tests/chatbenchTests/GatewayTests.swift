@@ -131,3 +131,45 @@ import Testing
         }
     }
 }
+
+/// `--backend gateway --base-url URL`: the workbench's chain and conversation modes on a server that
+/// only speaks Chat Completions, with the gateway in-process.
+@Suite struct WorkbenchGatewayTests {
+    @Test(arguments: ["chain", "conversation"])
+    func serverModesWorkOnAChatOnlyServer(mode: String) async throws {
+        let upstream = try FakeServer()
+        let home = TempHome()
+        func send(_ args: [String]) throws -> ChatbenchProcess.Result {
+            try ChatbenchProcess.run(["send", "--session", "s"] + args, home: home.path)
+        }
+        let first = try send(["--backend", "gateway", "--base-url", upstream.baseURL, "--mode", mode, "My name is Priya."])
+        let second = try send(["I'm moving to Lisbon."])   // the session remembers the gateway and its URL
+        let third = try send(["--json", "Where am I moving?"])
+        #expect(first.status == 0 && second.status == 0 && third.status == 0, "\(first.stderr) \(second.stderr) \(third.stderr)")
+        #expect(third.stdout.contains("user said: My name is Priya. | I'm moving to Lisbon. | Where am I moving?"), "\(third.stdout)")
+        #expect(third.stdout.contains("\"backend\":\"gateway\"") || third.stdout.contains("\"backend\": \"gateway\""), "\(third.stdout)")
+        let paths = try await upstream.requests().map { $0["path"] as? String ?? "" }
+        #expect(paths == Array(repeating: "/v1/chat/completions", count: 3))
+    }
+}
+
+/// The official `openai` SDK and the Agents SDK (`Runner.run` with `previous_response_id`), unchanged,
+/// against the gateway: e2e/gateway_sdk_e2e.py. Each is skipped, saying so, when its package is not
+/// installed (CHATBENCH_PYTHON picks the interpreter, e.g. a virtualenv's).
+@Suite struct GatewaySDKTests {
+    @Test func theSDKsRunUnchangedAgainstTheGateway() async throws {
+        let home = TempHome()
+        let upstream = try FakeServer()
+        let serve = try ServeProcess(["--quiet", "--upstream", upstream.baseURL], home: home.path)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/gateway_sdk_e2e.py").path
+        let python = ProcessInfo.processInfo.environment["CHATBENCH_PYTHON"] ?? "python3"
+        let log = home.path + "/sdk.log"
+        let command = "'\(python)' '\(script)' '\(serve.baseURL)' > '\(log)' 2>&1 < /dev/null"
+        let status = await offPool { system(command) }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("ok official_sdk") || output.contains("skip official_sdk: the 'openai' Python package is not installed"), "\(output)")
+        #expect(output.contains("ok agents_sdk") || output.contains("skip agents_sdk: the 'openai-agents' Python package is not installed"), "\(output)")
+        _ = upstream
+    }
+}

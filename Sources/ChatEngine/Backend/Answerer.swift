@@ -42,9 +42,9 @@ public struct ChatCompletionsAnswerer: Answerer {
     let key: String?
     public let host: String
 
-    /// `model`: always ask the upstream for this model (else the request's model, else "gpt-4.1-mini").
-    public init(config: HTTPConfig, model: String?) {
-        chat = ChatCompletionsBackend(config: config, defaultModel: model ?? "gpt-4.1-mini")
+    /// `model`: always ask the upstream for this model (else the request's model, else `defaultModel`).
+    public init(config: HTTPConfig, model: String?, defaultModel: String = "gpt-4.1-mini") {
+        chat = ChatCompletionsBackend(config: config, defaultModel: model ?? defaultModel)
         forcedModel = model
         key = config.apiKey
         host = (config.baseURL.host ?? "?") + (config.baseURL.port.map { ":\($0)" } ?? "")
