@@ -47,4 +47,33 @@ import Testing
         await #expect(throws: APIError.self) { try await b.createResponse(CreateResponseRequest(input: .text("x"), previousResponseID: c.id)) }
         #expect(r.contexts == [["secret"], ["a"], ["a", "saw 1", "c"]])
     }
+
+    @Test func absurdUpstreamTokenCountsSaturate() throws {
+        let json = #"{"id":"c","choices":[],"usage":{"prompt_tokens":1e300,"completion_tokens":9223372036854775807,"prompt_tokens_details":{"cached_tokens":-5}}}"#
+        let usage = try #require(try JSONDecoder().decode(ChatReply.self, from: Data(json.utf8)).asUsage)
+        #expect(usage.input_tokens == Int.max && usage.output_tokens == Int.max && usage.cachedTokens == 0 && usage.total_tokens == Int.max)
+    }
+
+    /// A chain 10,000 responses deep (written straight into the state file) still rebuilds in one query,
+    /// oldest first.
+    @Test func aTenThousandDeepChainRebuildsInOrder() async throws {
+        let r = Recorder()
+        let b = try backend(r)
+        try b.db.transaction {
+            for i in 1...10_000 {
+                try b.db.execute("""
+                    INSERT INTO responses(id, previous_response_id, stored, depth, context_tokens, model_state, created_at, body)
+                    VALUES (?, ?, 1, ?, 0, '', 0, '{}')
+                    """, [.text("resp_\(i)"), i == 1 ? .null : .text("resp_\(i - 1)"), .integer(Int64(i))])
+                for (kind, text) in [("input", "q\(i)"), ("output", "a\(i)")] {
+                    try b.db.execute("INSERT INTO response_items(response_id, kind, position, item_id, data) VALUES (?, ?, 0, NULL, ?)",
+                                     [.text("resp_\(i)"), .text(kind), .text(Item.userText(text).jsonString())])
+                }
+            }
+        }
+        let last = try await b.createResponse(CreateResponseRequest(input: .text("next"), previousResponseID: "resp_10000"))
+        let context = try #require(r.contexts.last)
+        #expect(context.count == 20_001 && context.prefix(3) == ["q1", "a1", "q2"] && context.suffix(2) == ["a10000", "next"])
+        #expect(last.outputText == "saw 20001")
+    }
 }

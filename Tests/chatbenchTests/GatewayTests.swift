@@ -132,6 +132,19 @@ import Testing
     }
 }
 
+/// The gateway's flags: mistakes are configuration errors (exit 2) that name the flag.
+@Suite struct GatewayFlagTests {
+    @Test func badGatewayFlagsAreExplained() throws {
+        let home = TempHome()
+        let orphan = try ChatbenchProcess.run(["serve", "--port", "0", "--upstream-model", "llama3"], home: home.path)
+        #expect(orphan.status == 2 && orphan.stderr.contains("need --upstream URL"), "\(orphan.stderr)")
+        let unset = try ChatbenchProcess.run(["serve", "--port", "0", "--upstream", "http://127.0.0.1:9/v1", "--upstream-key-env", "NO_SUCH_KEY_VAR"], home: home.path)
+        #expect(unset.status == 2 && unset.stderr.contains("NO_SUCH_KEY_VAR is not set"), "\(unset.stderr)")
+        let badURL = try ChatbenchProcess.run(["serve", "--port", "0", "--upstream", "ftp://x"], home: home.path)
+        #expect(badURL.status == 2 && badURL.stderr.contains("bad base URL"), "\(badURL.stderr)")
+    }
+}
+
 /// `--backend gateway --base-url URL`: the workbench's chain and conversation modes on a server that
 /// only speaks Chat Completions, with the gateway in-process.
 @Suite struct WorkbenchGatewayTests {
