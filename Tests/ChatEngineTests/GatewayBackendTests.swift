@@ -8,10 +8,11 @@ import Testing
     final class Recorder: Answerer, @unchecked Sendable {
         private let lock = NSLock()
         private(set) var contexts: [[String]] = []
+        private(set) var instructions: [String?] = []
         func model(for requested: String?) -> String { requested ?? "recorder" }
         func answer(_ turn: Turn) -> AsyncThrowingStream<AnswerPart, Error> {
             let texts = turn.context.map(\.text)
-            lock.lock(); contexts.append(texts); lock.unlock()
+            lock.lock(); contexts.append(texts); instructions.append(turn.instructions); lock.unlock()
             return AsyncThrowingStream { c in
                 c.yield(.delta("saw "))
                 c.yield(.delta("\(texts.count)"))
@@ -34,6 +35,16 @@ import Testing
         let chained = try await b.createResponse(CreateResponseRequest(input: .text("three"), previousResponseID: inConv.id))
         _ = try await b.createResponse(CreateResponseRequest(input: .text("four"), previousResponseID: chained.id))
         #expect(r.contexts.last == ["one", "two", "saw 2", "three", "saw 4", "four"])
+    }
+
+    @Test func onlyTheCurrentRequestsInstructionsReachTheAnswerer() async throws {
+        let r = Recorder()
+        let b = try backend(r)
+        let first = try await b.createResponse(CreateResponseRequest(input: .text("a"), instructions: "Be brief."))
+        _ = try await b.createResponse(CreateResponseRequest(input: .text("b"), instructions: "Be kind.", previousResponseID: first.id))
+        _ = try await b.createResponse(CreateResponseRequest(input: .text("c"), previousResponseID: first.id))
+        #expect(r.instructions == ["Be brief.", "Be kind.", nil])
+        #expect(r.contexts.last == ["a", "saw 1", "c"])
     }
 
     @Test func theStateRulesAreTheOfflineBackends() async throws {

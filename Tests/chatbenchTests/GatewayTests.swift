@@ -100,13 +100,16 @@ import Testing
         await expectAPIError(status: 502, code: "upstream_error") { _ = try await rig.client.createResponse(CreateResponseRequest(model: "m", input: .text("b"))) }
         try await rig.upstream.faults([["kind": "stall", "seconds": 4]])
         await expectAPIError(status: 504, code: "upstream_timeout") { _ = try await rig.client.createResponse(CreateResponseRequest(model: "m", input: .text("c"))) }
-        // Streamed: the failure ends the stream with an error event, never response.completed.
-        try await rig.upstream.faults([["kind": "status", "status": 500, "headers": noRetry]])
+        // Streamed: a refusal before the first delta is the same error with its status, not a 200 stream.
+        try await rig.upstream.faults([["kind": "status", "status": 429, "headers": noRetry]])
+        await expectAPIError(status: 429) {
+            for try await _ in rig.client.streamResponse(CreateResponseRequest(model: "m", input: .text("d"))) {}
+        }
+        // A failure mid-stream ends it with an error event, never response.completed.
+        try await rig.upstream.faults([["kind": "stall", "seconds": 4]])
         var types: [String] = []
-        do {
-            for try await e in rig.client.streamResponse(CreateResponseRequest(model: "m", input: .text("d"))) { types.append(e.type) }
-        } catch {}
-        #expect(!types.contains("response.completed"))
+        for try await e in rig.client.streamResponse(CreateResponseRequest(model: "m", input: .text("e"))) { types.append(e.type) }
+        #expect(types.contains("response.output_text.delta") && types.last == "error" && !types.contains("response.completed"), "\(types)")
         let db = try OfflineBackend(path: rig.home.path + "/gateway-server.sqlite").db
         #expect(try db.query("SELECT count(*) FROM responses")[0][0].int == 0)
     }

@@ -86,12 +86,15 @@ extension OfflineBackend {
     }
 
     /// The Responses event sequence around the answerer's deltas, each passed on as it arrives.
-    /// Nothing is stored unless the answer completes.
+    /// It opens only once the answerer has answered at all, so a refusal (429, 5xx) is an error
+    /// before the stream, with its status. Nothing is stored unless the answer completes.
     func answeredStream(_ request: CreateResponseRequest, _ answerer: Answerer) -> AsyncThrowingStream<ResponseStreamEvent, Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
                 do {
                     let (p, turn) = try self.answerPlan(request)
+                    var parts = answerer.answer(turn).makeAsyncIterator()
+                    var next = try await parts.next()
                     var seq = 0
                     func emit(_ e: ResponseStreamEvent) { continuation.yield(e); seq += 1 }
                     let id = IDs.make("resp"), itemID = IDs.make("msg")
@@ -106,13 +109,14 @@ extension OfflineBackend {
                     emit(.contentPart("response.content_part.added", itemID: itemID, index: 0, part: .outputText(""), seq: seq))
                     var text = ""
                     var usage: Usage?
-                    for try await part in answerer.answer(turn) {
+                    while let part = next {
                         switch part {
                         case .delta(let d):
                             text += d
                             emit(.textDelta(itemID: itemID, index: 0, delta: d, seq: seq))
                         case .done(let u): usage = u
                         }
+                        next = try await parts.next()
                     }
                     try Task.checkCancellation()
                     let done = try self.answeredCommit(p, id: id, text: text, itemID: itemID, usage: usage, answerer: answerer)

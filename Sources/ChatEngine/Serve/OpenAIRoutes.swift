@@ -135,24 +135,36 @@ public final class OpenAIRoutes: @unchecked Sendable {
     }
 
     /// Streams events as `event:` + `data:` SSE in a chunked reply; stops when the client goes away.
+    /// The reply starts with the first event: a stream that fails before it (an upstream's 429, say)
+    /// is answered with that error's real status, as the API does, not with a 200 stream.
     func stream(_ events: AsyncThrowingStream<ResponseStreamEvent, Error>, _ conn: HTTPConnection, keepAlive: Bool,
                 frame: @escaping @Sendable (ResponseStreamEvent) -> Data?, done: Data? = nil) -> Int {
-        guard conn.startStream(keepAlive: keepAlive) else { return 200 }
         let sem = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var status = 200
         Task {
+            var started = false
             do {
                 for try await e in events {
+                    if !started {
+                        guard conn.startStream(keepAlive: keepAlive) else { break }
+                        started = true
+                    }
                     if let data = frame(e), !conn.chunk(data) { break }   // the client left: stop (nothing is stored)
                 }
-                if let done { conn.chunk(done) }
+                if !started { started = conn.startStream(keepAlive: keepAlive) }
+                if let done, started { conn.chunk(done) }
             } catch let e as APIError {
-                conn.chunk(Data("event: error\ndata: \((try? WireJSON.encodeString(ResponseStreamEvent.error(code: e.code, message: e.message, param: e.param, seq: 0))) ?? "{}")\n\n".utf8))
+                if started {
+                    conn.chunk(Data("event: error\ndata: \((try? WireJSON.encodeString(ResponseStreamEvent.error(code: e.code, message: e.message, param: e.param, seq: 0))) ?? "{}")\n\n".utf8))
+                } else {
+                    status = self.fail(conn, e, keepAlive: keepAlive)
+                }
             } catch {}
-            conn.endStream()
+            if started { conn.endStream() }
             sem.signal()
         }
         sem.wait()
-        return 200
+        return status
     }
 
     func createResponse(_ r: HTTPRequest, _ conn: HTTPConnection, keepAlive: Bool) throws -> Int {
