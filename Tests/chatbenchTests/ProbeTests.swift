@@ -76,6 +76,12 @@ import Testing
         #expect(report.status("error_envelope_request_id") == "fail" && report.detail("error_envelope_request_id").contains("x-request-id"))
     }
 
+    @Test func anUnreachableServerIsAConfigurationError() throws {
+        let home = TempHome()
+        let r = try ChatbenchProcess.run(["probe", "--base-url", "http://127.0.0.1:9/v1"], home: home.path)
+        #expect(r.status == 2 && r.stderr.contains("cannot reach http://127.0.0.1:9/v1"), "\(r.stderr)")
+    }
+
     @Test func theTableIsMarkdown() {
         let t = ProbeCommand.table([ProbeRow("streaming", .pass, "a|b")])
         #expect(t.contains("| streaming | pass        | a\\|b |"))

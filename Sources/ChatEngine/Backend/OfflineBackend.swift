@@ -82,7 +82,8 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
         self.answerer = answerer
         info = answerer == nil
             ? BackendInfo(name: "offline", displayName: "offline backend", defaultModel: model.name, isOffline: true)
-            : BackendInfo(name: "gateway", displayName: "gateway to chat completions", defaultModel: answerer!.model(for: nil), isOffline: false)
+            : BackendInfo(name: "gateway", displayName: "gateway to " + ((answerer as? ChatCompletionsAnswerer).map { "chat completions at \($0.host)" } ?? "its answerer"),
+                          defaultModel: answerer!.model(for: nil), isOffline: false)
     }
 
     public init(inMemoryWith model: TextModel = OfflineModel(), streamDelay: Duration = .zero) throws {
