@@ -91,6 +91,24 @@ import Testing
         #expect((held?["body"] as? [String: Any])?["stream"] as? Bool == true)
     }
 
+    @Test func aClientThatLeavesMidStreamStopsTheUpstreamRequestAndNothingIsStored() async throws {
+        let rig = try Rig()
+        try await rig.upstream.faults([["kind": "hold", "big": 8]])   // after its first delta: wait, then 8 MB
+        for try await e in rig.client.streamResponse(CreateResponseRequest(model: "m", input: .text("hi"))) {
+            if e.type == "response.output_text.delta" { break }       // the client leaves
+        }
+        _ = try await rig.upstream.call("POST", "/_release")
+        // The gateway must drop the upstream request: the upstream's writes then fail. (Polled; no duration is asserted.)
+        var disconnected = false
+        for _ in 0..<600 where !disconnected {
+            disconnected = try await rig.chatRequests().first?["disconnected"] as? Bool == true
+            if !disconnected { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(disconnected, "the upstream sent its whole reply: the gateway kept reading after the client left")
+        let db = try OfflineBackend(path: rig.home.path + "/gateway-server.sqlite").db
+        #expect(try db.query("SELECT count(*) FROM responses")[0][0].int == 0)
+    }
+
     @Test func upstreamFailuresBecomeResponsesErrorsAndStoreNothing() async throws {
         let rig = try Rig(idle: 1)
         let noRetry = ["x-should-retry": "false"]

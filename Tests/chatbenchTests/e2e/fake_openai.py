@@ -12,6 +12,7 @@ Test controls:
       {"kind": "slow", "delay_ms": 200} events this far apart
       {"kind": "big", "mb": 20}        a streamed reply of that many megabytes (64 KB deltas)
       {"kind": "hold"}                 a chat stream that waits after its first delta until POST /_release
+                                       ("big": n makes the rest of its reply n megabytes)
                                        (the request records "hold_expired": true if it waited 30 s instead)
   GET  /_requests  every API request: method, path, query, headers (lower-case), body, disconnected
   POST /_reset     forget requests and faults
@@ -376,7 +377,10 @@ class Handler(BaseHTTPRequestHandler):
         base = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": body.get("model")}
         try:
             send(dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}]))
-            for n, w in enumerate(text.split(" ")):
+            words = text.split(" ")
+            if fault and fault.get("big"):   # a long reply after the held first delta: 64 KB deltas
+                words = words[:1] + [("lorem ipsum " * 6000)[:65536]] * (fault["big"] * 16)
+            for n, w in enumerate(words):
                 if DEFAULT_DELAY:
                     time.sleep(DEFAULT_DELAY)
                 send(dict(base, choices=[{"index": 0, "delta": {"content": (w if n == 0 else " " + w)}, "logprobs": None, "finish_reason": None}]))
