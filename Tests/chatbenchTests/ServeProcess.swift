@@ -30,6 +30,9 @@ final class ServeProcess: @unchecked Sendable {
         }
         let text = String(decoding: line, as: UTF8.self)
         guard let p = text.split(separator: ":").dropFirst(3).first.flatMap({ Int($0.split(separator: "/").first ?? "") }) else {
+            kill(process.processIdentifier, SIGKILL)   // deinit does not run for a failed init: do not leave it running
+            var status: Int32 = 0
+            waitpid(process.processIdentifier, &status, 0)
             throw ConfigurationErrorForTests("serve did not start: '\(text)' \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
         }
         port = p
