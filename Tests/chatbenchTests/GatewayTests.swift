@@ -93,14 +93,16 @@ import Testing
 
     @Test func aClientThatLeavesMidStreamStopsTheUpstreamRequestAndNothingIsStored() async throws {
         let rig = try Rig()
-        try await rig.upstream.faults([["kind": "hold", "big": 8]])   // after its first delta: wait, then 8 MB
+        // After its first delta the upstream waits for release, then keeps sending for 30 s: it is
+        // still sending when the gateway notices the client left, so only a dropped request ends early.
+        try await rig.upstream.faults([["kind": "hold", "trickle": true]])
         for try await e in rig.client.streamResponse(CreateResponseRequest(model: "m", input: .text("hi"))) {
             if e.type == "response.output_text.delta" { break }       // the client leaves
         }
         _ = try await rig.upstream.call("POST", "/_release")
         // The gateway must drop the upstream request: the upstream's writes then fail. (Polled; no duration is asserted.)
         var disconnected = false
-        for _ in 0..<600 where !disconnected {
+        for _ in 0..<800 where !disconnected {
             disconnected = try await rig.chatRequests().first?["disconnected"] as? Bool == true
             if !disconnected { try await Task.sleep(for: .milliseconds(50)) }
         }

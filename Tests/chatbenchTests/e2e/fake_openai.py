@@ -12,7 +12,8 @@ Test controls:
       {"kind": "slow", "delay_ms": 200} events this far apart
       {"kind": "big", "mb": 20}        a streamed reply of that many megabytes (64 KB deltas)
       {"kind": "hold"}                 a chat stream that waits after its first delta until POST /_release
-                                       ("big": n makes the rest of its reply n megabytes)
+                                       ("trickle": true: then a delta every 50 ms for 30 s, so
+                                       it is still sending when a client that left is noticed)
                                        (the request records "hold_expired": true if it waited 30 s instead)
   GET  /_requests  every API request: method, path, query, headers (lower-case), body, disconnected
   POST /_reset     forget requests and faults
@@ -276,6 +277,8 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(delay)
                 send({"type": "response.output_text.delta", "item_id": out["id"], "output_index": 0, "content_index": 0,
                       "delta": w, "logprobs": []})
+                if fault and fault.get("trickle") and n > 0:
+                    time.sleep(0.05)
                 if fault and fault["kind"] == "stall" and n == 0:
                     time.sleep(fault.get("seconds", 3))
                 if fault and fault["kind"] == "truncate" and n == 1:
@@ -378,8 +381,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             send(dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}]))
             words = text.split(" ")
-            if fault and fault.get("big"):   # a long reply after the held first delta: 64 KB deltas
-                words = words[:1] + [("lorem ipsum " * 6000)[:65536]] * (fault["big"] * 16)
+            if fault and fault.get("trickle"):   # after the held first delta: one more every 50 ms, for 30 s
+                words = words[:1] + ["more"] * 600
             for n, w in enumerate(words):
                 if DEFAULT_DELAY:
                     time.sleep(DEFAULT_DELAY)
@@ -388,6 +391,8 @@ class Handler(BaseHTTPRequestHandler):
                     released = RELEASE.wait(30)
                     with LOCK:
                         entry["hold_expired"] = not released
+                if fault and fault.get("trickle") and n > 0:
+                    time.sleep(0.05)
                 if fault and fault["kind"] == "stall" and n == 0:
                     time.sleep(fault.get("seconds", 3))
                 if fault and fault["kind"] == "truncate" and n == 1:
