@@ -8,7 +8,7 @@ enum ProbeCommand {
         positionals: "", minPositionals: 0, maxPositionals: 0,
         flags: [
             FlagSpec("--base-url", "URL", "the server (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)"),
-            FlagSpec("--model", "MODEL", "model to ask (default: the first of GET /models, else gpt-4.1-mini)"),
+            FlagSpec("--model", "MODEL", "model to ask (default: gpt-4.1-mini on api.openai.com, else the first of GET /models)"),
             FlagSpec("--json", nil, "print {\"server\", \"rows\": [{\"name\", \"status\", \"detail\"}]}"),
         ],
         details: """

@@ -35,7 +35,8 @@ public final class Probe: @unchecked Sendable {
 
     /// Runs every check in order, then deletes what it created. Throws only when the server cannot be reached.
     public func run() async throws -> [ProbeRow] {
-        if model.isEmpty { model = await firstModel() ?? "gpt-4.1-mini" }
+        // The official API lists every model it has (image and audio ones too): ask a chat model there.
+        if model.isEmpty { model = client.baseURL.host == "api.openai.com" ? "gpt-4.1-mini" : await firstModel() ?? "gpt-4.1-mini" }
         var rows: [ProbeRow] = []
         let checks: [(String, () async throws -> ProbeRow)] = [
             ("create_retrieve", createRetrieve), ("chain_recall", chainRecall), ("store_false", storeFalse),

@@ -389,6 +389,7 @@ class Handler(BaseHTTPRequestHandler):
                 send(dict(base, choices=[{"index": 0, "delta": {"content": (w if n == 0 else " " + w)}, "logprobs": None, "finish_reason": None}]))
                 if fault and fault["kind"] == "hold" and n == 0:
                     released = RELEASE.wait(30)
+                    RELEASE.clear()
                     with LOCK:
                         entry["hold_expired"] = not released
                 if fault and fault.get("trickle") and n > 0:
