@@ -14,7 +14,7 @@ public final class Workbench: @unchecked Sendable {
     public let store: WorkbenchStore
     public let backend: ResponsesBackend
 
-    public static let knownBackends = ["offline", "openai"]
+    public static let knownBackends = ["offline", "openai", "gateway"]
 
     /// The backend to use: an explicit choice, else the session's, else OpenAI when a key is set, else offline.
     public static func chooseBackend(explicit: String?, session: SessionRecord?, environment: [String: String]) throws -> String {
@@ -61,6 +61,13 @@ public final class Workbench: @unchecked Sendable {
             case "chat": backend = ChatCompletionsBackend(config: config, defaultModel: model)
             case let other: throw ConfigurationError("unknown API '\(other)'; use responses or chat")
             }
+        case "gateway":
+            // chatbench keeps the Responses state (as the offline backend does); a Chat Completions
+            // server at --base-url answers each turn from the rebuilt context.
+            if connection.api == "chat" { throw ConfigurationError("--backend gateway already talks Chat Completions to --base-url; drop --api chat") }
+            let config = try HTTPConfig.fromEnvironment(connection.environment, baseURL: connection.baseURL)
+            let model = connection.model ?? connection.environment["OPENAI_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? "gpt-4.1-mini"
+            backend = try OfflineBackend(path: paths.gatewayServerDatabase, answerer: ChatCompletionsAnswerer(config: config, model: nil, defaultModel: model))
         default:
             throw ConfigurationError("unknown backend '\(backendName)'; choose one of: \(Self.knownBackends.joined(separator: ", "))")
         }
@@ -147,7 +154,7 @@ public final class Workbench: @unchecked Sendable {
             s.model = model
             changed = true
         }
-        if backend.info.name == "openai" {
+        if backend.info.name == "openai" || backend.info.name == "gateway" {
             let url = connection.baseURL ?? connection.environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? HTTPConfig.defaultBaseURL
             let api = connection.api ?? "responses"
             if s.baseURL != url || s.api != api {

@@ -26,7 +26,9 @@ public final class OpenAIRoutes: @unchecked Sendable {
     }
 
     func send<T: Encodable>(_ conn: HTTPConnection, _ status: Int, _ value: T, keepAlive: Bool) -> Int {
-        conn.reply(status, json: (try? WireJSON.encode(value)) ?? Data("{}".utf8), keepAlive: keepAlive)
+        // Every reply names its request, as the API does (the SDKs put it on their exceptions).
+        conn.reply(status, json: (try? WireJSON.encode(value)) ?? Data("{}".utf8), keepAlive: keepAlive,
+                   extra: [("x-request-id", "req_" + IDs.make("x").dropFirst(2).prefix(24))])
         return status
     }
 
@@ -147,24 +149,37 @@ public final class OpenAIRoutes: @unchecked Sendable {
 
     /// Streams events as `event:` + `data:` SSE in a chunked reply; stops when the client goes away.
     /// The events are made on the cooperative pool; the socket is written only from this (worker)
-    /// thread, so a client that stops reading stalls its own worker, never the pool.
+    /// thread, so a client that stops reading stalls its own worker, never the pool. The reply starts
+    /// with the first event: a stream that fails before it (an upstream's 429, say) is answered with
+    /// that error's real status, as the API does, not with a 200 stream.
     func stream(_ events: AsyncThrowingStream<ResponseStreamEvent, Error>, _ conn: HTTPConnection, keepAlive: Bool,
                 frame: @escaping @Sendable (ResponseStreamEvent) -> Data?, done: Data? = nil) -> Int {
-        guard conn.startStream(keepAlive: keepAlive) else { return 200 }
         let frames = FrameQueue()
         let task = Task {
+            var sent = false
             do {
                 for try await e in events {
-                    if let data = frame(e), !frames.push(data) { return }   // the client left: stop (nothing is stored)
+                    guard let data = frame(e) else { continue }
+                    sent = true
+                    if !frames.push(data) { return }   // the client left: stop (nothing is stored)
                 }
                 if let done { frames.push(done) }
             } catch let e as APIError {
-                frames.push(Data("event: error\ndata: \((try? WireJSON.encodeString(ResponseStreamEvent.error(code: e.code, message: e.message, param: e.param, seq: 0))) ?? "{}")\n\n".utf8))
+                if sent {
+                    frames.push(Data("event: error\ndata: \((try? WireJSON.encodeString(ResponseStreamEvent.error(code: e.code, message: e.message, param: e.param, seq: 0))) ?? "{}")\n\n".utf8))
+                } else {
+                    frames.failBeforeStart(e)
+                }
             } catch {}
             frames.finish()
         }
-        while let data = frames.pop() {
+        let first = frames.pop()
+        if first == nil, let e = frames.earlyFailure { return fail(conn, e, keepAlive: keepAlive) }
+        guard conn.startStream(keepAlive: keepAlive) else { frames.cancel(); task.cancel(); return 200 }
+        var next = first
+        while let data = next {
             if !conn.chunk(data) { frames.cancel(); task.cancel(); return 200 }
+            next = frames.pop()
         }
         conn.endStream()
         return 200
@@ -280,6 +295,10 @@ final class FrameQueue: @unchecked Sendable {
     }
 
     func finish() { cond.lock(); finished = true; cond.signal(); cond.unlock() }
+    /// An error before any frame: the reply is that error, not a stream.
+    private var failure: APIError?
+    func failBeforeStart(_ e: APIError) { cond.lock(); failure = e; cond.unlock() }
+    var earlyFailure: APIError? { cond.lock(); defer { cond.unlock() }; return failure }
     func cancel() { cond.lock(); cancelled = true; items = []; cond.unlock() }
 
     /// The next frame; nil when the stream is over.

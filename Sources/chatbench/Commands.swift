@@ -10,5 +10,6 @@ enum Commands {
         SessionsCommand.spec,
         ServeCommand.spec,
         BenchCommand.spec,
+        ProbeCommand.spec,
     ]
 }

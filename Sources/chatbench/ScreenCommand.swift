@@ -11,7 +11,7 @@ enum ScreenCommand {
             FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid"),
             FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
             FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile"),
-            FlagSpec("--backend", "NAME", "offline | openai (default: openai with OPENAI_API_KEY, else offline)"),
+            FlagSpec("--backend", "NAME", "offline | openai | gateway (default: openai with OPENAI_API_KEY, else offline); gateway: chatbench keeps the Responses state, the Chat Completions server at --base-url answers"),
             FlagSpec("--base-url", "URL", "OpenAI-compatible server (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)"),
             FlagSpec("--api", "API", "responses | chat (chat: Chat Completions, client mode only)"),
             FlagSpec("--model", "MODEL", "model for new sessions (default: $OPENAI_MODEL, else gpt-4.1-mini)"),

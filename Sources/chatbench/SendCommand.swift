@@ -13,7 +13,7 @@ enum SendCommand {
             FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile (default: default)"),
             FlagSpec("--session-db", "FILE", "an Agents SDK SQLite session file to read and append to (client mode)"),
             FlagSpec("--attach", "ID", "start the session from server-side history: a conversation (conv_…) or the chain ending at resp_…"),
-            FlagSpec("--backend", "NAME", "offline | openai (default: the session's, else openai with a key, else offline)"),
+            FlagSpec("--backend", "NAME", "offline | openai | gateway (default: the session's, else openai with a key, else offline); gateway: chatbench keeps the Responses state, the Chat Completions server at --base-url answers"),
             FlagSpec("--base-url", "URL", "OpenAI-compatible server (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)"),
             FlagSpec("--api", "API", "responses | chat (chat: Chat Completions, client mode only)"),
             FlagSpec("--model", "MODEL", "model for new sessions (default: $OPENAI_MODEL, else gpt-4.1-mini; offline: the offline model)"),

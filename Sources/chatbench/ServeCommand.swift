@@ -15,6 +15,9 @@ enum ServeCommand {
             FlagSpec("--allow-remote", nil, "allow a non-loopback --host (then --api-key is required)"),
             FlagSpec("--max-connections", "N", "open connections at most (default 4096); past it new ones get 503"),
             FlagSpec("--quiet", nil, "no access log"),
+            FlagSpec("--upstream", "URL", "gateway: answer turns with this Chat Completions server (e.g. http://127.0.0.1:11434/v1)"),
+            FlagSpec("--upstream-key-env", "NAME", "gateway: the upstream's key is in environment variable NAME"),
+            FlagSpec("--upstream-model", "MODEL", "gateway: always ask the upstream for MODEL (default: the request's model)"),
         ],
         details: """
             Point the official SDKs at it: OPENAI_BASE_URL=http://127.0.0.1:8088/v1 OPENAI_API_KEY=anything.
@@ -24,6 +27,9 @@ enum ServeCommand {
             (method, path, status, request bytes, ms; never bodies or keys; control characters shown as \\x1b).
             On loopback, a Host that is not a loopback name or a cross-site Origin is refused (403), so web
             pages cannot use the server. The key is checked before any body is read.
+            With --upstream it is a gateway: the same Responses and Conversations state (in
+            gateway-server.sqlite), each turn answered by sending the rebuilt context to the upstream's
+            /v1/chat/completions (streamed). Upstream errors come back as Responses errors.
             """,
         run: { try run($0) })
 
@@ -41,7 +47,26 @@ enum ServeCommand {
         }
         let paths = Paths(environment: inv.environment)
         try Paths.ensureDirectory(paths.dataDirectory)
-        let backend = try OfflineBackend(path: paths.offlineServerDatabase)
+        let backend: OfflineBackend
+        var what = "offline model"
+        if let upstream = inv.value("--upstream") {
+            var key: String?
+            if let name = inv.value("--upstream-key-env") {
+                guard let value = inv.environment[name], !value.isEmpty else {
+                    throw ConfigurationError("--upstream-key-env: the environment variable \(name) is not set")
+                }
+                key = value
+            }
+            let config = try ChatCompletionsAnswerer.config(upstream: upstream, key: key, environment: inv.environment)
+            let answerer = ChatCompletionsAnswerer(config: config, model: inv.value("--upstream-model"))
+            backend = try OfflineBackend(path: paths.gatewayServerDatabase, answerer: answerer)
+            what = "gateway to chat completions at \(answerer.host)"
+        } else {
+            if inv.value("--upstream-key-env") != nil || inv.value("--upstream-model") != nil {
+                throw ConfigurationError("--upstream-key-env and --upstream-model need --upstream URL")
+            }
+            backend = try OfflineBackend(path: paths.offlineServerDatabase)
+        }
         let routes = OpenAIRoutes(backend: backend, apiKey: key)
         let log: (@Sendable (String) -> Void)? = inv.has("--quiet") ? nil : { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         // On loopback, a web page must not reach the server (Host and Origin checked); the key is checked
@@ -55,7 +80,7 @@ enum ServeCommand {
         raiseDescriptorLimit(to: options.maxConnections + 64)
         let server = HTTPServer(host: host, port: port, options: options, log: log, gate: gate, handler: { req, conn in routes.handle(req, conn) })
         try server.bind()
-        print("chatbench serve: listening on http://\(host):\(server.port)/v1 (offline model; \(key == nil ? "no auth" : "bearer key required"))")
+        print("chatbench serve: listening on http://\(host):\(server.port)/v1 (\(what); \(key == nil ? "no auth" : "bearer key required"))")
         fflush(nil)
         server.serve()
         return 0

@@ -10,8 +10,9 @@ final class FakeServer: @unchecked Sendable {
     let port: Int
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
-    init(delayMs: Int = 0) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/fake_openai.py").path
+    /// `script`: another stub in e2e/ that prints "PORT n" the same way (e.g. stateless_stub.py).
+    init(delayMs: Int = 0, script name: String = "fake_openai.py") throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/" + name).path
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, String(delayMs)]
         let out = Pipe()

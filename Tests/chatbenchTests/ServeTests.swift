@@ -32,69 +32,6 @@ import Testing
     }
 }
 
-/// `chatbench serve` running as a child process on a free port.
-final class ServeProcess: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-
-    /// `fdLimit`: start it under `ulimit -n` (through /bin/sh, which then execs the binary).
-    init(_ args: [String], home: TempHome, stderr: String? = nil, fdLimit: Int? = nil) throws {
-        if let fdLimit {
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -n \(fdLimit) && exec \"$0\" \"$@\"", ChatbenchProcess.binary, "serve", "--port", "0"] + args
-        } else {
-            process.executableURL = URL(fileURLWithPath: ChatbenchProcess.binary)
-            process.arguments = ["serve", "--port", "0"] + args
-        }
-        var env = ProcessInfo.processInfo.environment
-        env["CHATBENCH_HOME"] = home.path
-        process.environment = env
-        let out = Pipe()
-        process.standardOutput = out
-        if let stderr {
-            FileManager.default.createFile(atPath: stderr, contents: nil)
-            process.standardError = FileHandle(forWritingAtPath: stderr)
-        } else {
-            process.standardError = FileHandle.nullDevice
-        }
-        try process.run()
-        var line = Data()
-        while !line.contains(0x0A) {
-            let b = out.fileHandleForReading.readData(ofLength: 1)
-            if b.isEmpty { break }
-            line.append(b)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let port = text.split(separator: ":").last.flatMap({ Int($0.split(separator: "/").first ?? "") }) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw ConfigurationErrorForTests("no port in '\(text)'")
-        }
-        self.port = port
-    }
-
-    var isRunning: Bool { process.isRunning }
-
-    func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    /// Runs an e2e script with the port as first argument; its exit status and output.
-    static func script(_ name: String, _ args: [String]) async -> (Int32, String) {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/\(name)").path
-        let log = NSTemporaryDirectory() + "chatbench-serve-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let command = "python3 '\(script)' \(args.joined(separator: " ")) > '\(log)' 2>&1 < /dev/null"
-        let status = await offPool { system(command) }
-        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
-    }
-}
-
-struct ConfigurationErrorForTests: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
-
 @Suite struct AttachCommandTests {
     @Test func aConversationBuiltThroughServeContinuesInTheWorkbench() async throws {
         let home = TempHome()

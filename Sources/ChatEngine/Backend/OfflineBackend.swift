@@ -25,6 +25,8 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     private let lock = NSLock()
     private let streamDelay: Duration
     private let storeFalseChainable: Bool
+    /// When set, turns are answered by it from the rebuilt context (the gateway), not by `model`.
+    let answerer: Answerer?
 
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: """
@@ -71,12 +73,18 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     ]
 
     /// Opens (creating) the server state at `path`. `streamDelay` paces streamed words (0 in tests).
-    public init(path: String, model: TextModel = OfflineModel(), streamDelay: Duration = .zero, storeFalseChainable: Bool = false) throws {
+    /// With an `answerer` this is the gateway: the same state, each turn answered by the answerer.
+    public init(path: String, model: TextModel = OfflineModel(), streamDelay: Duration = .zero, storeFalseChainable: Bool = false,
+                answerer: Answerer? = nil) throws {
         db = try Database.open(path: path, migrations: Self.migrations)
-        self.model = model
+        self.model = answerer.map { NoSnapshotModel(name: $0.model(for: nil)) } ?? model
         self.streamDelay = streamDelay
         self.storeFalseChainable = storeFalseChainable
-        info = BackendInfo(name: "offline", displayName: "offline backend", defaultModel: model.name, isOffline: true)
+        self.answerer = answerer
+        info = answerer == nil
+            ? BackendInfo(name: "offline", displayName: "offline backend", defaultModel: model.name, isOffline: true)
+            : BackendInfo(name: "gateway", displayName: "gateway to " + ((answerer as? ChatCompletionsAnswerer).map { "chat completions at \($0.host)" } ?? "its answerer"),
+                          defaultModel: answerer!.model(for: nil), isOffline: false)
     }
 
     public init(inMemoryWith model: TextModel = OfflineModel(), streamDelay: Duration = .zero) throws {
@@ -84,10 +92,11 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
         self.model = model
         self.streamDelay = streamDelay
         storeFalseChainable = false
+        answerer = nil
         info = BackendInfo(name: "offline", displayName: "offline backend", defaultModel: model.name, isOffline: true)
     }
 
-    private func locked<T>(_ body: () throws -> T) throws -> T {
+    func locked<T>(_ body: () throws -> T) throws -> T {
         lock.lock(); defer { lock.unlock() }
         return try body()
     }
@@ -105,7 +114,27 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
         var conversationStateSeq: Int?
     }
 
+    /// What a turn reads from the stored state before anything answers it.
+    struct Plan {
+        var request: CreateResponseRequest
+        var input: [Item]              // the new input, with server ids
+        var snapshot: String?          // the model's memory of everything before it (nil: empty)
+        var tokensBefore: Int
+        var depth: Int
+        var conversationSeq: Int?
+    }
+
+    /// A turn computed by this backend's own model (an `Answerer` turn goes through `plan`/`finish` instead).
     func prepare(_ request: CreateResponseRequest) throws -> Prepared {
+        let p = try plan(request)
+        let withInput = model.read(p.input, after: p.snapshot)
+        let text = model.reply(to: withInput, instructions: request.instructions)
+        let output = [Item.assistantMessage(id: IDs.make("msg"), text: text)]
+        return finish(p, output: output, snapshot: model.read(output, after: withInput), modelName: model.name, usage: nil)
+    }
+
+    /// Checks a request and reads the state it continues from.
+    func plan(_ request: CreateResponseRequest) throws -> Plan {
         if request.previous_response_id != nil && request.conversation != nil {
             throw APIError.invalidRequest("Cannot use 'previous_response_id' together with 'conversation'; pass one of them.",
                                           param: "conversation", code: "invalid_request")
@@ -138,16 +167,18 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
             conversationSeq = state.seq
         }
         let input = newInput.map { $0.normalisedForStorage(id: IDs.make($0.message != nil ? "msg" : "item")) }
-        let withInput = model.read(input, after: snapshot)
-        let text = model.reply(to: withInput, instructions: request.instructions)
-        let output = [Item.assistantMessage(id: IDs.make("msg"), text: text)]
-        let carried = model.read(output, after: withInput)
+        return Plan(request: request, input: input, snapshot: snapshot, tokensBefore: tokensBefore, depth: depth, conversationSeq: conversationSeq)
+    }
 
-        var r = Response(id: IDs.make("resp"))
+    /// The response to a planned turn, given its output. `usage`: what the answerer measured (nil:
+    /// estimated with `TokenEstimator` over the whole context).
+    func finish(_ p: Plan, id: String = IDs.make("resp"), output: [Item], snapshot: String, modelName: String, usage: Usage?) -> Prepared {
+        let request = p.request
+        var r = Response(id: id)
         r.created_at = Date().timeIntervalSince1970.rounded(.down)
         r.status = "completed"
         r.completed_at = r.created_at
-        r.model = model.name
+        r.model = modelName
         r.output = output
         r.instructions = request.instructions.map { .string($0) }
         r.previous_response_id = request.previous_response_id
@@ -162,11 +193,11 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
         r.top_p = 1
         r.truncation = "disabled"
         r.max_output_tokens = request.max_output_tokens
-        let inputTokens = tokensBefore + TokenEstimator.tokens(instructions: request.instructions) + TokenEstimator.tokens(input)
-        r.usage = Usage(input: inputTokens, output: TokenEstimator.tokens(text))
-        let contextTokens = tokensBefore + TokenEstimator.tokens(input) + TokenEstimator.tokens(output)
-        return Prepared(response: r, input: input, output: output, snapshot: carried, contextTokens: contextTokens,
-                        depth: depth, conversationStateSeq: conversationSeq)
+        let inputTokens = p.tokensBefore + TokenEstimator.tokens(instructions: request.instructions) + TokenEstimator.tokens(p.input)
+        r.usage = usage ?? Usage(input: inputTokens, output: TokenEstimator.tokens(output.map(\.text).joined()))
+        let contextTokens = p.tokensBefore + TokenEstimator.tokens(p.input) + TokenEstimator.tokens(output)
+        return Prepared(response: r, input: p.input, output: output, snapshot: snapshot, contextTokens: contextTokens,
+                        depth: p.depth, conversationStateSeq: p.conversationSeq)
     }
 
     /// Stores a prepared response (and appends to its conversation) in one transaction.
@@ -223,9 +254,10 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     }
 
     public func createResponse(_ request: CreateResponseRequest) async throws -> Response {
+        if let answerer { return try await answeredCreate(request, answerer) }
         // Read what it chains from and write the result in one transaction: another process on the
         // same file cannot change the chain or conversation in between.
-        try locked {
+        return try locked {
             try db.transaction {
                 let p = try prepare(request)
                 try commit(p)
@@ -235,7 +267,8 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     }
 
     public func streamResponse(_ request: CreateResponseRequest) -> AsyncThrowingStream<ResponseStreamEvent, Error> {
-        AsyncThrowingStream { continuation in
+        if let answerer { return answeredStream(request, answerer) }
+        return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
                     let p = try self.locked { try self.prepare(request) }

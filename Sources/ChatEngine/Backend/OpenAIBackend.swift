@@ -137,10 +137,24 @@ struct ChatReply: Decodable {
         var finish_reason: String?
     }
     struct ChatUsage: Decodable {
-        struct Details: Decodable { var cached_tokens: Int? }
+        struct Details: Decodable {
+            var cached_tokens: Int?
+            enum CodingKeys: String, CodingKey { case cached_tokens }
+            init(from decoder: Decoder) throws {
+                cached_tokens = try decoder.container(keyedBy: CodingKeys.self).saturatedCount(.cached_tokens)
+            }
+        }
         var prompt_tokens: Int?
         var completion_tokens: Int?
         var prompt_tokens_details: Details?
+        enum CodingKeys: String, CodingKey { case prompt_tokens, completion_tokens, prompt_tokens_details }
+        /// A server's counts are read without trapping or failing: absurd numbers saturate, negatives are 0.
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            prompt_tokens = c.saturatedCount(.prompt_tokens)
+            completion_tokens = c.saturatedCount(.completion_tokens)
+            prompt_tokens_details = try? c.decodeIfPresent(Details.self, forKey: .prompt_tokens_details)
+        }
     }
     var id: String?
     var choices: [Choice]?
@@ -148,6 +162,18 @@ struct ChatReply: Decodable {
 
     var asUsage: Usage? {
         usage.map { Usage(input: $0.prompt_tokens ?? 0, cached: $0.prompt_tokens_details?.cached_tokens ?? 0, output: $0.completion_tokens ?? 0) }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A token count from a server: saturated to 0…Int.max; nil when absent or not a number.
+    func saturatedCount(_ key: Key) -> Int? {
+        guard let v = try? decodeIfPresent(JSONValue.self, forKey: key) else { return nil }
+        switch v {
+        case .int(let i): return Int(clamping: max(0, i))
+        case .double(let d) where d.isFinite: return d <= 0 ? 0 : d >= 9.2e18 ? Int.max : Int(d)
+        default: return nil
+        }
     }
 }
 

@@ -38,6 +38,8 @@ public struct Paths: Sendable, Equatable {
     public var workbenchDatabase: String { dataDirectory + "/workbench.sqlite" }
     /// The offline backend's server state: its "disk".
     public var offlineServerDatabase: String { dataDirectory + "/offline-server.sqlite" }
+    /// The gateway's server state (its turns are answered upstream, so it is kept apart from the offline model's).
+    public var gatewayServerDatabase: String { dataDirectory + "/gateway-server.sqlite" }
     public var themesDirectory: String { configDirectory + "/themes" }
 
     /// Creates a folder (and its parents) with mode 0700 if it does not exist.

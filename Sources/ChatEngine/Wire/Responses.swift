@@ -34,7 +34,8 @@ public struct Usage: Codable, Equatable, Sendable {
         input_tokens_details = InputDetails(cached_tokens: cached)
         output_tokens = output
         output_tokens_details = OutputDetails()
-        total_tokens = input + output
+        let (sum, overflow) = input.addingReportingOverflow(output)
+        total_tokens = overflow ? Int.max : sum   // server numbers saturate, never trap
     }
 
     public init(from decoder: Decoder) throws {

@@ -13,8 +13,14 @@ Test controls:
       {"kind": "big", "mb": 20}        a streamed reply of that many megabytes (64 KB deltas)
       {"kind": "text", "text": "..."}  the reply says exactly this (e.g. with escape sequences)
       {"kind": "usage", "usage": {...}} the reply reports this usage
+      {"kind": "hold"}                 a chat stream that waits after its first delta until POST /_release
+                                       ("trickle": true: then a delta every 50 ms for 30 s, so
+                                       it is still sending when a client that left is noticed)
+                                       (the request records "hold_expired": true if it waited 30 s instead)
   GET  /_requests  every API request: method, path, query, headers (lower-case), body, disconnected
   POST /_reset     forget requests and faults
+  POST /_release   let a held stream go on
+  GET  /_state     {"responses": n, "conversations": n}: what is stored and not deleted
 """
 import json
 import socket
@@ -27,6 +33,7 @@ from urllib.parse import parse_qs, urlparse
 
 LOCK = threading.Lock()
 STATE = {"responses": {}, "conversations": {}, "faults": [], "requests": []}
+RELEASE = threading.Event()
 DEFAULT_DELAY = float(sys.argv[1]) / 1000 if len(sys.argv) > 1 else 0.0
 
 
@@ -173,6 +180,14 @@ class Handler(BaseHTTPRequestHandler):
         if what == "_requests":
             with LOCK:
                 return self.send_json(200, STATE["requests"])
+        if what == "_release":
+            RELEASE.set()
+            return self.send_json(200, {"ok": True})
+        if what == "_state":
+            with LOCK:
+                live = [r for r in STATE["responses"].values() if r["store"]]
+                convs = [c for c in STATE["conversations"].values() if not c["deleted"]]
+                return self.send_json(200, {"responses": len(live), "conversations": len(convs)})
         if what == "_reset":
             with LOCK:
                 STATE["faults"].clear()
@@ -265,6 +280,8 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(delay)
                 send({"type": "response.output_text.delta", "item_id": out["id"], "output_index": 0, "content_index": 0,
                       "delta": w, "logprobs": []})
+                if fault and fault.get("trickle") and n > 0:
+                    time.sleep(0.05)
                 if fault and fault["kind"] == "stall" and n == 0:
                     time.sleep(fault.get("seconds", 3))
                 if fault and fault["kind"] == "truncate" and n == 1:
@@ -366,10 +383,22 @@ class Handler(BaseHTTPRequestHandler):
         base = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": body.get("model")}
         try:
             send(dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}]))
-            for n, w in enumerate(text.split(" ")):
+            words = text.split(" ")
+            if fault and fault.get("trickle"):   # after the held first delta: one more every 50 ms, for 30 s
+                words = words[:1] + ["more"] * 600
+            for n, w in enumerate(words):
                 if DEFAULT_DELAY:
                     time.sleep(DEFAULT_DELAY)
                 send(dict(base, choices=[{"index": 0, "delta": {"content": (w if n == 0 else " " + w)}, "logprobs": None, "finish_reason": None}]))
+                if fault and fault["kind"] == "hold" and n == 0:
+                    released = RELEASE.wait(30)
+                    RELEASE.clear()
+                    with LOCK:
+                        entry["hold_expired"] = not released
+                if fault and fault.get("trickle") and n > 0:
+                    time.sleep(0.05)
+                if fault and fault["kind"] == "stall" and n == 0:
+                    time.sleep(fault.get("seconds", 3))
                 if fault and fault["kind"] == "truncate" and n == 1:
                     self.wfile.write(b"0\r\n\r\n")
                     return

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import ChatEngine
+@testable import chatbench
+
+/// `chatbench probe` against three servers: chatbench serve (everything it implements passes),
+/// the fake OpenAI server, and a deliberately stateless stub (the state rows fail, saying why).
+@Suite struct ProbeTests {
+    struct Report: Decodable {
+        struct Row: Decodable { var name: String; var status: String; var detail: String }
+        var server: String
+        var rows: [Row]
+        func status(_ name: String) -> String { rows.first { $0.name == name }?.status ?? "missing" }
+        func detail(_ name: String) -> String { rows.first { $0.name == name }?.detail ?? "" }
+    }
+
+    func probe(_ url: String, home: String) throws -> (ChatbenchProcess.Result, Report) {
+        let r = try ChatbenchProcess.run(["probe", "--base-url", url, "--json"], home: home)
+        let report = try JSONDecoder().decode(Report.self, from: Data(r.stdout.utf8))
+        #expect(report.server == url)
+        #expect(report.rows.map(\.name) == Probe.rowNames)
+        return (r, report)
+    }
+
+    @Test func everyRowPassesAgainstServeAndNothingIsLeftBehind() async throws {
+        let home = TempHome()
+        let serve = try ServeProcess(["--quiet"], home: home.path)
+        let (r, report) = try await offPool { Result { try probe(serve.baseURL, home: home.path) } }.get()
+        // Compaction and truncation are not implemented by the offline backend yet: unsupported, never failed.
+        for row in report.rows {
+            let expected = ["compaction", "truncation"].contains(row.name) ? "unsupported" : "pass"
+            #expect(row.status == expected, "\(row.name): \(row.detail)")
+        }
+        #expect(r.status == 0)
+        let db = try OfflineBackend(path: home.path + "/offline-server.sqlite").db
+        #expect(try db.query("SELECT count(*) FROM responses WHERE deleted = 0 AND stored = 1")[0][0].int == 0)
+        #expect(try db.query("SELECT count(*) FROM conversations WHERE deleted = 0")[0][0].int == 0)
+    }
+
+    @Test func everyRowPassesAgainstTheGatewayOverAChatOnlyUpstream() async throws {
+        let home = TempHome()
+        let chat = try FakeServer()   // answers only from the messages it is sent
+        let serve = try ServeProcess(["--quiet", "--upstream", chat.baseURL], home: home.path)
+        let (r, report) = try await offPool { Result { try probe(serve.baseURL, home: home.path) } }.get()
+        for row in report.rows {
+            let expected = ["compaction", "truncation"].contains(row.name) ? "unsupported" : "pass"
+            #expect(row.status == expected, "\(row.name): \(row.detail)")
+        }
+        #expect(r.status == 0)
+    }
+
+    @Test func theFakeOpenAIServerPassesItsRows() async throws {
+        let home = TempHome()
+        let fake = try FakeServer()
+        let (_, report) = try await offPool { Result { try probe(fake.baseURL, home: home.path) } }.get()
+        for name in ["create_retrieve", "chain_recall", "store_false", "unknown_id_error", "conversations", "input_items_paging",
+                     "streaming", "cached_tokens", "error_envelope_request_id"] {
+            #expect(report.status(name) == "pass", "\(name): \(report.detail(name))")
+        }
+        #expect(report.status("compaction") == "unsupported")
+        let state = try await fake.call("GET", "/_state") as? [String: Int]
+        #expect(state == ["responses": 0, "conversations": 0])
+    }
+
+    @Test func aStatelessServerFailsTheStateRowsWithReasons() async throws {
+        let home = TempHome()
+        let stub = try FakeServer(script: "stateless_stub.py")
+        let (r, report) = try await offPool { Result { try probe(stub.baseURL, home: home.path) } }.get()
+        #expect(r.status == 1)
+        #expect(report.status("create_retrieve") == "fail" && report.detail("create_retrieve").contains("GET of a just-created response: HTTP 404"))
+        #expect(report.status("chain_recall") == "fail" && report.detail("chain_recall").contains("did not recall"))
+        #expect(report.status("store_false") == "fail" && report.detail("store_false").contains("could be chained"))
+        #expect(report.status("delete_breaks_chain") == "unsupported")
+        #expect(report.status("conversations") == "unsupported")
+        #expect(report.status("streaming") == "pass", "\(report.detail("streaming"))")
+        #expect(report.status("error_envelope_request_id") == "fail" && report.detail("error_envelope_request_id").contains("x-request-id"))
+    }
+
+    @Test func anUnreachableServerIsAConfigurationError() throws {
+        let home = TempHome()
+        let r = try ChatbenchProcess.run(["probe", "--base-url", "http://127.0.0.1:9/v1"], home: home.path)
+        #expect(r.status == 2 && r.stderr.contains("cannot reach http://127.0.0.1:9/v1"), "\(r.stderr)")
+    }
+
+    @Test func theTableIsMarkdown() {
+        let t = ProbeCommand.table([ProbeRow("streaming", .pass, "a|b")])
+        #expect(t.contains("| streaming | pass        | a\\|b |"))
+    }
+}
