@@ -98,7 +98,7 @@ import Testing
         }
         let s = try #require(try store.session(named: "big"))
         let before = store.db.rowsRead
-        guard case .sessionLoaded(_, let msgs, let turns, let memory, let older) = try ScreenData.load(store, s) else {
+        guard case .sessionLoaded(_, let msgs, let turns, let memory, let older, _) = try ScreenData.load(store, s) else {
             Issue.record("not a load"); return
         }
         let read = store.db.rowsRead - before

@@ -176,6 +176,15 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         #expect(App.update(&s, .key(.enter), layout: cache) == [.forkHere(messageID: 1)])
     }
 
+    /// Time is an input: the new session's default name comes from the clock event, in the state's zone.
+    @Test func theClockIsAnEvent() {
+        var s = AppState(width: 120, height: 40, backend: idleState().backend, timeZone: TimeZone(identifier: "Asia/Tokyo")!)
+        s.session = idleState().session
+        _ = App.update(&s, .clock(Date(timeIntervalSince1970: 0)), layout: cache)
+        _ = App.update(&s, .key(.ctrl("n")), layout: cache)
+        #expect(s.overlay == .newSession(InputEditor("session-0101-0900")))
+    }
+
     @Test func newSessionPrompt() {
         var s = idleState()
         _ = App.update(&s, .key(.ctrl("n")), layout: cache)
@@ -259,11 +268,16 @@ func emptyMemory(_ mode: MemoryMode = .chain) -> MemoryState {
         let trip = try bench.store.createSession(name: "trip", mode: .chain, backend: "offline", model: "offline-model")
         _ = try bench.store.createSession(name: "work", mode: .chain, backend: "offline", model: "offline-model")
         let runtime = AppRuntime(bench: bench, session: trip, theme: Theme.builtin("default")!, themeError: nil, noColor: true)
-        runtime.state.browser = BrowserState()
-        runtime.perform([.browserRename(from: "trip", to: "work")], nil)
+        runtime.apply(.key(.f(4)), nil)   // the browser opens (and lists the sessions)
+        #expect(runtime.state.browser?.sessions.count == 2)
+        // perform reports what happened as events; only apply changes the state.
+        let refused = runtime.perform(.browserRename(from: "trip", to: "work"), nil)
+        #expect(runtime.state.browser?.message == nil)
+        for e in refused { runtime.apply(e, nil) }
         #expect(runtime.state.browser?.message?.contains("already exists") == true, "\(runtime.state.browser?.message ?? "nil")")
         #expect(try bench.store.session(named: "trip") != nil)
-        runtime.perform([.browserRename(from: "trip", to: "travel")], nil)
+        for e in runtime.perform(.browserRename(from: "trip", to: "travel"), nil) { runtime.apply(e, nil) }
         #expect(runtime.state.browser?.message == "renamed trip → travel")
+        #expect(runtime.state.session?.name == "travel")
     }
 }

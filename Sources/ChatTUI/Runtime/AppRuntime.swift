@@ -19,68 +19,27 @@ final class Inbox: @unchecked Sendable {
     }
 }
 
-/// Loads what the screen shows from the store: pages, never whole sessions.
-public enum ScreenData {
-    /// Turns the chain panel may show (it shows the newest that fit).
-    public static let chainPanelTurns = 64
-
-    static func chatMessages(_ rows: [TranscriptRow]) -> [ChatMessage] {
-        rows.map { ChatMessage(id: $0.id, role: $0.role, text: $0.text, status: $0.status, note: $0.note) }
-    }
-
-    /// Rows after `after` (a turn just recorded, or written by another process), oldest first.
-    public static func messages(_ store: WorkbenchStore, session: SessionRecord, after: Int64) throws -> [ChatMessage] {
-        chatMessages(try store.transcript(session, after == 0 ? .last(App.pageSize) : .after(after, App.windowLimit)).rows)
-    }
-
-    /// What another process added to the session since the pane's last message (nil: the session is gone).
-    public static func changes(_ store: WorkbenchStore, session id: Int64, after lastMessage: Int64) throws -> EngineEvent? {
-        guard let s = try store.session(id: id) else { return nil }
-        return .sessionChanged(newMessages: try messages(store, session: s, after: lastMessage),
-                               turns: try store.recentTurns(session: s.id, limit: chainPanelTurns),
-                               memory: try store.memoryState(for: s), session: s)
-    }
-
-    /// Reads a page the screen asked for and feeds it back; returns what the update asks next.
-    public static func loadPage(_ page: TranscriptPage, _ state: inout AppState, store: WorkbenchStore, layout: LayoutCache) throws -> [Effect] {
-        guard let s = state.session else { return [] }
-        let (rows, more) = try store.transcript(s, page)
-        return App.update(&state, .engine(.pageLoaded(page, messages: chatMessages(rows), more: more)), layout: layout)
-    }
-
-    /// Carries out the page reads among `effects` (and the reads they lead to); other effects are the
-    /// runtime's and are ignored here (bench, tests).
-    public static func perform(_ effects: [Effect], _ state: inout AppState, store: WorkbenchStore, layout: LayoutCache) throws {
-        var pending = effects
-        while !pending.isEmpty {
-            if case .loadPage(let page) = pending.removeFirst() { pending += try loadPage(page, &state, store: store, layout: layout) }
-        }
-    }
-
-    /// A session as the first frame needs it: the last page of messages, the newest turns, the memory.
-    public static func load(_ store: WorkbenchStore, _ session: SessionRecord) throws -> EngineEvent {
-        let turns = try store.recentTurns(session: session.id, limit: chainPanelTurns)
-        Trace.mark("turns loaded (\(turns.count))")
-        let page = try store.transcript(session, .last(App.pageSize))
-        Trace.mark("messages loaded (\(page.rows.count))")
-        let memory = try store.memoryState(for: session)
-        Trace.mark("memory state")
-        return .sessionLoaded(session: session, messages: chatMessages(page.rows), turns: turns, memory: memory, olderAvailable: page.more)
-    }
-}
-
 /// Runs the workbench screen: reads keys, runs effects off the UI path, coalesces frames to at most
 /// 60 per second, and always restores the terminal.
+///
+/// The state changes in one place, `apply`: an event goes through `App.update`, and the effects it asks
+/// for run in `perform` (EffectRunner.swift), which reads the state but never writes it: what effects
+/// produce comes back as events.
 public final class AppRuntime {
     let bench: Workbench
     let runner: Runner
-    var state: AppState
+    private(set) var state: AppState
     let layout = LayoutCache()
     let inbox = Inbox()
     var sendTask: Task<Void, Never>?
     let theme: Theme
     let noColor: Bool
     let themeError: String?
+    /// Set by the `.quit` effect (or a closed terminal): the loop ends.
+    var quitRequested = false
+    /// The name prefix of the open comparison's sessions, and its replies in flight (Esc cancels them).
+    var comparePrefix = ""
+    var compareTasks: [Task<Void, Never>] = []
     /// Test hook (CHATBENCH_FAULT=draw): fail right after a frame, to prove the terminal is restored.
     let failAfterDrawing = ProcessInfo.processInfo.environment["CHATBENCH_FAULT"] == "draw"
 
@@ -90,8 +49,18 @@ public final class AppRuntime {
         self.theme = theme
         self.noColor = noColor
         self.themeError = themeError
-        state = AppState(width: 80, height: 24, backend: bench.backend.info)
+        state = AppState(width: 80, height: 24, backend: bench.backend.info, timeZone: .current)
         state.session = session
+    }
+
+    /// The one place the state changes: the event through `update`, then its effects, whose results
+    /// come back as events, until none is left.
+    func apply(_ event: Event, _ terminal: CursesTerminal?) {
+        var events = [event]
+        while !events.isEmpty {
+            let effects = App.update(&state, events.removeFirst(), layout: layout)
+            for effect in effects { events += perform(effect, terminal) }
+        }
     }
 
     /// Runs until the user quits or a signal arrives. Returns the exit code.
@@ -105,13 +74,12 @@ public final class AppRuntime {
         }
         defer { terminal.restore() }
         Trace.mark("terminal ready")
-        (state.width, state.height) = terminal.size
-        if let s = state.session, let loaded = try? ScreenData.load(bench.store, s) {
-            _ = App.update(&state, .engine(loaded), layout: layout)
+        apply(.resize(width: terminal.size.width, height: terminal.size.height), nil)
+        if let s = state.session {
+            do { apply(.engine(try ScreenData.load(bench.store, s, withHistory: true)), nil) } catch { apply(.engine(.failure("\(error)")), nil) }
         }
-        state.history = (try? bench.store.recentUserTexts(session: state.session?.id ?? 0, limit: 200)) ?? []
         Trace.mark("session loaded")
-        if let themeError { state.lastError = themeError }
+        if let themeError { apply(.engine(.failure(themeError)), nil) }
         var stats = LoopStats()
         defer { stats.write(to: ProcessInfo.processInfo.environment["CHATBENCH_LOOP_STATS"]) }
         guard let wake = WakePipe() else {
@@ -125,18 +93,18 @@ public final class AppRuntime {
         seenDataVersions = dataVersions()
         var lastFrame: UInt64 = 0
         var dirty = true
-        var quitting = false
         var emptyReads = 0
         /// When to look at the files again after another process wrote (writes come in bursts).
         var checkDue: UInt64?
         let frameInterval: UInt64 = 16_666_667
         func handle(_ event: Event) {
-            quitting = perform(App.update(&state, event, layout: layout), terminal) || quitting
+            if case .key = event { apply(.clock(Date()), terminal) }
+            apply(event, terminal)
             dirty = true
         }
         // Event-driven: block in poll(2) on the keys, the wake-up pipe (engine events, signals) and the
         // file watch; draw only after something changed, at most 60 frames a second. At rest nothing runs.
-        while !quitting {
+        while !quitRequested {
             if CursesTerminal.pendingSignal != 0 { break }
             let now = DispatchTime.now().uptimeNanoseconds
             if dirty && now - lastFrame >= frameInterval {
@@ -165,14 +133,14 @@ public final class AppRuntime {
                 while let input = terminal.read() {
                     got += 1
                     switch input {
-                    case .eof: quitting = true
+                    case .eof: quitRequested = true
                     case .event(let event): handle(event)
                     }
-                    if quitting { break }
+                    if quitRequested { break }
                 }
                 // Readable yet nothing to read, again and again: the terminal is gone.
                 emptyReads = got == 0 ? emptyReads + 1 : 0
-                if emptyReads > 3 || (got == 0 && fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0) { quitting = true }
+                if emptyReads > 3 || (got == 0 && fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0) { quitRequested = true }
             }
             for event in inbox.drain() { handle(event) }
             let after = DispatchTime.now().uptimeNanoseconds
@@ -217,12 +185,12 @@ public final class AppRuntime {
         seenDataVersions = versions
         do {
             guard let event = try ScreenData.changes(bench.store, session: session.id, after: state.messages.last?.id ?? 0) else {
-                state.lastError = "session \"\(session.name)\" was deleted by another chatbench"
+                apply(.engine(.failure("session \"\(session.name)\" was deleted by another chatbench")), nil)
                 return true
             }
-            _ = App.update(&state, .engine(event), layout: layout)
+            apply(.engine(event), nil)
         } catch {
-            state.lastError = "could not read the store: \(error)"
+            apply(.engine(.failure("could not read the store: \(error)")), nil)
         }
         return true
     }
@@ -236,242 +204,6 @@ public final class AppRuntime {
         _ = done.wait(timeout: .now() + 3)
     }
 
-    /// Runs effects; returns true to quit.
-    @discardableResult
-    func perform(_ effects: [Effect], _ terminal: CursesTerminal?) -> Bool {
-        var quit = false
-        for effect in effects {
-            switch effect {
-            case .quit: quit = true
-            case .redraw: terminal?.invalidate()
-            case .cancelStream: sendTask?.cancel()
-            case .send(let text): send(text)
-            case .loadPage(let page):
-                do {
-                    quit = perform(try ScreenData.loadPage(page, &state, store: bench.store, layout: layout), terminal) || quit
-                } catch {
-                    state.lastError = "could not read the transcript: \(error)"
-                }
-            case .switchMode(let mode, let policy): switchMode(mode, policy: policy)
-            case .newSession(let name): openSession(name)
-            case .openCompare: openCompare()
-            case .compareSend(let text): compareSend(text)
-            case .compareAddColumn(let column): addCompareColumn(column)
-            case .compareCancel: for task in compareTasks { task.cancel() }
-            case .browserSearch(let q): browserEvent { .browserList(try bench.store.listSessions(search: q.isEmpty ? nil : q)) }
-            case .browserPreview(let name): browserEvent { try preview(name) }
-            case .browserRename(let from, let to):
-                let renamed = browserEvent {
-                    try bench.store.renameSession(from, to: to)
-                    if state.session?.name == from { state.session?.name = to }
-                    return .browserList(try bench.store.listSessions(search: state.browser?.query.text.nilIfEmpty))
-                }
-                if renamed { state.browser?.message = "renamed \(from) → \(to)" }
-            case .browserDelete(let name, let server): deleteSession(name, server: server)
-            case .forkHere(let messageID): forkHere(messageID)
-            case .browserExport(let name):
-                browserEvent {
-                    let dir = bench.paths.dataDirectory + "/exports"
-                    try Paths.ensureDirectory(dir)
-                    let (md, json) = ExportFile.paths(in: dir, session: name)   // a name like ../../x stays inside exports/
-                    for (file, text) in [(md, try bench.store.exportMarkdown(name)), (json, try bench.store.exportJSON(name))] {
-                        do { try ExportFile.write(text, to: file) } catch { return .browserMessage("could not write \(file): \(error)") }
-                    }
-                    return .browserMessage("exported to \(md) and .json")
-                }
-            case .browserFork(let name, let new, let at):
-                let forked = browserEvent {
-                    try bench.store.forkSession(name, at: at, as: new)
-                    return .browserList(try bench.store.listSessions(search: state.browser?.query.text.nilIfEmpty))
-                }
-                if forked { state.browser?.message = "forked \(name) at \(at) as \(new)" }
-            }
-        }
-        return quit
-    }
-
-    func send(_ text: String) {
-        guard let session = state.session else { return }
-        let lastID = state.messages.last?.id ?? 0
-        let inbox = self.inbox
-        let store = bench.store
-        let runner = self.runner
-        sendTask = Task.detached {
-            var error: String?
-            do {
-                _ = try await runner.send(text, in: session.name) { inbox.push(.engine(.delta($0))) }
-            } catch is CancellationError {
-                error = nil
-            } catch let f as TurnFailure {
-                error = f.underlying
-            } catch {
-                inbox.push(.engine(.failure("\(error)")))
-            }
-            do {
-                guard let s = try store.session(id: session.id) else { return }
-                inbox.push(.engine(.turnRecorded(newMessages: try ScreenData.messages(store, session: s, after: lastID),
-                                                 turns: try store.recentTurns(session: s.id, limit: ScreenData.chainPanelTurns),
-                                                 memory: try store.memoryState(for: s), session: s, error: error)))
-            } catch {
-                inbox.push(.engine(.failure("could not read the store: \(error)")))
-            }
-        }
-    }
-
-    func switchMode(_ mode: MemoryMode, policy: String?) {
-        guard var s = state.session else { return }
-        if state.streaming != nil {
-            state.notice = "wait for the reply (or Esc) before switching modes"
-            return
-        }
-        do {
-            // Only the mode and policy change: the anchors in `s` may be stale (another process's turn).
-            s = try bench.store.setMode(session: s.id, mode, policy: policy ?? s.policy) ?? s
-            let memory = try bench.store.memoryState(for: s)
-            state.session = s
-            state.memory = memory
-            let what = mode == .client ? "\(mode.title) · policy \(s.policy)" : mode.title
-            state.notice = "switched to \(what); the next turn carries what this mode's store lacks"
-        } catch {
-            state.lastError = "could not switch: \(error)"
-        }
-    }
-
-    /// A session for a compare column, named after the comparison and the column.
-    func compareSession(_ column: CompareColumn, prefix: String) throws -> CompareColumnState {
-        CompareColumnState(column: column, session: try Comparison.makeSession(column, prefix: prefix, store: bench.store, backend: bench.backend.info))
-    }
-
-    var comparePrefix = ""
-    /// The replies of the compare turn in flight (Esc cancels them).
-    var compareTasks: [Task<Void, Never>] = []
-
-    func openCompare() {
-        do {
-            let f = DateFormatter()
-            f.dateFormat = "MMdd-HHmmss"
-            comparePrefix = "compare-\(f.string(from: Date()))"
-            let columns = try [CompareColumn(mode: .chain), CompareColumn(mode: .client)].map { try compareSession($0, prefix: comparePrefix) }
-            _ = App.update(&state, .engine(.compareOpened(CompareViewState(columns: columns))), layout: layout)
-        } catch {
-            state.lastError = "could not open the comparison: \(error)"
-        }
-    }
-
-    func addCompareColumn(_ column: CompareColumn) {
-        guard var c = state.compare else { return }
-        do {
-            if let refusal = c.refusesColumn(column) { state.notice = refusal; return }
-            let col = try compareSession(column, prefix: comparePrefix)
-            c.columns.append(col)
-            state.compare = c
-            state.notice = "added \(column.label): it starts with no history"
-        } catch {
-            state.lastError = "\(error)"
-        }
-    }
-
-    /// Sends to every column at once; each streams on its own, and one failing does not stop the rest.
-    func compareSend(_ text: String) {
-        guard let c = state.compare else { return }
-        let store = bench.store
-        let backend = bench.backend
-        let inbox = self.inbox
-        let number = c.turn
-        compareTasks = c.columns.enumerated().map { i, col in
-            let lastID = col.messages.last?.id ?? 0
-            return Task.detached {
-                let row = await Comparison.row(Runner(store: store, backend: backend), text, session: col.session, label: col.column.label,
-                                               number: number, expect: nil) { inbox.push(.engine(.compareDelta(column: i, text: $0))) }
-                var new: [ChatMessage] = []
-                if let s = try? store.session(named: col.session) { new = (try? ScreenData.messages(store, session: s, after: lastID)) ?? [] }
-                inbox.push(.engine(.compareTurn(column: i, row: row, newMessages: new)))
-            }
-        }
-    }
-
-    /// Runs a store query for the browser and feeds its result back as an engine event. False (and
-    /// the error as the browser's message) when the query failed.
-    @discardableResult
-    func browserEvent(_ body: () throws -> EngineEvent) -> Bool {
-        do {
-            let event = try body()
-            _ = perform(App.update(&state, .engine(event), layout: layout), nil)
-            return true
-        } catch {
-            state.browser?.message = "\(error)"
-            return false
-        }
-    }
-
-    func preview(_ name: String) throws -> EngineEvent {
-        guard let s = try bench.store.session(named: name) else { return .browserMessage("no session \(name)") }
-        return .browserPreview(name: name, messages: ScreenData.chatMessages(try bench.store.transcript(s, .last(12)).rows),
-                               turns: try bench.store.recentTurns(session: s.id, limit: 12))
-    }
-
-    func deleteSession(_ name: String, server: Bool) {
-        if name == state.session?.name {
-            state.browser?.message = "\(name) is open: open another session first"
-            return
-        }
-        let store = bench.store
-        let inbox = self.inbox
-        let backendName = (try? store.session(named: name))?.backend ?? "offline"
-        let paths = bench.paths
-        let env = ProcessInfo.processInfo.environment
-        let current = bench
-        Task.detached {
-            var note = ""
-            if server {
-                do {
-                    let backend = backendName == current.backend.info.name ? current.backend
-                        : try Workbench(paths: paths, backendName: backendName, connection: .init(environment: env)).backend
-                    let (responses, conversation) = try store.serverObjects(name)
-                    var deleted = 0
-                    for id in responses { if (try? await backend.deleteResponse(id: id)) != nil { deleted += 1 } }
-                    if let c = conversation { _ = try? await backend.deleteConversation(id: c) }
-                    note = " and \(deleted) stored responses\(conversation == nil ? "" : " and its conversation") on the server"
-                } catch {
-                    note = " (server objects not deleted: \(error))"
-                }
-            }
-            do {
-                try store.deleteSession(name)
-                inbox.push(.engine(.browserList(try store.listSessions())))
-                inbox.push(.engine(.browserMessage("deleted \(name)\(note)")))
-            } catch {
-                inbox.push(.engine(.browserMessage("could not delete \(name): \(error)")))
-            }
-        }
-    }
-
-    /// Forks the open session at a message and switches to the fork.
-    func forkHere(_ messageID: Int64) {
-        guard let s = state.session else { return }
-        do {
-            var n = 1
-            while try bench.store.session(named: "\(s.name)-fork-\(n)") != nil { n += 1 }
-            let fork = try bench.store.forkSession(s.name, at: "\(messageID)", as: "\(s.name)-fork-\(n)")
-            _ = App.update(&state, .engine(try ScreenData.load(bench.store, fork)), layout: layout)
-            state.history = []
-            state.notice = "forked \(s.name) at m\(messageID) as \(fork.name); you are in the fork"
-        } catch {
-            state.lastError = "\(error)"
-        }
-    }
-
-    func openSession(_ name: String) {
-        do {
-            let mode = state.session?.mode
-            let s = try bench.openSession(name: name, options: .init(mode: mode))
-            _ = App.update(&state, .engine(try ScreenData.load(bench.store, s)), layout: layout)
-            state.history = []
-            state.notice = "session \"\(name)\""
-        } catch {
-            state.lastError = "\(error)"
-        }
-    }
 }
 
 extension String {

@@ -37,8 +37,13 @@ public struct AppState: Sendable {
     public var compare: CompareViewState?
     /// The session browser, when open.
     public var browser: BrowserState?
+    /// The clock and time zone are inputs (`Event.clock`, the initializer), never read by `update` or the
+    /// views, so both are pure functions of what they are given.
+    public var now = Date(timeIntervalSince1970: 0)
+    public var timeZone: TimeZone
 
-    public init(width: Int, height: Int, backend: BackendInfo) {
+    public init(width: Int, height: Int, backend: BackendInfo, timeZone: TimeZone = TimeZone(identifier: "UTC")!) {
+        self.timeZone = timeZone
         self.width = width
         self.height = height
         self.backend = backend

@@ -34,6 +34,9 @@ public enum App {
             return []
         case .engine(let e):
             return engine(&state, e, layout: layout)
+        case .clock(let now):
+            state.now = now
+            return []
         case .key(let key):
             if key != .ctrl("c") { state.quitArmed = false }
             switch state.overlay {

@@ -47,6 +47,10 @@ extension App {
         case .confirmDelete:
             b.prompt = .none
             guard let cur = b.current else { return [] }
+            if key == .char("y") || key == .char("s"), cur.name == state.session?.name {
+                b.message = "\(cur.name) is open: open another session first"
+                return []
+            }
             switch key {
             case .char("y"): return [.browserDelete(cur.name, server: false)]
             case .char("s"): return [.browserDelete(cur.name, server: true)]

@@ -30,6 +30,7 @@ extension App {
                 if let refusal = compare.refusesColumn(column) { state.notice = refusal; return [] }
                 return [.compareAddColumn(column)]
             }
+            if state.streaming != nil { state.notice = "wait for the reply (or Esc) before switching modes"; return [] }
             return [.switchMode(c.mode, policy: c.policy(state.policyNumbers))]
         case .ctrl("q"): return quit(&state)
         default: break

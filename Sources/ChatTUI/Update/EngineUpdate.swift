@@ -30,7 +30,7 @@ extension App {
         case .pageLoaded(let page, let rows, let more):
             pageLoaded(&state, page, rows, more: more)
             return pageNeeded(state)
-        case .sessionLoaded(let session, let messages, let turns, let memory, let older):
+        case .sessionLoaded(let session, let messages, let turns, let memory, let older, let history):
             state.session = session
             state.messages = messages
             state.olderAvailable = older
@@ -40,6 +40,19 @@ extension App {
             state.streaming = nil
             state.scroll = .follow
             state.lastError = nil
+            state.history = history
+            state.historyIndex = nil
+        case .modeSwitched(let session, let memory):
+            state.session = session
+            state.memory = memory
+            let what = session.mode == .client ? "\(session.mode.title) · policy \(session.policy)" : session.mode.title
+            state.notice = "switched to \(what); the next turn carries what this mode's store lacks"
+        case .compareColumnAdded(let column):
+            state.compare?.columns.append(column)
+            state.notice = "added \(column.column.label): it starts with no history"
+        case .sessionRenamed(let from, let to):
+            if state.session?.name == from { state.session?.name = to }
+            state.browser?.message = "renamed \(from) → \(to)"
         case .notice(let n):
             state.notice = n
         case .failure(let message):

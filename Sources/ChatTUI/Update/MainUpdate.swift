@@ -50,6 +50,7 @@ extension App {
             return quit(&state)
         case .toggleMode:
             guard let mode = state.session?.mode else { return [] }
+            if state.streaming != nil { state.notice = "wait for the reply (or Esc) before switching modes"; return [] }
             let all = MemoryMode.allCases
             let next = all[(all.firstIndex(of: mode)! + 1) % all.count]
             return [.switchMode(next, policy: nil)]
@@ -67,7 +68,7 @@ extension App {
             if state.streaming != nil { state.notice = "wait for the reply (or Esc) before comparing"; return [] }
             return [.openCompare]
         case .newSession:
-            state.overlay = .newSession(InputEditor("session-\(Self.stamp())"))
+            state.overlay = .newSession(InputEditor("session-\(Self.stamp(state))"))
         case .fork:
             guard state.streaming == nil else { state.notice = "wait for the reply (or Esc) before forking"; return [] }
             guard state.session?.clientDB == nil else { state.notice = "an Agents SDK session is forked with its own tools; Ctrl-F forks chatbench transcripts"; return [] }
@@ -188,9 +189,11 @@ extension App {
         // Scrolled back through a long session: the reply appears under the newest messages.
         return state.newerAvailable ? [.loadPage(.last(pageSize)), .send(text)] : [.send(text)]
     }
-    static func stamp() -> String {
+    /// A default session name from the clock the runtime gave (`state.now`, `state.timeZone`).
+    static func stamp(_ state: AppState) -> String {
         let f = DateFormatter()
         f.dateFormat = "MMdd-HHmm"
-        return f.string(from: Date())
+        f.timeZone = state.timeZone
+        return f.string(from: state.now)
     }
 }

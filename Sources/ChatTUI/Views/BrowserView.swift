@@ -23,6 +23,7 @@ extension Views {
         let first = max(0, min(b.selected - rows / 2, b.sessions.count - rows))
         let f = DateFormatter()
         f.dateFormat = "yyyy-MM-dd HH:mm"
+        f.timeZone = s.timeZone   // an input, so the view is a function of the state alone
         for (i, sum) in b.sessions.enumerated().dropFirst(first).prefix(rows) {
             let y = 4 + i - first
             let mode = sum.mode == "client" ? "client[\(sum.policy)]" : sum.mode

@@ -133,6 +133,20 @@ public struct Grid: Equatable, Sendable {
     }
 
     /// The whole screen as text, one line per row, trailing spaces trimmed (for snapshots).
+    /// The style role of every cell, one letter each (the legend gives the letters), trailing plain
+    /// cells trimmed: snapshots record what each character is drawn as, not only the text.
+    public var roles: String {
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        func letter(_ r: StyleRole) -> Character { letters[StyleRole.allCases.firstIndex(of: r)!] }
+        let legend = StyleRole.allCases.map { "\(letter($0))=\($0.rawValue)" }.joined(separator: " ")
+        let rows = (0..<height).map { y -> String in
+            var row = String((0..<width).map { x in self[x, y].style.role == .text && self[x, y].text == " " ? " " : letter(self[x, y].style.role) })
+            while row.last == " " { row.removeLast() }
+            return row
+        }
+        return "roles: " + legend + "\n" + rows.joined(separator: "\n")
+    }
+
     public var text: String {
         (0..<height).map { row($0).replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) }.joined(separator: "\n")
     }
