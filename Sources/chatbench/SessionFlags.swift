@@ -30,6 +30,13 @@ enum SessionFlags {
     static func open(_ inv: Invocation, streamDelay: Duration = .zero) throws -> (Workbench, SessionRecord, created: Bool) {
         let mode = try mode(inv)
         let paths = Paths(environment: inv.environment)
+        // A --session-db in a folder that does not exist is refused before anything is created.
+        if let file = inv.value("--session-db") {
+            let folder = (URL(fileURLWithPath: file).standardizedFileURL.path as NSString).deletingLastPathComponent
+            guard FileManager.default.fileExists(atPath: folder) else {
+                throw ConfigurationError("--session-db \(file): its folder \(folder) does not exist (nothing was created)")
+            }
+        }
         try Paths.ensureDirectory(paths.dataDirectory)
         let probe = try WorkbenchStore(path: paths.workbenchDatabase)
         Trace.mark("store opened")

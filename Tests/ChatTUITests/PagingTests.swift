@@ -149,3 +149,21 @@ import Testing
         #expect(!second.map { $0.spans.map(\.text).joined() }.joined().contains("First reply"))
     }
 }
+
+/// Small things a tester found on screen.
+@Suite struct ScreenDetailTests {
+    @Test func tabsLineUpAtTheInputBoxsStopsAndToolRowsSayTool() {
+        #expect(TextLayout.expandTabs("a\tX") == "a   X" && TextLayout.expandTabs("abc\tX") == "abc X" && TextLayout.expandTabs("abcdef\tX") == "abcdef  X")
+        #expect(TextLayout.expandTabs("漢\tX") == "漢  X")   // a wide character takes two cells of the stop
+        let rows = LayoutCache().lines(for: ChatMessage(id: 1, role: "tool", text: "get_weather({})"), width: 40)
+        #expect(rows[0].spans.map(\.text).joined().hasPrefix("tool get_weather"))
+    }
+
+    @Test func leavingCompareTakesItsNoticeAlong() {
+        var s = idleState()
+        s.compare = CompareViewState(columns: [])
+        s.notice = "added hybrid: it starts with no history"
+        _ = App.update(&s, .key(.escape), layout: LayoutCache())
+        #expect(s.compare == nil && s.notice == nil)
+    }
+}

@@ -25,13 +25,33 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         #expect(effects == [.send("hello 漢字")])
         #expect(s.input.isEmpty && s.streaming?.userText == "hello 漢字")
         #expect(s.history == ["hello 漢字"])
-        // While a reply streams, Enter queues the text: it is sent once the turn is recorded.
-        type(&s, "next")
+        // While a reply streams, each Enter queues its own message: they are sent one by one, as
+        // turns are recorded, never run together.
+        type(&s, "alpha")
         #expect(App.update(&s, .key(.enter), layout: cache).isEmpty)
-        #expect(s.input.text == "next" && s.sendQueued && s.notice != nil)
-        let after = App.update(&s, .engine(.turnRecorded(newMessages: [], turns: [], memory: emptyMemory(), session: s.session!, error: nil)), layout: cache)
-        #expect(after == [.send("next")])
-        #expect(s.input.isEmpty && s.streaming?.userText == "next" && !s.sendQueued)
+        type(&s, "beta")
+        #expect(App.update(&s, .key(.enter), layout: cache).isEmpty)
+        #expect(s.input.isEmpty && s.queued == ["alpha", "beta"] && s.notice?.contains("queued 2") == true)
+        type(&s, "draft")
+        let recorded = EngineEvent.turnRecorded(newMessages: [], turns: [], memory: emptyMemory(), session: s.session!, error: nil)
+        #expect(App.update(&s, .engine(recorded), layout: cache) == [.send("alpha")])
+        #expect(s.streaming?.userText == "alpha" && s.queued == ["beta"] && s.input.text == "draft")
+        #expect(App.update(&s, .engine(recorded), layout: cache) == [.send("beta")])
+        #expect(App.update(&s, .engine(recorded), layout: cache).isEmpty && s.streaming == nil && s.input.text == "draft")
+    }
+
+    /// A turn whose session vanished (deleted by another process) ends the stream: the screen is usable.
+    @Test func anAbandonedTurnFreesTheScreen() {
+        var s = idleState()
+        type(&s, "hello")
+        _ = App.update(&s, .key(.enter), layout: cache)
+        type(&s, "more")
+        _ = App.update(&s, .key(.enter), layout: cache)
+        _ = App.update(&s, .engine(.turnAbandoned("session \"trip\" no longer exists")), layout: cache)
+        #expect(s.streaming == nil && s.lastError?.contains("no longer exists") == true)
+        #expect(s.input.text == "more" && s.queued.isEmpty)   // not sent into the void: back in the input
+        #expect(App.update(&s, .key(.ctrl("n")), layout: cache).isEmpty)
+        guard case .newSession = s.overlay else { Issue.record("Ctrl-N works again"); return }
     }
 
     @Test func emptyInputDoesNotSendAndPasteNeverSends() {

@@ -184,11 +184,15 @@ public final class AppRuntime {
         guard versions != seenDataVersions else { return false }
         seenDataVersions = versions
         do {
-            guard let event = try ScreenData.changes(bench.store, session: session.id, after: state.messages.last?.id ?? 0) else {
+            guard let events = try ScreenData.changes(bench.store, session: session.id, after: state.messages.last?.id ?? 0) else {
                 apply(.engine(.failure("session \"\(session.name)\" was deleted by another chatbench")), nil)
                 return true
             }
-            apply(.engine(event), nil)
+            for event in events { apply(.engine(event), nil) }
+            // The session browser, if open, lists what other processes added, renamed or deleted.
+            if let query = state.browser?.query.text {
+                for e in perform(.browserSearch(query), nil) { apply(e, nil) }
+            }
         } catch {
             apply(.engine(.failure("could not read the store: \(error)")), nil)
         }

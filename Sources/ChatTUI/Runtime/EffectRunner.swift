@@ -130,12 +130,15 @@ extension AppRuntime {
                 inbox.push(.engine(.failure("\(error)")))
             }
             do {
-                guard let s = try store.session(id: session.id) else { return }
+                guard let s = try store.session(id: session.id) else {
+                    inbox.push(.engine(.turnAbandoned("session \"\(session.name)\" no longer exists (deleted by another chatbench?): Ctrl-N starts one, F4 opens another")))
+                    return
+                }
                 inbox.push(.engine(.turnRecorded(newMessages: try ScreenData.messages(store, session: s, after: lastID),
                                                  turns: try store.recentTurns(session: s.id, limit: ScreenData.chainPanelTurns),
                                                  memory: try store.memoryState(for: s), session: s, error: error)))
             } catch {
-                inbox.push(.engine(.failure("could not read the store: \(error)")))
+                inbox.push(.engine(.turnAbandoned("could not read the store: \(error)")))
             }
         }
     }

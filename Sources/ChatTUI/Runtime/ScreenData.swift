@@ -16,11 +16,14 @@ public enum ScreenData {
     }
 
     /// What another process added to the session since the pane's last message (nil: the session is gone).
-    public static func changes(_ store: WorkbenchStore, session id: Int64, after lastMessage: Int64) throws -> EngineEvent? {
+    /// An Agents SDK file can also lose items (an agent's pop_item or clear_session): its newest page is
+    /// read again instead.
+    public static func changes(_ store: WorkbenchStore, session id: Int64, after lastMessage: Int64) throws -> [EngineEvent]? {
         guard let s = try store.session(id: id) else { return nil }
-        return .sessionChanged(newMessages: try messages(store, session: s, after: lastMessage),
-                               turns: try store.recentTurns(session: s.id, limit: chainPanelTurns),
-                               memory: try store.memoryState(for: s), session: s)
+        let state = EngineEvent.sessionChanged(newMessages: s.clientDB == nil ? try messages(store, session: s, after: lastMessage) : [],
+                                               turns: try store.recentTurns(session: s.id, limit: chainPanelTurns),
+                                               memory: try store.memoryState(for: s), session: s)
+        return s.clientDB == nil ? [state] : [state, try page(.last(App.pageSize), of: s, store: store)]
     }
 
     /// A page the screen asked for, as the event that delivers it.

@@ -31,8 +31,8 @@ public struct AppState: Sendable {
     public var policyNumbers = PolicyNumbers()
     public var quitArmed = false
     public var cancelling = false
-    /// Enter was pressed while a reply streamed: send the input as soon as the turn is recorded.
-    public var sendQueued = false
+    /// Messages entered while a reply streamed, each its own: sent one by one as turns are recorded.
+    public var queued: [String] = []
     /// The compare view, when open.
     public var compare: CompareViewState?
     /// The session browser, when open.

@@ -29,6 +29,8 @@ public enum EngineEvent: Sendable {
     case pageLoaded(TranscriptPage, messages: [ChatMessage], more: Bool)
     /// Another process (`send`, `serve`, another screen) wrote to the open session: its new rows and state.
     case sessionChanged(newMessages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, session: SessionRecord)
+    /// A turn that ended without being recorded (its session was deleted meanwhile).
+    case turnAbandoned(String)
     case notice(String)
     case failure(String)
     case compareOpened(CompareViewState)

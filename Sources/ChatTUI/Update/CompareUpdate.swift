@@ -13,6 +13,7 @@ extension App {
         case .f(3), .escape:
             if c.inFlight > 0 { state.notice = "replies are still arriving (Esc cancels them)"; return [] }
             state.compare = nil
+            state.notice = nil   // the compare view's notices ("added hybrid…") do not belong to the main screen
             return []
         case .enter:
             let text = state.input.text

@@ -16,9 +16,16 @@ extension App {
             state.memory = memory
             state.session = session
             state.lastError = error
-            if state.sendQueued {
-                state.sendQueued = false
-                if !state.input.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return startSend(&state) }
+            if !state.queued.isEmpty { return startSend(&state, queuedText: state.queued.removeFirst()) }
+        case .turnAbandoned(let message):
+            // The turn never reached the store (its session is gone, say): the screen is usable again,
+            // and what was queued stays in the input rather than being sent into the void.
+            state.streaming = nil
+            state.cancelling = false
+            state.lastError = message
+            if !state.queued.isEmpty {
+                state.input = InputEditor(state.queued.joined(separator: "\n"))
+                state.queued = []
             }
         case .sessionChanged(let new, let turns, let memory, let session):
             // Only rows the pane lacks: a refresh may overlap rows it already has.

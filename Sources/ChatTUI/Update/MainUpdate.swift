@@ -26,8 +26,11 @@ extension App {
             let text = state.input.text
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return [] }
             if state.streaming != nil {
-                state.sendQueued = true
-                state.notice = "queued: sends when the reply is done (Esc cancels the reply)"
+                // Each Enter queues its own message (and clears the input for the next one).
+                state.queued.append(text)
+                if state.history.last != text { state.history.append(text) }
+                state.input = InputEditor()
+                state.notice = "queued \(state.queued.count): sent when the reply is done (Esc cancels the reply)"
                 return []
             }
             return startSend(&state)
@@ -176,16 +179,16 @@ extension App {
             }
         }
     }
-    static func startSend(_ state: inout AppState) -> [Effect] {
-        let text = state.input.text
+    /// Sends the input, or (`queuedText`) the next queued message, leaving the input as it is.
+    static func startSend(_ state: inout AppState, queuedText: String? = nil) -> [Effect] {
+        let text = queuedText ?? state.input.text
         if state.history.last != text { state.history.append(text) }
         state.historyIndex = nil
-        state.input = InputEditor()
+        if queuedText == nil { state.input = InputEditor() }
         state.streaming = StreamState(userText: text, reply: "", revision: 0)
         state.scroll = .follow
         state.lastError = nil
-        state.notice = nil
-        state.sendQueued = false
+        state.notice = state.queued.isEmpty ? nil : "\(state.queued.count) more queued"
         // Scrolled back through a long session: the reply appears under the newest messages.
         return state.newerAvailable ? [.loadPage(.last(pageSize)), .send(text)] : [.send(text)]
     }

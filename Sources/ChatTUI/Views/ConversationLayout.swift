@@ -74,7 +74,7 @@ public final class LayoutCache: @unchecked Sendable {
     static func labelled(_ body: [Line], _ m: ChatMessage, first: Bool) -> [Line] {
         let isUser = m.role == "user"
         let base = Style(isUser ? .user : .assistant)
-        let label = isUser ? "you  " : (m.role == "assistant" ? "bot  " : String(m.role.prefix(3)) + "  ")
+        let label = isUser ? "you  " : (m.role == "assistant" ? "bot  " : String(m.role.prefix(4)).padding(toLength: labelWidth, withPad: " ", startingAt: 0))
         var out: [Line] = []
         out.reserveCapacity(body.count + 2)
         for (i, line) in body.enumerated() {

@@ -206,7 +206,7 @@ public enum TextLayout {
     static func markdownLine(_ source: Substring, width: Int, base: Style, inCode: inout Bool) -> [Line] {
         var line = String(source)
         if line.utf8.last == 0x0D { line.removeLast() }   // CRLF
-        if line.utf8.contains(0x09) { line = line.replacingOccurrences(of: "\t", with: "    ") }
+        if line.utf8.contains(0x09) { line = expandTabs(line) }
         let trimmed = line.drop { $0 == " " }
         if trimmed.hasPrefix("```") {
             inCode.toggle()
@@ -230,6 +230,24 @@ public enum TextLayout {
             return wrap(inline(body, base: base), width: width, firstIndent: [Span(prefix, Style(.accent))], indent: DisplayWidth.of(prefix))
         }
         return wrap(inline(line, base: base), width: width)
+    }
+
+    /// Tabs become spaces up to the next stop every `stop` cells (as the input box draws them), so
+    /// pasted columns of code line up in the conversation as they did when typed.
+    static func expandTabs(_ line: String, stop: Int = 4) -> String {
+        var out = ""
+        var column = 0
+        for ch in line {
+            if ch == "\t" {
+                let n = stop - column % stop
+                out += String(repeating: " ", count: n)
+                column += n
+            } else {
+                out.append(ch)
+                column += DisplayWidth.of(String(ch))
+            }
+        }
+        return out
     }
 
     /// The longest prefix of `text` that fits in `width` cells.
