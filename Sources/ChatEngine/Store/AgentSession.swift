@@ -9,6 +9,8 @@ public protocol AgentSession: Sendable {
     /// Removes and returns the most recent item, or nil when empty.
     func popItem() throws -> Item?
     func clearSession() throws
+    /// The number of stored items (readable or not).
+    func count() throws -> Int
 }
 
 /// `SQLiteSession` with the SDK's exact tables, columns and index (openai-wire.md §12.2), so a session
