@@ -7,25 +7,28 @@ final class RedisServer: @unchecked Sendable {
     let port: Int
     let dir: String
     let password: String?
+    /// Keeps the data across `stop()` and `launch()` (append-only file, written on every command).
+    let persistent: Bool
     private var process: Process?
 
     static let binary: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// Starts a server, or prints why not and returns nil (install redis-server: see .ci/setup).
-    static func start(password: String? = nil, _ caller: String = #function) throws -> RedisServer? {
+    static func start(password: String? = nil, persistent: Bool = false, _ caller: String = #function) throws -> RedisServer? {
         guard binary != nil else {
             print("\(caller): skipped: redis-server is not installed (apt-get install redis-server; .ci/setup does it)")
             return nil
         }
-        let s = RedisServer(port: try freePort(), password: password)
+        let s = RedisServer(port: try freePort(), password: password, persistent: persistent)
         try s.launch()
         return s
     }
 
-    private init(port: Int, password: String?) {
+    private init(port: Int, password: String?, persistent: Bool) {
         self.port = port
         self.password = password
+        self.persistent = persistent
         dir = NSTemporaryDirectory() + "chatbench-redis-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
@@ -42,8 +45,8 @@ final class RedisServer: @unchecked Sendable {
     func launch() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary!)
-        var args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no",
-                    "--daemonize", "no", "--logfile", dir + "/redis.log"]
+        var args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--daemonize", "no", "--logfile", dir + "/redis.log"]
+        args += persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
         if let password { args += ["--requirepass", password] }
         p.arguments = args
         p.standardOutput = FileHandle.nullDevice
