@@ -15,7 +15,8 @@ enum BenchCommand {
             Figures: first_frame_ms (a real child process on a pseudo-terminal, 10,000-message session),
             render_ms_10 / render_ms_10k / render_ms_100k (one 120×40 frame after a scroll), stream_frame_ms,
             offline_turn_ms_depth10 / offline_turn_ms_depth10k, session_add_100k_ms, session_get50_ms
-            (1,000,000-item table), sse_mb_per_s (50 MB Responses stream), rss_mb_10k (peak RSS of the child),
+            (1,000,000-item table), redis_session_add_100k_ms / redis_session_get50_ms (the same on Redis:
+            $CHATBENCH_REDIS_URL, else a private redis-server), sse_mb_per_s (50 MB Responses stream), rss_mb_10k (peak RSS of the child),
             browser_open_ms_10k_sessions / browser_filter_ms_10k_sessions (10,000 sessions, 1,000,000 messages),
             serve_rps / serve_p99_ms (chatbench serve on loopback: 8 keep-alive clients, non-streamed creates).
             Build with -c release for figures worth quoting: swift run -c release chatbench bench
@@ -75,6 +76,9 @@ enum BenchCommand {
         }
         if wanted("session_get50_ms") {
             figures.append(Figure(name: "session_get50_ms", unit: "ms", samples: try sessionGet(reps: reps * 4, tmp: tmp), target: "≤ 1"))
+        }
+        if wanted("redis_session_add_100k_ms") || wanted("redis_session_get50_ms") {
+            figures += try redisFigures(reps: quick ? 2 : 5, tmp: tmp, environment: inv.environment)
         }
         // 1,000,000 messages take ~30 s to generate: --quick leaves the browser out unless asked for.
         if (!quick || only != nil) && (wanted("browser_open_ms_10k_sessions") || wanted("browser_filter_ms_10k_sessions")) {

@@ -119,6 +119,24 @@ import Testing
         #expect(try s.getItems().map(\.text) == ["after"])
     }
 
+    /// The hook a live view polls: it moves on every change another writer makes, and only then.
+    @Test func theChangeTokenMovesWhenAnyWriterChangesTheSession() throws {
+        guard let server = try RedisServer.start() else { return }
+        let mine = try session(server), theirs = try session(server)
+        let sqlite = SQLiteAgentSession(sessionID: "user-1", database: try Database.inMemory(migrations: WorkbenchStore.migrations))
+        for (a, b) in [(mine as any AgentSession, theirs as any AgentSession), (sqlite, sqlite)] {
+            var seen = try a.changeToken()
+            #expect(try a.changeToken() == seen)
+            for change in [{ try b.addItems([.userText("x")]) }, { _ = try b.popItem() }, { try b.addItems([.userText("y")]) },
+                           { _ = try b.popItem(); try b.addItems([.userText("z")]) }, { try b.clearSession() }] {
+                try change()
+                let now = try a.changeToken()
+                #expect(now != seen)
+                seen = now
+            }
+        }
+    }
+
     @Test func urlsParseAndNeverShowThePassword() throws {
         let u = try RedisURL(parsing: "redis://app:pw@cache.local:6380/3?key_prefix=a:b&ttl=60&timeout=2.5")
         #expect(u.host == "cache.local" && u.port == 6380 && u.db == 3 && u.username == "app" && u.password == "pw")

@@ -69,12 +69,13 @@ public final class RedisAgentSession: AgentSession, @unchecked Sendable {
 
     public func count() throws -> Int { Int(try client.call("LLEN", messagesKey).int ?? 0) }
 
-    /// What changes when any writer (this process, another, a Python agent) changes the session: the
-    /// list length and the hash's `updated_at`. Cheap enough to poll for a live view.
+    /// The list's length, the hash's `updated_at` and a digest of the newest item: one round trip.
     public func changeToken() throws -> String {
-        let r = try client.pipeline([["LLEN", messagesKey], ["HGET", sessionKey, "updated_at"]])
+        let r = try client.pipeline([["LLEN", messagesKey], ["HGET", sessionKey, "updated_at"], ["LINDEX", messagesKey, "-1"]])
         for v in r { if case .error(let e) = v { throw RedisError.reply(e, endpoint: url.endpoint) } }
-        return "\(r[0].int ?? 0)/\(r[1].string ?? "")"
+        var digest: UInt64 = 0xcbf29ce484222325   // FNV-1a
+        if case .bulk(let last) = r[2] { for b in last { digest = (digest ^ UInt64(b)) &* 0x100000001b3 } }
+        return "\(r[0].int ?? 0)/\(r[1].string ?? "")/\(String(digest, radix: 16))"
     }
 
     /// Appends (`items` non-nil) or deletes the session (nil), in one watched transaction.

@@ -4,7 +4,7 @@ import Testing
 
 /// The RESP reader takes bytes from a socket: whatever arrives, it returns replies or a clear
 /// error, never traps, and how the bytes are split into reads never changes what it returns.
-@Suite struct RESPTests {
+@Suite struct RESPFuzzTests {
     /// A reply's wire bytes (what a server would send).
     static func encode(_ v: RESPValue) -> [UInt8] {
         switch v {
