@@ -9,7 +9,7 @@ import Foundation
 extension BenchCommand {
     static func redisFigures(reps: Int, tmp: String, environment: [String: String]) throws -> [Figure] {
         var server: Process?
-        defer { if let p = server { p.terminate(); p.waitUntilExit() } }
+        defer { if let p = server { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }   // SIGKILL: a signal mask inherited from chatbench may block SIGTERM
         var url: RedisURL
         if let given = environment["CHATBENCH_REDIS_URL"], !given.isEmpty {
             url = try RedisURL(parsing: given)
@@ -58,7 +58,7 @@ extension BenchCommand {
                 if (try? RedisClient(url: url).call("PING")) == .simple("PONG") { return (p, url) }
                 Thread.sleep(forTimeInterval: 0.05)
             }
-            p.terminate()
+            kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
         }
         throw ConfigurationError("redis bench: could not start redis-server (see \(tmp)/redis.log)")

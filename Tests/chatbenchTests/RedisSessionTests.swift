@@ -63,6 +63,13 @@ import Testing
         #expect(try s.client.call("GET", "agents:session:user-1:messages") == .bulk(Array("a string".utf8)))
         #expect { try s.getItems() } throws: { ($0 as? RedisError)?.code == "WRONGTYPE" }
         #expect(try s.client.call("PING") == .simple("PONG"))   // the connection is still usable
+        // A counter of another type blocks what would delete or expire it (clear, ttl), not a plain append.
+        let other = try session(server, "other"), withTTL = try session(server, "other", query: "?ttl=60")
+        try s.client.call("HSET", "agents:session:other:counter", "f", "v")
+        try other.addItems([.userText("fine")])
+        #expect { try withTTL.addItems([.userText("x")]) } throws: { "\($0)".contains("counter") }
+        #expect { try other.clearSession() } throws: { ($0 as? RedisError)?.code == "WRONGTYPE" }
+        #expect(try other.getItems().map(\.text) == ["fine"])
     }
 
     @Test func ttlExpiresAllThreeKeysAtServerTime() throws {

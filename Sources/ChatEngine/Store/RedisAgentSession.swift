@@ -96,7 +96,9 @@ public final class RedisAgentSession: AgentSession, @unchecked Sendable {
             for v in r { if case .error(let e) = v { throw RedisError.reply(e, endpoint: url.endpoint) } }
             let types = r[1...3].map { $0.string ?? "?" }
             let expected = [("hash", "session metadata"), ("list", "session messages"), ("string", "session counter")]
-            for (i, t) in types.enumerated() where t != "none" && t != expected[i].0 {
+            // Like the SDK, the counter's type matters only when it is deleted or expired.
+            let checked = items == nil || url.ttl != nil ? 3 : 2
+            for (i, t) in types.enumerated() where i < checked && t != "none" && t != expected[i].0 {
                 throw RedisError(.server, "WRONGTYPE the \(expected[i].1) key '\(keys[i])' holds a \(t), not a \(expected[i].0)",
                                  code: "WRONGTYPE", endpoint: url.endpoint)
             }
