@@ -27,6 +27,10 @@ import Testing
         let db = try Database.open(path: home.path + "/workbench.sqlite", migrations: [], refuseNewer: false)
         #expect(try db.query("SELECT count(*) FROM agent_messages")[0][0].int == 0)
         #expect(try db.query("SELECT client_db FROM sessions WHERE name = 'r'")[0][0].string == "redis://127.0.0.1:\(server.port)/0")
+        // Its name is the shared Redis session's id: renaming is refused, nothing changes.
+        let rename = try ChatbenchProcess.run(["sessions", "rename", "r", "r2"], home: home.path)
+        #expect(rename.status == 2 && rename.stderr.contains("shared Redis session"), "\(rename.stderr)")
+        #expect(try db.query("SELECT count(*) FROM sessions WHERE name = 'r'")[0][0].int == 1)
     }
 
     @Test func theEnvironmentChoosesRedisForNewSessionsAndPasswordsAreNeverSaved() throws {
