@@ -15,6 +15,7 @@ enum SessionsCommand {
             FlagSpec("--at", "ID", "fork: a response id (resp_…) or a message id from 'sessions show'"),
             FlagSpec("--as", "NEW", "fork: the new session's name"),
             FlagSpec("--session-db", "FILE", "list: the sessions of an Agents SDK SQLite file instead"),
+            FlagSpec("--store", "URL", "list: the Agents SDK RedisSession sessions under a redis:// URL's key prefix instead"),
         ],
         details: """
             actions:
@@ -47,6 +48,11 @@ enum SessionsCommand {
         case "list":
             try need(0, "list [--search TEXT] [--format table|json]")
             if let file = inv.value("--session-db") { return try listExternal(file) }
+            if let url = inv.value("--store") {
+                guard RedisURL.isRedis(url) else { throw ConfigurationError("--store takes a redis://host:port/db URL") }
+                for (id, n) in try RedisAgentSession.list(url: try RedisURL(parsing: url)) { print("\(id)\t\(n) items") }
+                return 0
+            }
             let list = try store.listSessions(search: inv.value("--search"))
             try printList(list, format: inv.value("--format") ?? "table")
         case "show":

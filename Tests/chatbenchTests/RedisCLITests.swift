@@ -54,6 +54,20 @@ import Testing
         #expect(chain.status == 0, "\(chain.stderr)")
     }
 
+    @Test func sessionsListShowsTheRedisSessionsUnderAPrefix() throws {
+        guard let server = try RedisServer.start() else { return }
+        let url = try RedisURL(parsing: server.url + "?key_prefix=team*:s")
+        let client = RedisClient(url: url)
+        try RedisAgentSession(sessionID: "alpha", client: client).addItems([.userText("a")])
+        try client.call("HSET", "team*:s:beta:x", "updated_at", "1")   // an id may hold a colon
+        try RedisAgentSession(sessionID: "gamma", client: client).addItems([.userText("a"), .userText("b")])
+        try client.call("HSET", "teamX:s:other", "updated_at", "1")    // another prefix: the * is literal
+        try client.call("HSET", "agents:session:default", "updated_at", "1")
+        let r = try ChatbenchProcess.run(["sessions", "list", "--store", server.url + "?key_prefix=team*:s"], home: TempHome().path)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Set(r.stdout.split(separator: "\n").map(String.init)) == ["alpha\t1 items", "gamma\t2 items", "beta:x\t0 items"], "\(r.stdout)")
+    }
+
     @Test func badStoreFlagsAreUsageErrors() throws {
         let home = TempHome()
         for (args, message) in [(["--store", "/tmp/x.db"], "redis://"), (["--store", "redis://h:99999/0"], "port"),

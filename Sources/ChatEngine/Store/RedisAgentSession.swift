@@ -31,6 +31,28 @@ public final class RedisAgentSession: AgentSession, @unchecked Sendable {
         RedisAgentSession(sessionID: sessionID, client: RedisClientPool.shared.client(for: url))
     }
 
+    /// The sessions under the URL's key prefix (hashes named `PREFIX:ID`) with their item counts,
+    /// newest first, read with SCAN so a large Redis is never blocked.
+    public static func list(url: RedisURL) throws -> [(String, Int)] {
+        let client = RedisClientPool.shared.client(for: url)
+        let prefix = url.keyPrefix + ":"
+        let glob = prefix.map { "*?[]\\".contains($0) ? "\\\($0)" : String($0) }.joined() + "*"
+        var cursor = "0", names: Set<String> = []
+        repeat {
+            let r = try client.call("SCAN", cursor, "MATCH", glob, "COUNT", "1000", "TYPE", "hash").array ?? []
+            guard r.count == 2, let next = r[0].string else { throw RedisError(.protocol, "SCAN returned \(r)", endpoint: url.endpoint) }
+            cursor = next
+            for k in r[1].array ?? [] { if let key = k.string { names.insert(String(key.dropFirst(prefix.count))) } }
+        } while cursor != "0"
+        var found: [(String, Int, Int64)] = []
+        for name in names {
+            let s = RedisAgentSession(sessionID: name, client: client)
+            let r = try client.pipeline([["LLEN", s.messagesKey], ["HGET", s.sessionKey, "updated_at"]])
+            found.append((name, Int(r[0].int ?? 0), r[1].int ?? 0))
+        }
+        return found.sorted { ($0.2, $1.0) > ($1.2, $0.0) }.map { ($0.0, $0.1) }
+    }
+
     private static func decode(_ v: RESPValue) -> Item? {
         guard case .bulk(let bytes) = v, let text = String(validating: bytes, as: UTF8.self) else { return nil }
         return Item.parse(text)
