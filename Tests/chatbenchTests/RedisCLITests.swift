@@ -54,6 +54,27 @@ import Testing
         #expect(chain.status == 0, "\(chain.stderr)")
     }
 
+    /// Two "machines" (two data folders, so no shared lock) with concurrent `send` processes on one
+    /// Redis session: every turn's items land once, each user message directly followed by its reply.
+    @Test func concurrentSendsFromTwoDataFoldersLoseNothing() throws {
+        guard let server = try RedisServer.start() else { return }
+        let homes = [TempHome(), TempHome()]
+        nonisolated(unsafe) var failures: [String] = []
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: 4) { w in
+            for i in 0..<5 {
+                let r = try? ChatbenchProcess.run(["send", "--session", "team", "--store", server.url, "note w\(w)-\(i)"], home: homes[w % 2].path)
+                if r?.status != 0 { lock.withLock { failures.append("w\(w)-\(i): \(r?.stderr ?? "did not run")") } }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures)")
+        let items = try items(server, "team")
+        #expect(items.count == 40)
+        let users = items.enumerated().filter { $0.element.role == "user" }
+        #expect(Set(users.map(\.element.text)) == Set((0..<4).flatMap { w in (0..<5).map { "note w\(w)-\($0)" } }))
+        for (i, _) in users { #expect(i + 1 < items.count && items[i + 1].role == "assistant") }
+    }
+
     @Test func sessionsListShowsTheRedisSessionsUnderAPrefix() throws {
         guard let server = try RedisServer.start() else { return }
         let url = try RedisURL(parsing: server.url + "?key_prefix=team*:s")
