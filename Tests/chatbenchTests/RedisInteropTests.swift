@@ -35,7 +35,7 @@ import Testing
     /// The SDK can run here (else the reason is printed and the test returns).
     func sdkAvailable(_ server: RedisServer) throws -> Bool {
         let r = try python([server.url, "x", "check"])
-        if r.status != 0 { print("RedisInteropTests: skipped: \(r.out.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        if r.status != 0 { print("RedisInteropTests: \(r.out.trimmingCharacters(in: .whitespacesAndNewlines))") }
         return r.status == 0
     }
 

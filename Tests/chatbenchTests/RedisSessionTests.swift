@@ -144,6 +144,19 @@ import Testing
         }
     }
 
+    /// The store-level hook: a Redis-backed session's token moves when another program appends.
+    @Test func theStoreReportsOutsideChangesToARedisBackedSession() throws {
+        guard let server = try RedisServer.start() else { return }
+        let store = try WorkbenchStore.inMemory()
+        var rec = try store.createSession(name: "live", mode: .client, backend: "offline", model: "offline-model")
+        #expect(try store.externalChangeToken(for: rec) == nil)   // local items: data_version covers them
+        rec.clientDB = server.url
+        try store.save(rec)
+        let before = try #require(try store.externalChangeToken(for: rec))
+        try RedisAgentSession(sessionID: "live", client: RedisClient(url: server.redisURL)).addItems([.userText("from Python")])
+        #expect(try store.externalChangeToken(for: rec) != before)
+    }
+
     @Test func urlsParseAndNeverShowThePassword() throws {
         let u = try RedisURL(parsing: "redis://app:pw@cache.local:6380/3?key_prefix=a:b&ttl=60&timeout=2.5")
         #expect(u.host == "cache.local" && u.port == 6380 && u.db == 3 && u.username == "app" && u.password == "pw")

@@ -505,6 +505,14 @@ public final class WorkbenchStore: @unchecked Sendable {
                         .text(c.summary), .double(Date().timeIntervalSince1970)])
     }
 
+    /// For a live view: a token that changes when other programs change the session's items in an
+    /// external store (a Redis session, an SDK file). nil for items kept in this file, whose changes
+    /// `PRAGMA data_version` already shows. Poll it while idle; when it moves, read the items again.
+    public func externalChangeToken(for s: SessionRecord) throws -> String? {
+        guard s.clientDB != nil else { return nil }
+        return try agentSession(for: s).changeToken()
+    }
+
     /// The Agents SDK session holding this session's client-side items: its own rows in this file, an
     /// external SDK SQLite file, or a Redis session (`clientDB` is then a redis:// URL).
     public func agentSession(for s: SessionRecord) throws -> any AgentSession {
