@@ -116,11 +116,27 @@ public final class Workbench: @unchecked Sendable {
             mode = .client
         }
         if let clientDB = o.clientDB, mode != .client {
+            if RedisURL.isRedis(clientDB) {
+                throw ConfigurationError("--store '\(RedisURL.redact(clientDB))' is a client-side session store: use it with --mode client")
+            }
             throw ConfigurationError("--session-db '\(clientDB)' is a client-side session file: use it with --mode client")
         }
         // Read, change and write the session in one transaction, so a turn another process records
         // meanwhile is not overwritten; a failure (a bad --session-db) leaves no new session behind.
         return try store.db.transaction { try openSessionLocked(name: name, mode: mode, options: o) }
+    }
+
+    /// How a client store given on the command line is saved with the session: a file as its absolute
+    /// path; a Redis URL checked and without its password (which this process remembers for itself).
+    static func clientStoreLocation(_ given: String) throws -> String {
+        guard RedisURL.isRedis(given) else { return URL(fileURLWithPath: given).standardizedFileURL.path }
+        do {
+            let url = try RedisURL(parsing: given)
+            RedisCredentials.shared.remember(url)
+            return url.redacted
+        } catch let e as RedisError where e.kind == .url {
+            throw ConfigurationError(e.message)
+        }
     }
 
     private func openSessionLocked(name: String, mode: MemoryMode?, options o: SessionOptions) throws -> SessionRecord {
@@ -135,9 +151,13 @@ public final class Workbench: @unchecked Sendable {
         if let policy = o.policy, policy != s.policy { s.policy = policy; changed = true }
         if let profile = o.profile, profile != s.profile { s.profile = profile; changed = true }
         if let clientDB = o.clientDB {
-            let absolute = URL(fileURLWithPath: clientDB).standardizedFileURL.path
+            let absolute = try Self.clientStoreLocation(clientDB)
             if absolute != s.clientDB {
-                _ = try SQLiteAgentSession.openExternal(path: absolute, sessionID: name)
+                if RedisURL.isRedis(absolute) {
+                    _ = try RedisAgentSession.open(url: try RedisURL(parsing: clientDB), sessionID: name).count()   // reachable, right type
+                } else {
+                    _ = try SQLiteAgentSession.openExternal(path: absolute, sessionID: name)
+                }
                 s.clientDB = absolute
                 s.clientCovers = try store.lastCompleteMessageID(session: s.id)  // the file holds its own history
                 changed = true

@@ -22,7 +22,8 @@ enum BenchCommand {
             (a key with the pages it reads, on 1,000,000 stored messages), stream_frame_ms (a delta at the
             end of a short reply) and stream_frame_ms_100kb (at the end of a 100 KB reply).
             Engine: offline_turn_ms_depth10 / _depth10k, session_add_100k_ms, session_get50_ms (1,000,000-item
-            table), browser_open_ms_10k_sessions / browser_filter_ms_10k_sessions, sse_mb_per_s (50 MB
+            table), redis_session_add_100k_ms / redis_session_get50_ms (the same on Redis: $CHATBENCH_REDIS_URL,
+            else a private redis-server), browser_open_ms_10k_sessions / browser_filter_ms_10k_sessions, sse_mb_per_s (50 MB
             stream), serve_rps / serve_p99_ms (8 keep-alive clients on loopback), serve_p99_ms_hostile /
             serve_rss_growth_mb_hostile (the same 8 clients beside 1,000 idle keep-alive connections and 3
             clients that pipeline streamed requests and never read).
@@ -153,6 +154,9 @@ enum BenchCommand {
         }
         if wanted("session_add_100k_ms") { add("session_add_100k_ms", "ms", try sessionAdd(reps: quick ? 2 : 5, tmp: tmp)) }
         if wanted("session_get50_ms") { add("session_get50_ms", "ms", try sessionGet(reps: reps * 4, tmp: tmp), .atMost(1)) }
+        if wanted("redis_session_add_100k_ms", "redis_session_get50_ms") {
+            figures += try redisFigures(reps: quick ? 2 : 5, tmp: tmp, environment: inv.environment).filter { wanted($0.name) }
+        }
         if big && wanted("browser_open_ms_10k_sessions", "browser_filter_ms_10k_sessions") {
             let (open, filter) = try browser(reps: reps, tmp: tmp)
             add("browser_open_ms_10k_sessions", "ms", open)

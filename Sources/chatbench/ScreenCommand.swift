@@ -17,6 +17,7 @@ enum ScreenCommand {
             FlagSpec("--model", "MODEL", "model for new sessions (default: $OPENAI_MODEL, else gpt-4.1-mini)"),
             FlagSpec("--attach", "ID", "start the session from server-side history: a conversation (conv_…) or the chain ending at resp_…"),
             FlagSpec("--session-db", "FILE", "continue an Agents SDK SQLite session file in client mode"),
+            FlagSpec("--store", "URL", "client mode on a Redis session shared with the Agents SDK's RedisSession: redis://[:PASSWORD@]HOST:PORT/DB[?key_prefix=…&ttl=S] (default for new sessions: $CHATBENCH_REDIS_URL)"),
             FlagSpec("--theme", "NAME|PATH", "default | light | high-contrast | ansi16 | a theme file (NO_COLOR disables colour)"),
         ],
         details: "F1 or ? (with an empty input) shows every key.",

@@ -12,6 +12,7 @@ enum SendCommand {
             FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
             FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile (default: default)"),
             FlagSpec("--session-db", "FILE", "an Agents SDK SQLite session file to read and append to (client mode)"),
+            FlagSpec("--store", "URL", "client mode on a Redis session shared with the Agents SDK's RedisSession: redis://[:PASSWORD@]HOST:PORT/DB[?key_prefix=…&ttl=S] (default for new sessions: $CHATBENCH_REDIS_URL)"),
             FlagSpec("--attach", "ID", "start the session from server-side history: a conversation (conv_…) or the chain ending at resp_…"),
             FlagSpec("--backend", "NAME", "offline | openai | gateway (default: the session's, else openai with a key, else offline); gateway: chatbench keeps the Responses state, the Chat Completions server at --base-url answers"),
             FlagSpec("--base-url", "URL", "OpenAI-compatible server (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)"),

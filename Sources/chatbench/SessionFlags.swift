@@ -2,7 +2,7 @@ import ChatEngine
 import Foundation
 
 /// The session flags `send` and the screen share (--session, --mode, --policy, --profile, --backend,
-/// --base-url, --api, --model, --session-db): one place that turns them into an open workbench and session.
+/// --base-url, --api, --model, --session-db, --store): one place that turns them into an open workbench and session.
 enum SessionFlags {
     static func mode(_ inv: Invocation) throws -> MemoryMode? {
         guard let m = inv.value("--mode") else { return nil }
@@ -10,6 +10,23 @@ enum SessionFlags {
             throw ConfigurationError("unknown mode '\(m)' (choose chain, conversation, client or hybrid)")
         }
         return parsed
+    }
+
+    /// The client store asked for: --session-db FILE or --store redis://…; for a new session without
+    /// either (and not asked to be server-managed), CHATBENCH_REDIS_URL when it is set.
+    static func clientStore(_ inv: Invocation, newSession: Bool, mode: MemoryMode?) throws -> String? {
+        let file = inv.value("--session-db"), store = inv.value("--store")
+        if file != nil && store != nil { throw ConfigurationError("--session-db and --store both choose the client store: give one") }
+        if let store {
+            guard RedisURL.isRedis(store) else { throw ConfigurationError("--store takes a redis://host:port/db URL (for an SDK SQLite file use --session-db)") }
+            return store
+        }
+        if let file { return file }
+        if newSession, mode == nil || mode == .client, let env = inv.environment["CHATBENCH_REDIS_URL"], !env.isEmpty {
+            guard RedisURL.isRedis(env) else { throw ConfigurationError("CHATBENCH_REDIS_URL must be a redis://host:port/db URL") }
+            return env
+        }
+        return nil
     }
 
     /// Opens the workbench and session like `open`, then `--attach`es it if asked. An attach that fails
@@ -48,7 +65,7 @@ enum SessionFlags {
                                   connection: Workbench.connection(flags: flags, session: existing))
         Trace.mark("workbench opened")
         let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
-                                                                       clientDB: inv.value("--session-db"),
+                                                                       clientDB: try clientStore(inv, newSession: existing == nil, mode: mode),
                                                                        model: backendName == "offline" ? nil : inv.value("--model")))
         return (bench, session, existing == nil)
     }

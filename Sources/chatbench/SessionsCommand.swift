@@ -16,6 +16,7 @@ enum SessionsCommand {
             FlagSpec("--as", "NEW", "fork: the new session's name"),
             FlagSpec("--session-db", "FILE", "list: the sessions of an Agents SDK SQLite file instead"),
             FlagSpec("--raw", nil, "show/export: print text exactly as stored (control characters are shown as \\x1b otherwise)"),
+            FlagSpec("--store", "URL", "list: the Agents SDK RedisSession sessions under a redis:// URL's key prefix instead"),
         ],
         details: """
             actions:
@@ -51,7 +52,10 @@ enum SessionsCommand {
         switch action {
         case "list":
             try need(0, "list [--search TEXT] [--format table|json]")
-            if let file = inv.value("--session-db") { try listExternal(file, out) } else {
+            if let file = inv.value("--session-db") { try listExternal(file, out) } else if let url = inv.value("--store") {
+                guard RedisURL.isRedis(url) else { throw ConfigurationError("--store takes a redis://host:port/db URL") }
+                for (id, n) in try RedisAgentSession.list(url: try RedisURL(parsing: url)) { out.line("\(OutsideText.line(id))\t\(n) items") }
+            } else {
                 try printList(try store.listSessions(search: inv.value("--search")), format: inv.value("--format") ?? "table", out)
             }
         case "show":

@@ -10,6 +10,13 @@ public protocol AgentSession: Sendable {
     /// Removes and returns the most recent item, or nil when empty.
     func popItem() throws -> Item?
     func clearSession() throws
+    /// A page of the session as conversation rows, for a screen that shows it (Transcript.swift).
+    func rows(_ page: TranscriptPage) throws -> (rows: [TranscriptRow], more: Bool)
+    /// The number of stored items (readable or not).
+    func count() throws -> Int
+    /// A short value that changes whenever any writer (this process, another, a Python agent) changes
+    /// the items; cheap enough for a view to poll a few times a second to show others' items live.
+    func changeToken() throws -> String
 }
 
 /// `SQLiteSession` with the SDK's exact tables, columns and index (`agent_sessions`, `agent_messages`
@@ -119,6 +126,12 @@ public final class SQLiteAgentSession: AgentSession, @unchecked Sendable {
             try db.execute("DELETE FROM \(messagesTable) WHERE session_id = ?", [.text(sessionID)])
             try db.execute("DELETE FROM \(sessionsTable) WHERE session_id = ?", [.text(sessionID)])
         }
+    }
+
+    /// The item count and the newest row id (ids only grow: AUTOINCREMENT).
+    public func changeToken() throws -> String {
+        let r = try db.query("SELECT count(*), coalesce(max(id), 0) FROM \(messagesTable) WHERE session_id = ?", [.text(sessionID)])[0]
+        return "\(r[0].int ?? 0)/\(r[1].int ?? 0)"
     }
 
     public func count() throws -> Int {

@@ -114,6 +114,10 @@ extension WorkbenchStore {
         guard !new.isEmpty else { throw ConfigurationError("the new name is empty") }
         let s = try requireSession(old)
         guard try session(named: new) == nil else { throw ConfigurationError("a session named '\(new)' already exists") }
+        if let store = s.clientDB, RedisURL.isRedis(store) {
+            // Its items are the Redis session '\(old)', which other programs may share: they keep that id.
+            throw ConfigurationError("'\(old)' keeps its history in a shared Redis session (\(store)) under that name; renaming it would leave the history behind")
+        }
         try db.transaction {
             try db.execute("UPDATE sessions SET name = ? WHERE id = ?", [.text(new), .integer(s.id)])
             if s.clientDB == nil {

@@ -75,7 +75,7 @@ extension WorkbenchStore {
 extension SQLiteAgentSession {
     /// A page of the session's items as conversation rows. Items that are not messages (tool calls and
     /// their outputs) show as "tool" rows with their readable text; unreadable rows are skipped.
-    func rows(_ page: TranscriptPage) throws -> (rows: [TranscriptRow], more: Bool) {
+    public func rows(_ page: TranscriptPage) throws -> (rows: [TranscriptRow], more: Bool) {
         let (order, bound, limit) = WorkbenchStore.range(page)
         let rows = try db.query("""
             SELECT id, message_data FROM \(messagesTable) WHERE session_id = ? AND \(bound.sql.replacingOccurrences(of: "m.id", with: "id"))
@@ -86,5 +86,28 @@ extension SQLiteAgentSession {
         }
         let (page, more) = WorkbenchStore.finish(rows, page: page, limit: limit)
         return (page.compactMap { $0 }, more)
+    }
+}
+
+extension RedisAgentSession {
+    /// A page of the Redis list as conversation rows; a row's id is its 1-based position in the list
+    /// (the list only grows at its end, and shrinks there: pop_item, clear_session).
+    public func rows(_ page: TranscriptPage) throws -> (rows: [TranscriptRow], more: Bool) {
+        let n = try count()
+        let (from, to): (Int, Int)   // 0-based, inclusive
+        let more: Bool
+        switch page {
+        case .last(let k): from = max(0, n - k); to = n - 1; more = from > 0
+        case .first(let k): from = 0; to = min(n, k) - 1; more = n > k
+        case .before(let id, let k): to = Int(id) - 2; from = max(0, to - k + 1); more = from > 0
+        case .after(let id, let k): from = Int(id); to = min(n - 1, from + k - 1); more = to < n - 1
+        }
+        guard to >= from else { return ([], false) }
+        let raw = try client.call("LRANGE", messagesKey, String(from), String(to)).array ?? []
+        let rows = raw.enumerated().compactMap { i, v -> TranscriptRow? in
+            guard let item = Self.decode(v) else { return nil }
+            return TranscriptRow(id: Int64(from + i + 1), role: item.role ?? "tool", text: item.text, status: "complete", note: nil)
+        }
+        return (rows, more)
     }
 }

@@ -35,7 +35,8 @@ public struct SessionRecord: Sendable, Equatable {
     public var conversationCovers: Int64
     /// The last transcript message the client session holds.
     public var clientCovers: Int64
-    /// An external Agents SDK session file used as this session's client store (nil: workbench.sqlite).
+    /// An external Agents SDK session store used as this session's client store: an SDK SQLite file's
+    /// path, or a redis:// URL (saved without its password). nil: workbench.sqlite's own SDK tables.
     public var clientDB: String?
     /// For HTTP backends: the base URL and API (responses | chat) the session uses.
     public var baseURL: String? = nil
@@ -537,9 +538,19 @@ public final class WorkbenchStore: @unchecked Sendable {
                         .text(c.summary), .double(Date().timeIntervalSince1970)])
     }
 
-    /// The Agents SDK session holding this session's client-side items.
-    public func agentSession(for s: SessionRecord) throws -> SQLiteAgentSession {
-        if let external = s.clientDB { return try SQLiteAgentSession.openExternal(path: external, sessionID: s.name) }
-        return SQLiteAgentSession(sessionID: s.name, database: db)
+    /// For a live view: a token that changes when other programs change the session's items in an
+    /// external store (a Redis session, an SDK file). nil for items kept in this file, whose changes
+    /// `PRAGMA data_version` already shows. Poll it while idle; when it moves, read the items again.
+    public func externalChangeToken(for s: SessionRecord) throws -> String? {
+        guard s.clientDB != nil else { return nil }
+        return try agentSession(for: s).changeToken()
+    }
+
+    /// The Agents SDK session holding this session's client-side items: its own rows in this file, an
+    /// external SDK SQLite file, or a Redis session (`clientDB` is then a redis:// URL).
+    public func agentSession(for s: SessionRecord) throws -> any AgentSession {
+        guard let external = s.clientDB else { return SQLiteAgentSession(sessionID: s.name, database: db) }
+        if RedisURL.isRedis(external) { return RedisAgentSession.open(url: try RedisURL(parsing: external), sessionID: s.name) }
+        return try SQLiteAgentSession.openExternal(path: external, sessionID: s.name)
     }
 }

@@ -119,7 +119,8 @@ public final class AppRuntime {
             var wait: Int64 = -1
             if dirty { wait = Int64(lastFrame + frameInterval) - Int64(now) }
             if let due = checkDue { wait = wait < 0 ? Int64(due) - Int64(now) : min(wait, Int64(due) - Int64(now)) }
-            if watch == nil && wait < 0 { wait = 1_000_000_000 }   // no inotify: look once a second instead
+            let polling = watch == nil || isRedisSession   // nothing to watch: look once a second instead
+            if polling && wait < 0 { wait = 1_000_000_000 }
             var fds = [pollfd(fd: terminal.inputDescriptor, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: watch?.fd ?? -1, events: Int16(POLLIN), revents: 0)]
@@ -145,7 +146,7 @@ public final class AppRuntime {
             for event in inbox.drain() { handle(event) }
             let after = DispatchTime.now().uptimeNanoseconds
             if let watch, fds[2].revents != 0, watch.drain(), checkDue == nil { checkDue = after + 50_000_000 }
-            if watch == nil && checkDue == nil { checkDue = after + 1_000_000_000 }
+            if polling && checkDue == nil { checkDue = after + 1_000_000_000 }
             if let due = checkDue, after >= due {
                 checkDue = nil
                 if refreshIfChangedElsewhere() { dirty = true }
@@ -157,7 +158,7 @@ public final class AppRuntime {
 
     /// `PRAGMA data_version` of the workbench file and of the session's Agents SDK file (if any) when the
     /// pane was last brought up to date.
-    var seenDataVersions: [Int64] = []
+    var seenDataVersions: [String] = []
 
     /// The database files whose writes by other processes the screen shows.
     func watchedFiles() -> [String] {
@@ -167,12 +168,18 @@ public final class AppRuntime {
     /// The session's Agents SDK file, held open while the screen shows it (so its data_version means something).
     var agentDatabase: Database?
 
-    func dataVersions() -> [Int64] {
-        if let s = state.session, let file = s.clientDB, agentDatabase?.path != file {
+    /// What changes when another program writes the session: `data_version` of the files, and for a
+    /// Redis session its change token.
+    func dataVersions() -> [String] {
+        if let s = state.session, let file = s.clientDB, !RedisURL.isRedis(file), agentDatabase?.path != file {
             agentDatabase = try? Database.open(path: file, migrations: [], refuseNewer: false, createFolder: false)
         }
-        return [bench.store.db, agentDatabase].compactMap { try? $0?.dataVersion() }
+        let redis = state.session.flatMap { s in isRedisSession ? try? bench.store.externalChangeToken(for: s) : nil }
+        return [bench.store.db, agentDatabase].compactMap { (try? $0?.dataVersion()).map { "\($0)" } } + [redis].compactMap { $0 }
     }
+
+    /// A Redis server cannot be watched like a file: such a session is looked at once a second.
+    var isRedisSession: Bool { state.session?.clientDB.map(RedisURL.isRedis) ?? false }
 
     /// Shows what other processes (`send`, `serve`, another screen, an agent on the SDK file) wrote to the
     /// open session, without a restart. Runs when the file watch saw a write, and only while no turn of
