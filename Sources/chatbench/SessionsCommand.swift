@@ -116,8 +116,9 @@ enum SessionsCommand {
             out.line("name                     mode          backend  turns  msgs      size  last activity")
             for s in list {
                 let mode = OutsideText.line(s.mode == "client" ? "client[\(s.policy)]" : s.mode)
-                out.line(OutsideText.line(s.name).padding(toLength: 24, withPad: " ", startingAt: 0) + " " + mode.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
-                      + OutsideText.line(s.backend).padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: " %5d %5d %9@  ", s.turns, s.messages, Views.bytes(s.bytes))
+                // Columns by display width (CJK and combining marks line up); a long name keeps its end, cut with "…".
+                out.line(Views.fit(OutsideText.line(s.name), 24, keepEnd: true) + " " + Views.fit(mode, 13) + " "
+                      + Views.fit(OutsideText.line(s.backend), 8) + String(format: " %5d %5d %9@  ", s.turns, s.messages, Views.bytes(s.bytes))
                       + date(s.last_activity) + (s.forked_from.map { "  (fork of \(OutsideText.line($0)))" } ?? ""))
             }
             if list.isEmpty { out.line("(no sessions)") }

@@ -117,3 +117,25 @@ import Testing
         #expect(try send(["--mode", "hybrid", "Where am I moving? What's my name?"]).contains("Lisbon"))
     }
 }
+
+/// `sessions list` lines its columns up by display width, whatever the names are made of.
+@Suite struct SessionsListTableTests {
+    @Test func wideAndCombiningNamesKeepTheColumns() throws {
+        let home = TempHome()
+        let names = [String(repeating: "寿司", count: 13), String(repeating: "e\u{301}", count: 20), "plain"]
+        for n in names { #expect(try ChatbenchProcess.run(["send", "--session", n, "hi"], home: home.path).status == 0) }
+        let r = try ChatbenchProcess.run(["sessions", "list"], home: home.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = r.stdout.split(separator: "\n").dropFirst().map(String.init)
+        #expect(rows.count == 3)
+        // The mode column starts at the same cell on every row (names are cut to 24 cells with "…").
+        let modeColumn = rows.map { row -> Int in
+            let prefix = row[..<row.range(of: "chain")!.lowerBound]
+            return prefix.unicodeScalars.reduce(0) { w, u in
+                w + (u.properties.generalCategory == .nonspacingMark ? 0 : ((0x2E80...0x9FFF).contains(u.value) ? 2 : 1))
+            }
+        }
+        #expect(Set(modeColumn).count == 1, "\(r.stdout)")
+        #expect(rows.contains { $0.contains("…") })
+    }
+}
