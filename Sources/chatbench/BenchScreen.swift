@@ -45,17 +45,21 @@ extension BenchCommand {
         }
     }
 
-    /// Enter → the turn recorded and drawn (its node, new to the chain panel), through the screen, in a
-    /// session whose chain is `depth` turns deep.
+    /// Enter → the reply drawn, through the screen, in a session whose chain is `depth` turns deep.
+    /// curses writes only the cells that change, so the reply must differ from the last one in every
+    /// cell to be seen whole in the output: each turn gives a new name (eight of one letter, lower
+    /// case) that the reply greets capitalised, which the echo of the question never shows.
     static func turnThroughScreen(home: String, tmp: String, depth: Int, reps: Int) throws -> [Double] {
         let child = try PtyChild(binary: try ownBinary(), env: childEnv(home: home, tmp: tmp))
         defer { child.quit() }
         _ = try child.waitFor("Ctrl-Q")
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
         return try (0..<reps).map { i in
-            child.type("Turn \(i): where am I moving?")
+            let name = String(repeating: letters[i % 26], count: 8)
+            child.type("My name is \(name).")
             child.drain(seconds: 0.05)
             let sent = child.type("\r")
-            return try child.waitFor(" t\(depth + i + 1) ", since: sent)
+            return try child.waitFor(name.prefix(1).uppercased() + name.dropFirst(), since: sent)
         }
     }
 

@@ -34,7 +34,10 @@ enum ServeCommand {
         run: { try run($0) })
 
     static func run(_ inv: Invocation) throws -> Int32 {
-        let host = inv.value("--host") ?? "127.0.0.1"
+        var host = inv.value("--host") ?? "127.0.0.1"
+        // Names the listener cannot bind to get a clear answer (it listens on IPv4 addresses).
+        if host == "localhost" { host = "127.0.0.1" }
+        if host.contains(":") { throw ConfigurationError("--host \(host): serve listens on IPv4 only; use 127.0.0.1 (loopback) or an IPv4 address") }
         guard let port = UInt16(inv.value("--port") ?? "8088") else { throw ConfigurationError("--port takes a number from 0 to 65535") }
         let loopback = host.hasPrefix("127.")
         let key = inv.value("--api-key")

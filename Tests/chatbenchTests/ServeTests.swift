@@ -29,6 +29,15 @@ import Testing
         #expect(both.status == 2)
         let badHost = try ChatbenchProcess.run(["serve", "--host", "not-an-ip", "--allow-remote", "--api-key", "k", "--port", "0"], home: home.path)
         #expect(badHost.status == 1 && badHost.stderr.contains("bad host"))
+        // IPv6 says what to do instead of sending the user round in circles through --allow-remote.
+        let v6 = try ChatbenchProcess.run(["serve", "--host", "::1", "--port", "0"], home: home.path)
+        #expect(v6.status == 2 && v6.stderr.contains("IPv4 only") && !v6.stderr.contains("--allow-remote"), "\(v6.stderr)")
+    }
+
+    @Test func localhostIsLoopback() throws {
+        let home = TempHome()
+        let server = try ServeProcess(["--host", "localhost", "--no-auth", "--quiet"], home: home.path)
+        #expect(server.port > 0 && server.isRunning)
     }
 }
 
