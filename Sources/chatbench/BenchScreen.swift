@@ -39,9 +39,14 @@ extension BenchCommand {
             defer { child.quit() }
             _ = try child.waitFor("Ctrl-Q")
             child.drain(seconds: 0.5)   // let the first frame settle
-            let before = child.contextSwitches()
+            let before = child.contextSwitchesByThread()
             child.drain(seconds: seconds)
-            return Double(child.contextSwitches() - before) * 60 / seconds
+            // The program's threads only: libdispatch's manager is left out (see contextSwitchesByThread).
+            let woke = child.contextSwitchesByThread().reduce(0) { sum, t in
+                guard let b = before[t.key], !b.dispatchManager, !t.value.dispatchManager else { return sum }
+                return sum + t.value.switches - b.switches
+            }
+            return Double(woke) * 60 / seconds
         }
     }
 

@@ -85,18 +85,20 @@ final class PtyChild {
         }
     }
 
-    /// Context switches of the child's threads (each is a wake-up), but for libdispatch's manager thread:
-    /// on Linux it runs a one-second timer that watches the worker pool for as long as the process has
-    /// used Swift concurrency, whatever the program does. That floor (60 a minute) is the runtime's.
-    func contextSwitches() -> Int {
+    /// Context switches of each of the child's threads (each is a wake-up), and whether the thread is
+    /// libdispatch's manager: on Linux it runs a one-second timer that watches the worker pool for as
+    /// long as the process has used Swift concurrency, whatever the program does (the runtime's floor).
+    func contextSwitchesByThread() -> [String: (switches: Int, dispatchManager: Bool)] {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-        return tasks.reduce(0) { sum, tid in
-            let name = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/comm", encoding: .utf8)) ?? ""
-            if name.hasSuffix("qos.overcommit\n") && Self.isDispatchManager(pid: pid, tid: tid) { return sum }
-            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/status", encoding: .utf8) else { return sum }
-            return sum + text.split(separator: "\n").filter { $0.contains("ctxt_switches:") }
+        var out: [String: (Int, Bool)] = [:]
+        for tid in tasks {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/status", encoding: .utf8) else { continue }
+            let n = text.split(separator: "\n").filter { $0.contains("ctxt_switches:") }
                 .compactMap { Int($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") }.reduce(0, +)
+            let name = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/comm", encoding: .utf8)) ?? ""
+            out[tid] = (n, name.hasSuffix("qos.overcommit\n") && Self.isDispatchManager(pid: pid, tid: tid))
         }
+        return out
     }
 
     /// libdispatch's manager thread waits in epoll on its own timer: its kernel stack says so.

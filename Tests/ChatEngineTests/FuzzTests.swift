@@ -1,23 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ChatEngine
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same inputs, so a failure
 /// reproduces exactly.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Iterations per fuzz target: CHATBENCH_FUZZ_ITERATIONS for long runs, a short run otherwise.
-let fuzzIterations = Int(ProcessInfo.processInfo.environment["CHATBENCH_FUZZ_ITERATIONS"] ?? "") ?? 4000
 
 enum Fuzz {
     static let corpus: [String] = {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ChatEngine
 
 /// The RESP reader takes bytes from a socket: whatever arrives, it returns replies or a clear

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ChatEngine
 
 /// The memory panel's numbers come from running counts; they must equal what walking every turn gives.

@@ -1,23 +1,8 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ChatServe
 
-/// SplitMix64: the same seed gives the same inputs, so a failure reproduces exactly.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Inputs per fuzz test: CHATBENCH_FUZZ_ITERATIONS for long runs (the same variable as the other
-/// fuzz suites), a short run otherwise.
-let fuzzIterations = Int(ProcessInfo.processInfo.environment["CHATBENCH_FUZZ_ITERATIONS"] ?? "") ?? 4000
 
 /// Runs the parser over `bytes` fed in pieces of random sizes; every step until it needs more or fails.
 func steps(_ bytes: [UInt8], limits: HTTPRequestParser.Limits, split g: inout SeededRandom?) -> [HTTPRequestParser.Step] {
