@@ -54,7 +54,7 @@ public final class Runner: @unchecked Sendable {
         var response: Response
         var previousSent: String?
         var conversationID: String?
-        var event: String
+        var event: ChainEvent
         var repair: APIError? = nil
         /// Client mode: what the policy did, the transcript items the client store lacked, a new summary.
         var policyEffect: PolicyEffect? = nil
@@ -90,7 +90,7 @@ public final class Runner: @unchecked Sendable {
         let started = Date()
         // The number is given when the turn is recorded (in the same transaction as its insertion).
         var draft = TurnRecord(sessionID: session.id, number: 0, mode: session.mode, backend: backend.info.name, model: session.model,
-                               itemsSent: 0, requestBytes: 0, status: "completed", createdAt: started.timeIntervalSince1970)
+                               itemsSent: 0, requestBytes: 0, status: .completed, createdAt: started.timeIntervalSince1970)
         let retries = RetryMeter()
         do {
             var exchange: Exchange = try await RetryMeter.$current.withValue(retries) {
@@ -106,8 +106,8 @@ public final class Runner: @unchecked Sendable {
                 }
             }
             // A turn in another mode than the last one is a recorded switch (a repair says more).
-            if exchange.event != "repair", let last = try store.lastTurnMode(session: session.id), last != session.mode {
-                exchange.event = "switch"
+            if exchange.event != .repair, let last = try store.lastTurnMode(session: session.id), last != session.mode {
+                exchange.event = .switch
             }
             let r = exchange.response
             draft.previousResponseID = exchange.previousSent
@@ -128,8 +128,8 @@ public final class Runner: @unchecked Sendable {
             let replyItem = r.output.first(where: { $0.role == "assistant" }) ?? .assistantMessage(id: nil, text: replyText)
             let mode = session.mode
             let store = self.store
-            let (turn, updated) = try store.recordTurn(draft, userItem: userItem, userStatus: "complete", reply: replyItem,
-                                                       replyStatus: "complete") { s, _, replyID in
+            let (turn, updated) = try store.recordTurn(draft, userItem: userItem, userStatus: .complete, reply: replyItem,
+                                                       replyStatus: .complete) { s, _, replyID in
                 guard let replyID else { return }
                 switch mode {
                 case .chain:
@@ -157,14 +157,14 @@ public final class Runner: @unchecked Sendable {
             draft.requestBytes = sent.bytes + retries.bytes
             draft.latencyMs = Date().timeIntervalSince(started) * 1000
             let interrupted = error is CancellationError || (error as? URLError)?.code == .cancelled
-            draft.status = interrupted ? "interrupted" : "failed"
+            draft.status = interrupted ? .interrupted : .failed
             // A server may echo the key in an error: nothing of it is stored, exported or printed.
             let api = (error as? APIError).map(Secrets.redact)
             draft.errorCode = interrupted ? "interrupted" : (api?.code ?? api.map { String($0.status) } ?? "error")
             draft.errorMessage = interrupted ? "cancelled by the user" : Secrets.redact(api.map { "\($0)" } ?? "\(error)")
             let reply: Item? = partial.text.isEmpty ? nil : .assistantMessage(id: nil, text: partial.text, status: "incomplete")
-            let (turn, _) = try store.recordTurn(draft, userItem: userItem, userStatus: interrupted ? "interrupted" : "failed",
-                                                 reply: reply, replyStatus: "interrupted")
+            let (turn, _) = try store.recordTurn(draft, userItem: userItem, userStatus: interrupted ? .interrupted : .failed,
+                                                 reply: reply, replyStatus: .interrupted)
             if interrupted { throw CancellationError() }
             throw TurnFailure(turn: turn, underlying: Secrets.redact(api.map { "\($0)" } ?? "\(error)"), apiError: api)
         }
@@ -189,15 +189,15 @@ public final class Runner: @unchecked Sendable {
                    _ onDelta: @escaping @Sendable (String) -> Void, instructions: String? = nil) async throws -> Exchange {
         var prev = s.chainHead
         var input: [Item]
-        var event: String
+        var event: ChainEvent
         if let _ = prev {
             let missing = try store.completeMessages(session: s.id, after: s.chainCovers)
             input = replayItems(missing) + [user]
-            event = missing.isEmpty ? "continue" : "switch"
+            event = missing.isEmpty ? .continue : .switch
         } else {
             let history = try store.completeMessages(session: s.id)
             input = replayItems(history) + [user]
-            event = history.isEmpty ? "start" : "switch"
+            event = history.isEmpty ? .start : .switch
         }
         var request = CreateResponseRequest(model: s.model, input: .items(input), instructions: instructions, previousResponseID: prev)
         do {
@@ -210,18 +210,18 @@ public final class Runner: @unchecked Sendable {
             request = CreateResponseRequest(model: s.model, input: .items(replayItems(history) + [user]), instructions: instructions)
             partial.text = ""
             let r = try await exchange(&request, &sent, partial, onDelta)
-            return Exchange(response: r, previousSent: nil, conversationID: nil, event: "repair", repair: e)
+            return Exchange(response: r, previousSent: nil, conversationID: nil, event: .repair, repair: e)
         }
     }
 
     func conversationTurn(_ s: SessionRecord, _ user: Item, _ sent: inout Sent, _ partial: Partial,
                           _ onDelta: @escaping @Sendable (String) -> Void) async throws -> Exchange {
-        var event = "continue"
+        var event = ChainEvent.continue
         var conversation = s.conversationID
         if let id = conversation {
             let missing = try store.completeMessages(session: s.id, after: s.conversationCovers)
             if !missing.isEmpty {
-                event = "switch"
+                event = .switch
                 do {
                     try await addItems(id, replayItems(missing), &sent)
                 } catch let e as APIError where e.status == 404 {
@@ -234,7 +234,7 @@ public final class Runner: @unchecked Sendable {
         if conversation == nil {
             let history = try store.completeMessages(session: s.id)
             conversation = try await createConversation(seed: replayItems(history), &sent)
-            event = history.isEmpty ? "start" : "switch"
+            event = history.isEmpty ? .start : .switch
         }
         try keepConversation(s, conversation)
         var request = CreateResponseRequest(model: s.model, input: .items([user]), conversation: conversation)
@@ -250,7 +250,7 @@ public final class Runner: @unchecked Sendable {
             request = CreateResponseRequest(model: s.model, input: .items([user]), conversation: conversation)
             partial.text = ""
             let r = try await exchange(&request, &sent, partial, onDelta)
-            return Exchange(response: r, previousSent: nil, conversationID: conversation, event: "repair", repair: repair)
+            return Exchange(response: r, previousSent: nil, conversationID: conversation, event: .repair, repair: repair)
         }
     }
 
@@ -326,7 +326,7 @@ public final class Runner: @unchecked Sendable {
         // store:false: the client holds the history, so the server need not keep a copy.
         var request = CreateResponseRequest(model: s.model, input: .items(context + [user]), store: false)
         let r = try await exchange(&request, &sent, partial, onDelta)
-        return Exchange(response: r, previousSent: nil, conversationID: nil, event: "client", policyEffect: effect,
+        return Exchange(response: r, previousSent: nil, conversationID: nil, event: .client, policyEffect: effect,
                         clientSeed: seed, compaction: compaction, extraUsage: extraUsage)
     }
 

@@ -69,11 +69,11 @@ public struct MessageRecord: Sendable, Equatable {
     public var id: Int64
     public var sessionID: Int64
     public var parentID: Int64?
-    public var role: String
+    public var role: Role
     public var content: String
     public var item: Item
-    /// complete | interrupted | failed. Only complete messages are part of the memory.
-    public var status: String
+    /// Only complete messages are part of the memory.
+    public var status: MessageStatus
     public var turnID: Int64?
     public var createdAt: Double
 }
@@ -143,18 +143,17 @@ public struct TurnRecord: Sendable, Equatable {
     public var cachedTokens: Int?
     public var outputTokens: Int?
     public var latencyMs: Double?
-    /// completed | interrupted | failed
-    public var status: String
+    public var status: TurnStatus
     public var errorCode: String?
     public var errorMessage: String?
-    /// How the turn related to the server's memory: start | continue | replay | repair | switch.
-    public var chainEvent: String?
+    /// How the turn related to the server's memory.
+    public var chainEvent: ChainEvent?
     public var policyEffect: PolicyEffect?
     public var userMessageID: Int64?
     public var replyMessageID: Int64?
     public var createdAt: Double
 
-    public init(id: Int64 = 0, sessionID: Int64, number: Int, mode: MemoryMode, backend: String, model: String, previousResponseID: String? = nil, responseID: String? = nil, conversationID: String? = nil, itemsSent: Int, inputItems: Int = 0, requestBytes: Int, inputTokens: Int? = nil, cachedTokens: Int? = nil, outputTokens: Int? = nil, latencyMs: Double? = nil, status: String, errorCode: String? = nil, errorMessage: String? = nil, chainEvent: String? = nil, policyEffect: PolicyEffect? = nil, userMessageID: Int64? = nil, replyMessageID: Int64? = nil, createdAt: Double) {
+    public init(id: Int64 = 0, sessionID: Int64, number: Int, mode: MemoryMode, backend: String, model: String, previousResponseID: String? = nil, responseID: String? = nil, conversationID: String? = nil, itemsSent: Int, inputItems: Int = 0, requestBytes: Int, inputTokens: Int? = nil, cachedTokens: Int? = nil, outputTokens: Int? = nil, latencyMs: Double? = nil, status: TurnStatus, errorCode: String? = nil, errorMessage: String? = nil, chainEvent: ChainEvent? = nil, policyEffect: PolicyEffect? = nil, userMessageID: Int64? = nil, replyMessageID: Int64? = nil, createdAt: Double) {
         self.id = id
         self.sessionID = sessionID
         self.number = number
@@ -398,8 +397,8 @@ public final class WorkbenchStore: @unchecked Sendable {
     private func message(from r: Row) -> MessageRecord {
         let item = Item.parse(r["item"].string ?? "") ?? .userText(r["content"].string ?? "")
         return MessageRecord(id: r["id"].int64 ?? 0, sessionID: r["session_id"].int64 ?? 0, parentID: r["parent_id"].int64,
-                             role: r["role"].string ?? "", content: r["content"].string ?? "", item: item,
-                             status: r["status"].string ?? "complete", turnID: r["turn_id"].int64, createdAt: r["created_at"].double ?? 0)
+                             role: Role(r["role"].string ?? ""), content: r["content"].string ?? "", item: item,
+                             status: MessageStatus(stored: r["status"].string), turnID: r["turn_id"].int64, createdAt: r["created_at"].double ?? 0)
     }
 
     /// The whole transcript of a session, oldest first.
@@ -419,10 +418,10 @@ public final class WorkbenchStore: @unchecked Sendable {
     }
 
     @discardableResult
-    func insertMessage(session: Int64, role: String, item: Item, status: String, turn: Int64?) throws -> Int64 {
+    func insertMessage(session: Int64, role: Role, item: Item, status: MessageStatus, turn: Int64?) throws -> Int64 {
         let parent = try db.query("SELECT max(id) FROM messages WHERE session_id = ?", [.integer(session)])[0][0]
         try db.execute("INSERT INTO messages(session_id, parent_id, role, content, item, status, turn_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       [.integer(session), parent, .text(role), .text(item.text), .text(item.jsonString()), .text(status),
+                       [.integer(session), parent, .text(role.rawValue), .text(item.text), .text(item.jsonString()), .text(status.rawValue),
                         SQLValue(turn.map(Int.init)), .double(Date().timeIntervalSince1970)])
         return db.lastInsertRowID
     }
@@ -436,8 +435,8 @@ public final class WorkbenchStore: @unchecked Sendable {
                    responseID: r["response_id"].string, conversationID: r["conversation_id"].string,
                    itemsSent: r["items_sent"].int ?? 0, inputItems: r["input_items"].int ?? 0, requestBytes: r["request_bytes"].int ?? 0,
                    inputTokens: r["input_tokens"].int, cachedTokens: r["cached_tokens"].int, outputTokens: r["output_tokens"].int,
-                   latencyMs: r["latency_ms"].double, status: r["status"].string ?? "", errorCode: r["error_code"].string,
-                   errorMessage: r["error_message"].string, chainEvent: r["chain_event"].string,
+                   latencyMs: r["latency_ms"].double, status: TurnStatus(stored: r["status"].string), errorCode: r["error_code"].string,
+                   errorMessage: r["error_message"].string, chainEvent: r["chain_event"].string.flatMap(ChainEvent.init(rawValue:)),
                    policyEffect: r["policy_effect"].string.flatMap { try? WireJSON.decode(PolicyEffect.self, from: $0) },
                    userMessageID: r["user_message_id"].int64, replyMessageID: r["reply_message_id"].int64,
                    createdAt: r["created_at"].double ?? 0)
@@ -471,7 +470,7 @@ public final class WorkbenchStore: @unchecked Sendable {
     /// number nor have its anchors overwritten. `update` runs in the same transaction with the new
     /// message ids, to move the session's anchors and write other rows (client items, facts).
     @discardableResult
-    public func recordTurn(_ draft: TurnRecord, userItem: Item, userStatus: String, reply: Item?, replyStatus: String,
+    public func recordTurn(_ draft: TurnRecord, userItem: Item, userStatus: MessageStatus, reply: Item?, replyStatus: MessageStatus,
                            update: (inout SessionRecord, _ userMessageID: Int64, _ replyMessageID: Int64?) throws -> Void = { _, _, _ in })
         throws -> (TurnRecord, SessionRecord) {
         try db.transaction {
@@ -488,13 +487,13 @@ public final class WorkbenchStore: @unchecked Sendable {
                 """, [.integer(t.sessionID), .integer(Int64(t.number)), .text(t.mode.rawValue), .text(t.backend), .text(t.model),
                       SQLValue(t.previousResponseID), SQLValue(t.responseID), SQLValue(t.conversationID), .integer(Int64(t.itemsSent)),
                       .integer(Int64(t.requestBytes)), SQLValue(t.inputTokens), SQLValue(t.cachedTokens), SQLValue(t.outputTokens),
-                      SQLValue(t.latencyMs), .text(t.status), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent),
+                      SQLValue(t.latencyMs), .text(t.status.rawValue), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent?.rawValue),
                       SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt), .integer(Int64(t.inputItems))])
             t.id = db.lastInsertRowID
-            let userID = try insertMessage(session: t.sessionID, role: "user", item: userItem, status: userStatus, turn: t.id)
+            let userID = try insertMessage(session: t.sessionID, role: .user, item: userItem, status: userStatus, turn: t.id)
             t.userMessageID = userID
             if let reply {
-                t.replyMessageID = try insertMessage(session: t.sessionID, role: "assistant", item: reply, status: replyStatus, turn: t.id)
+                t.replyMessageID = try insertMessage(session: t.sessionID, role: .assistant, item: reply, status: replyStatus, turn: t.id)
             }
             try db.execute("UPDATE turns SET user_message_id = ?, reply_message_id = ? WHERE id = ?",
                            [.integer(userID), SQLValue(t.replyMessageID.map(Int.init)), .integer(t.id)])

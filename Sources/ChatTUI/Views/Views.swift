@@ -179,36 +179,36 @@ public enum Views {
         while i >= 0 && used < height {
             let t = turns[i]
             var block: [Line] = []
-            let ok = t.status == "completed"
-            let marker = ok ? "●" : (t.status == "interrupted" ? "◌" : "✕")
-            let id = t.responseID.map { IDs.short($0) } ?? t.status
+            let ok = t.status == .completed
+            let marker = ok ? "●" : (t.status == .interrupted ? "◌" : "✕")
+            let id = t.responseID.map { IDs.short($0) } ?? t.status.rawValue
             let tokens = t.inputTokens.map { "in \($0) out \(t.outputTokens ?? 0)" } ?? ""
             block.append(Line([Span("\(marker) ", Style(ok ? .chain : .error, bold: true)), Span(id, Style(.chain)),
                                Span(" t\(t.number) ", Style(.dim)), Span(tokens, Style(.text))]))
             let previousMode = i > 0 ? turns[i - 1].mode : nil
             switch t.chainEvent {
-            case "repair":
+            case .repair:
                 let what = t.errorCode == "previous_response_not_found" ? "chain broken: response not found" : "server lost it: \(t.errorCode ?? "gone")"
                 block.append(Line([Span("  ✂ \(what)", Style(.error))]))
                 block.append(Line([Span("  ⟲ repaired: replayed \(t.inputItems) items", Style(.warning))]))
-            case "switch":
+            case .switch:
                 let from = previousMode.map { " (was \($0.rawValue))" } ?? ""
                 block.append(Line([Span("  ⇄ switched to \(t.mode.rawValue)\(from)", Style(.accent))]))
-            case "start":
+            case .start:
                 block.append(Line([Span("  ◆ new \(t.mode == .conversation ? "conversation" : t.mode == .client ? "client history" : "chain")", Style(.dim))]))
             default:
                 break
             }
-            if let prev = t.previousResponseID, t.chainEvent != "repair" {
+            if let prev = t.previousResponseID, t.chainEvent != .repair {
                 block.append(Line([Span("  ↳ from \(IDs.short(prev))", Style(.dim))]))
             } else if t.mode == .client, let p = t.policyEffect {
                 block.append(Line([Span("  sent \(t.inputItems) item\(t.inputItems == 1 ? "" : "s") · \(p.policy)", Style(.dim))]))
-            } else if t.mode == .conversation, let c = t.conversationID, t.chainEvent != "continue" {
+            } else if t.mode == .conversation, let c = t.conversationID, t.chainEvent != .continue {
                 block.append(Line([Span("  ↳ on \(IDs.short(c))", Style(.dim))]))
             }
             if !ok {
-                let why = t.status == "interrupted" ? "not part of the memory" : (t.errorCode ?? "error")
-                block.append(Line([Span("  \(why)", Style(t.status == "interrupted" ? .warning : .error))]))
+                let why = t.status == .interrupted ? "not part of the memory" : (t.errorCode ?? "error")
+                block.append(Line([Span("  \(why)", Style(t.status == .interrupted ? .warning : .error))]))
             }
             block += forksAt[i] ?? []
             blocks.insert(block, at: 0)
