@@ -221,9 +221,9 @@ enum BenchCommand {
     static func recordTurn(_ store: WorkbenchStore, _ session: Int64, user: String, reply: String, response: String, previous: String?) throws {
         let draft = TurnRecord(sessionID: session, number: 0, mode: .chain, backend: "offline", model: "offline-model", previousResponseID: previous,
                                responseID: response, itemsSent: 1, inputItems: 1, requestBytes: 180, inputTokens: 40, cachedTokens: 0, outputTokens: 30,
-                               latencyMs: 1, status: "completed", chainEvent: previous == nil ? "start" : "continue", createdAt: 0)
-        try store.recordTurn(draft, userItem: .userText(user), userStatus: "complete",
-                             reply: .assistantMessage(id: nil, text: reply), replyStatus: "complete") { s, _, replyID in
+                               latencyMs: 1, status: .completed, chainEvent: previous == nil ? .start : .continue, createdAt: 0)
+        try store.recordTurn(draft, userItem: .userText(user), userStatus: .complete,
+                             reply: .assistantMessage(id: nil, text: reply), replyStatus: .complete) { s, _, replyID in
             s.chainHead = response
             if let replyID { s.chainCovers = replyID }
         }

@@ -129,12 +129,12 @@ extension BenchCommand {
             let user = i % 2 == 0
             let text: String = user ? "Message \(i): what should I pack for \(i % 7 + 1) days? 漢字 😀"
                                     : "For your trip: pack layers, comfortable shoes, chargers and your **travel documents**. (\(i))"
-            return ChatMessage(id: Int64(i + 1), role: user ? "user" : "assistant", text: text)
+            return ChatMessage(id: Int64(i + 1), role: user ? .user : .assistant, text: text)
         }
         s.turns = (0..<Swift.min(n / 2, 64)).map { i in
             TurnRecord(sessionID: 1, number: i + 1, mode: .chain, backend: "offline", model: "offline-model", previousResponseID: "resp_\(i)",
-                       responseID: "resp_\(i + 1)", itemsSent: 1, requestBytes: 180, inputTokens: 40 * i, outputTokens: 30, status: "completed",
-                       chainEvent: "continue", createdAt: 0)
+                       responseID: "resp_\(i + 1)", itemsSent: 1, requestBytes: 180, inputTokens: 40 * i, outputTokens: 30, status: .completed,
+                       chainEvent: .continue, createdAt: 0)
         }
         s.memory = MemoryState(mode: .chain, policy: "all", profile: "default", serverItems: n, serverTurns: n / 2, transcriptMessages: n,
                                clientItems: 0, facts: 0, last: s.turns.last, lastCompleted: s.turns.last, turns: n / 2, totalBytes: 180 * n / 2,

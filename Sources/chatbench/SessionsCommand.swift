@@ -153,11 +153,11 @@ enum SessionsCommand {
                   + v(t.responseID ?? "—").padding(toLength: idW, withPad: " ", startingAt: 0) + " "
                   + v(t.previousResponseID ?? "—").padding(toLength: idW, withPad: " ", startingAt: 0)
                   + String(format: " %5d %6d %6d (%3d) %4d  ", t.requestBytes, t.itemsSent, t.inputTokens ?? 0, t.cachedTokens ?? 0, t.outputTokens ?? 0)
-                  + v(t.status) + (t.chainEvent.map { " · \(v($0))" } ?? ""))
+                  + v(t.status.rawValue) + (t.chainEvent.map { " · \(v($0.rawValue))" } ?? ""))
         }
         out.line("messages (id role: text):")
         for m in try store.messages(session: s.id) {
-            out.line("  m\(m.id) \(v(m.role)): \(v((m.content.count > 70 ? String(m.content.prefix(69)) + "…" : m.content).replacingOccurrences(of: "\n", with: " ")))\(m.status == "complete" ? "" : " [\(v(m.status))]")")
+            out.line("  m\(m.id) \(v(m.role.rawValue)): \(v((m.content.count > 70 ? String(m.content.prefix(69)) + "…" : m.content).replacingOccurrences(of: "\n", with: " ")))\(m.status == .complete ? "" : " [\(v(m.status.rawValue))]")")
         }
     }
 

@@ -15,8 +15,8 @@ import Testing
         #expect(transcript.map(\.content).first == "My name is Priya and I'm moving to Lisbon." && transcript.count == 3)
         let t = try await rig.send("Where am I moving, and what's my cat's name?", "agent")
         #expect(t.reply.contains("Lisbon") && t.reply.contains("Miso"))
-        #expect(t.turn.conversationID == conv.id && t.turn.chainEvent == "continue" && t.turn.itemsSent == 1)
-        #expect(try rig.store.turns(session: s.id).first?.chainEvent == "attach")
+        #expect(t.turn.conversationID == conv.id && t.turn.chainEvent == .continue && t.turn.itemsSent == 1)
+        #expect(try rig.store.turns(session: s.id).first?.chainEvent == .attach)
     }
 
     @Test func attachToAChain() async throws {
@@ -26,7 +26,7 @@ import Testing
         try rig.session("agent", .chain)
         let s = try await rig.runner.attach(r2.id, to: "agent")
         #expect(s.chainHead == r2.id)
-        #expect(try rig.store.messages(session: s.id).map(\.role) == ["user", "assistant", "user", "assistant"])
+        #expect(try rig.store.messages(session: s.id).map(\.role) == [.user, .assistant, .user, .assistant])
         let t = try await rig.send("What's my name and how old am I?", "agent")
         #expect(t.reply.contains("Priya") && t.reply.contains("34"))
         #expect(t.turn.previousResponseID == r2.id && t.turn.itemsSent == 1)

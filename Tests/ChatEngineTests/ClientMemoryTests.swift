@@ -188,13 +188,13 @@ import Testing
         let rig = try Rig()
         try rig.session("s", .chain)
         _ = try await rig.send("My name is Priya and I'm moving to Lisbon.", "s")
-        var events: [String?] = []
+        var events: [ChainEvent?] = []
         for (mode, text) in [(MemoryMode.client, "I have a cat named Miso."), (.conversation, "I work as a nurse."), (.hybrid, "I'm 34.")] {
             try rig.session("s", mode)
             let t = try await rig.send(text, "s")
             events.append(t.turn.chainEvent)
         }
-        #expect(events == ["switch", "switch", "switch"])
+        #expect(events == [.switch, .switch, .switch])
         let t = try await rig.send("What do you know about me?", "s")
         for fact in ["Priya", "Lisbon", "Miso", "nurse", "34"] { #expect(t.reply.contains(fact), "\(t.reply)") }
         let turns = try rig.store.turns(session: t.session.id)

@@ -10,9 +10,9 @@ import Testing
         for n in 1...3 {
             let draft = TurnRecord(sessionID: s.id, number: n, mode: .chain, backend: "openai", model: "m", responseID: "resp_\(n)", itemsSent: 1,
                                    requestBytes: Int.max, inputTokens: Int.max, cachedTokens: Int.max, outputTokens: Int.max,
-                                   status: "completed", createdAt: 0)
-            (_, s) = try store.recordTurn(draft, userItem: .userText("hi"), userStatus: "complete", reply: .assistantMessage(id: nil, text: "yo"),
-                                          replyStatus: "complete")
+                                   status: .completed, createdAt: 0)
+            (_, s) = try store.recordTurn(draft, userItem: .userText("hi"), userStatus: .complete, reply: .assistantMessage(id: nil, text: "yo"),
+                                          replyStatus: .complete)
         }
         let m = try store.memoryState(for: s)   // what the screen computes at start
         #expect(m.totalInputTokens == Int.max && m.totalOutputTokens == Int.max && m.totalBytes == Int.max && m.spentTokens == Int.max)

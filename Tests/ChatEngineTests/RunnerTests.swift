@@ -35,7 +35,7 @@ struct Rig {
         let t1 = try await rig.send("My name is Priya and I'm moving to Lisbon.", "s")
         let t2 = try await rig.send("Where am I moving?", "s")
         #expect(t2.reply.contains("Lisbon"))
-        #expect(t1.turn.chainEvent == "start" && t2.turn.chainEvent == "continue")
+        #expect(t1.turn.chainEvent == .start && t2.turn.chainEvent == .continue)
         if mode == .chain {
             #expect(t2.turn.previousResponseID == t1.turn.responseID)
             #expect(t2.session.chainHead == t2.turn.responseID)
@@ -47,7 +47,7 @@ struct Rig {
         let turns = try rig.store.turns(session: t2.session.id)
         #expect(turns.map(\.responseID) == [t1.turn.responseID, t2.turn.responseID])
         let messages = try rig.store.messages(session: t2.session.id)
-        #expect(messages.map(\.role) == ["user", "assistant", "user", "assistant"])
+        #expect(messages.map(\.role) == [.user, .assistant, .user, .assistant])
         #expect(messages[3].content == t2.reply)
         #expect(messages[2].parentID == messages[1].id)
     }
@@ -81,15 +81,15 @@ struct Rig {
         _ = try await rig.backend.deleteResponse(id: t1.turn.responseID!)
         let t3 = try await rig.send("Where am I moving, and what's my cat's name?", "s")
         #expect(t3.reply.contains("Lisbon") && t3.reply.contains("Miso"))
-        #expect(t3.turn.status == "completed")
-        #expect(t3.turn.chainEvent == "repair")
+        #expect(t3.turn.status == .completed)
+        #expect(t3.turn.chainEvent == .repair)
         #expect(t3.turn.errorCode == "previous_response_not_found")
         #expect(t3.turn.previousResponseID == nil)
         #expect(t3.turn.itemsSent == 1 + 5)  // the failed attempt's message, then the replayed history + the message
         #expect(t3.session.chainHead == t3.turn.responseID)
         _ = t2
         let t4 = try await rig.send("What's my name?", "s")
-        #expect(t4.turn.chainEvent == "continue" && t4.turn.previousResponseID == t3.turn.responseID)
+        #expect(t4.turn.chainEvent == .continue && t4.turn.previousResponseID == t3.turn.responseID)
         #expect(t4.reply.contains("Priya"))
     }
 
@@ -100,7 +100,7 @@ struct Rig {
         _ = try await rig.backend.deleteConversation(id: t1.turn.conversationID!)
         let t2 = try await rig.send("What's my name?", "c")
         #expect(t2.reply.contains("Priya"))
-        #expect(t2.turn.chainEvent == "repair")
+        #expect(t2.turn.chainEvent == .repair)
         #expect(t2.turn.conversationID != t1.turn.conversationID)
     }
 
@@ -111,7 +111,7 @@ struct Rig {
         try rig.session("s", .conversation)
         let t2 = try await rig.send("I'm moving to Lisbon. What's my name?", "s")
         #expect(t2.reply.contains("Priya"))
-        #expect(t2.turn.chainEvent == "switch")
+        #expect(t2.turn.chainEvent == .switch)
         try rig.session("s", .client)
         let t3 = try await rig.send("Where am I moving?", "s")
         #expect(t3.reply.contains("Lisbon"))
@@ -119,12 +119,12 @@ struct Rig {
         // The chain holds turn 1 only: the switch carries the turns made in other modes.
         let t4 = try await rig.send("What's my name and where am I moving?", "s")
         #expect(t4.reply.contains("Priya") && t4.reply.contains("Lisbon"))
-        #expect(t4.turn.chainEvent == "switch")
+        #expect(t4.turn.chainEvent == .switch)
         #expect(t4.turn.itemsSent == 5)
         try rig.session("s", .conversation)
         let t5 = try await rig.send("Where am I moving?", "s")
         #expect(t5.reply.contains("Lisbon"))
-        #expect(t5.turn.chainEvent == "switch")
+        #expect(t5.turn.chainEvent == .switch)
     }
 
     @Test func cancellingKeepsThePartialReplyMarkedInterrupted() async throws {
@@ -142,15 +142,15 @@ struct Rig {
         await #expect(throws: CancellationError.self) { _ = try await task.value }
         let s = try #require(try rig.store.session(named: "s"))
         let turns = try rig.store.turns(session: s.id)
-        #expect(turns.last?.status == "interrupted")
+        #expect(turns.last?.status == .interrupted)
         let messages = try rig.store.messages(session: s.id)
         #expect(messages.count == 4)
-        #expect(messages[2].status == "interrupted" && messages[2].content.contains("Rex"))
-        #expect(messages[3].status == "interrupted" && !messages[3].content.isEmpty)
+        #expect(messages[2].status == .interrupted && messages[2].content.contains("Rex"))
+        #expect(messages[3].status == .interrupted && !messages[3].content.isEmpty)
         // The chain did not move to a reply the user never fully got.
         #expect(s.chainHead == t1.turn.responseID)
         let t3 = try await rig.send("What's my name?", "s")
-        #expect(t3.reply.contains("Priya") && t3.turn.chainEvent == "continue")
+        #expect(t3.reply.contains("Priya") && t3.turn.chainEvent == .continue)
     }
 
     @Test func aConversationUnknownToTheServerIsRepaired() async throws {
@@ -159,7 +159,7 @@ struct Rig {
         s.conversationID = "conv_gone"
         try rig.store.save(s)
         let t = try await rig.send("Hello", "s")
-        #expect(t.turn.status == "completed" && t.turn.chainEvent == "repair")
+        #expect(t.turn.status == .completed && t.turn.chainEvent == .repair)
         #expect(t.turn.conversationID != "conv_gone")
     }
 
@@ -172,12 +172,12 @@ struct Rig {
             Issue.record("expected a failure")
         } catch let f as TurnFailure {
             #expect(f.apiError?.status == 500)
-            #expect(f.turn.status == "failed" && f.turn.errorCode == "server_error")
+            #expect(f.turn.status == .failed && f.turn.errorCode == "server_error")
         }
         let s = try #require(try store.session(named: "s"))
         let messages = try store.messages(session: s.id)
         #expect(messages.map(\.content) == ["Please remember: my name is Priya."])
-        #expect(messages[0].status == "failed")
+        #expect(messages[0].status == .failed)
         #expect(s.chainHead == nil)
         await #expect(throws: (any Error).self) { _ = try await runner.send("x", in: "no-such-session") }
     }
@@ -187,10 +187,10 @@ struct Rig {
         let store = try WorkbenchStore.inMemory()
         let s = try store.createSession(name: "s", mode: .chain, backend: "offline", model: "m")
         let draft = TurnRecord(sessionID: s.id, number: 1, mode: .chain, backend: "offline", model: "m", itemsSent: 1,
-                               requestBytes: 10, status: "completed", createdAt: 0)
+                               requestBytes: 10, status: .completed, createdAt: 0)
         #expect(throws: Boom.self) {
-            try store.recordTurn(draft, userItem: .userText("hi"), userStatus: "complete", reply: .assistantMessage(id: nil, text: "yo"),
-                                 replyStatus: "complete") { s, _, _ in s.chainHead = "resp_x"; throw Boom() }
+            try store.recordTurn(draft, userItem: .userText("hi"), userStatus: .complete, reply: .assistantMessage(id: nil, text: "yo"),
+                                 replyStatus: .complete) { s, _, _ in s.chainHead = "resp_x"; throw Boom() }
         }
         #expect(try store.turns(session: s.id).isEmpty)
         #expect(try store.messages(session: s.id).isEmpty)

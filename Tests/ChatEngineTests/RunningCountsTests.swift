@@ -8,7 +8,7 @@ import TestSupport
     /// The old way, kept as the oracle: walk the chain back from its head; sum the conversation's turns.
     func walked(_ store: WorkbenchStore, _ s: SessionRecord) throws -> (items: Int?, turns: Int, bytes: Int, input: Int) {
         let turns = try store.turns(session: s.id)
-        let completed = turns.filter { $0.status == "completed" }
+        let completed = turns.filter { $0.status == .completed }
         var items: Int?
         var count = 0
         switch s.mode {
@@ -22,7 +22,7 @@ import TestSupport
             if let conv = s.conversationID {
                 let on = completed.filter { $0.conversationID == conv }
                 count = on.count
-                items = on.reduce(0) { $0 + ($1.chainEvent == "repair" ? $1.itemsSent - 1 : $1.itemsSent) + 1 }
+                items = on.reduce(0) { $0 + ($1.chainEvent == .repair ? $1.itemsSent - 1 : $1.itemsSent) + 1 }
             }
         case .client:
             items = nil
@@ -57,7 +57,7 @@ import TestSupport
         }
         // A fork's copied turns count the same way.
         let s = try #require(try store.session(named: "s"))
-        let turns = try store.turns(session: s.id).filter { $0.status == "completed" && $0.mode == .chain }
+        let turns = try store.turns(session: s.id).filter { $0.status == .completed && $0.mode == .chain }
         if let point = turns.dropLast().last?.responseID {
             let fork = try store.forkSession("s", at: point, as: "f")
             let m = try store.memoryState(for: fork)

@@ -79,7 +79,7 @@ import Testing
         }
         if mode == .chain || mode == .hybrid {
             #expect(fork.chainHead == t1.turn.responseID)
-            #expect(next.turn.previousResponseID == t1.turn.responseID && next.turn.chainEvent == "continue")
+            #expect(next.turn.previousResponseID == t1.turn.responseID && next.turn.chainEvent == .continue)
         }
         // The original is untouched and still knows everything.
         #expect(try rig.store.messages(session: t1.session.id) == origMessages)
@@ -115,9 +115,9 @@ import Testing
         let s = try store.createSession(name: "trip", mode: .chain, backend: "offline", model: "offline-model")
         let draft = TurnRecord(sessionID: s.id, number: 1, mode: .chain, backend: "offline", model: "offline-model", previousResponseID: nil,
                                responseID: "resp_0001", itemsSent: 1, inputItems: 1, requestBytes: 120, inputTokens: 15, cachedTokens: 0,
-                               outputTokens: 14, latencyMs: 2.5, status: "completed", chainEvent: "start", createdAt: 0)
-        try store.recordTurn(draft, userItem: .userText("My name is Priya."), userStatus: "complete",
-                             reply: .assistantMessage(id: "msg_1", text: "Nice to meet you, Priya!"), replyStatus: "complete")
+                               outputTokens: 14, latencyMs: 2.5, status: .completed, chainEvent: .start, createdAt: 0)
+        try store.recordTurn(draft, userItem: .userText("My name is Priya."), userStatus: .complete,
+                             reply: .assistantMessage(id: "msg_1", text: "Nice to meet you, Priya!"), replyStatus: .complete)
         let md = try store.exportMarkdown("trip")
         #expect(md == """
             # trip

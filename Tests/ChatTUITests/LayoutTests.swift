@@ -77,7 +77,7 @@ import Testing
 
 @Suite struct LayoutCacheTests {
     func messages(_ n: Int) -> [ChatMessage] {
-        (0..<n).map { ChatMessage(id: Int64($0), role: $0 % 2 == 0 ? "user" : "assistant", text: "message number \($0) with some words in it") }
+        (0..<n).map { ChatMessage(id: Int64($0), role: $0 % 2 == 0 ? .user : .assistant, text: "message number \($0) with some words in it") }
     }
 
     @Test func onlyTheVisibleMessagesAreLaidOut() {
@@ -108,9 +108,9 @@ import Testing
         var ms = messages(30)
         _ = cache.visible(ms, width: 60, height: 30, scroll: .follow)
         let before = cache.layouts
-        ms.append(ChatMessage(id: -2, role: "assistant", text: "partial", status: "streaming", revision: 1))
+        ms.append(ChatMessage(id: -2, role: .assistant, text: "partial", status: .streaming, revision: 1))
         _ = cache.visible(ms, width: 60, height: 30, scroll: .follow)
-        ms[ms.count - 1] = ChatMessage(id: -2, role: "assistant", text: "partial reply", status: "streaming", revision: 2)
+        ms[ms.count - 1] = ChatMessage(id: -2, role: .assistant, text: "partial reply", status: .streaming, revision: 2)
         _ = cache.visible(ms, width: 60, height: 30, scroll: .follow)
         // No finished message was laid out again; the streaming one goes line by line (StreamingLayoutTests).
         #expect(cache.layouts == before)

@@ -9,7 +9,7 @@ import Testing
     let cache = LayoutCache()
 
     func messages(_ ids: ClosedRange<Int64>) -> [ChatMessage] {
-        ids.map { ChatMessage(id: $0, role: $0 % 2 == 1 ? "user" : "assistant", text: "m\($0)") }
+        ids.map { ChatMessage(id: $0, role: $0 % 2 == 1 ? .user : .assistant, text: "m\($0)") }
     }
 
     /// Plays the effects a real runtime would, from an in-memory "store" of messages 1...total.
@@ -31,7 +31,7 @@ import Testing
                 let newer = all.filter { $0 > id }
                 ids = Array(newer.prefix(n)); more = newer.count > n
             }
-            let rows = ids.map { ChatMessage(id: $0, role: $0 % 2 == 1 ? "user" : "assistant", text: "m\($0)") }
+            let rows = ids.map { ChatMessage(id: $0, role: $0 % 2 == 1 ? .user : .assistant, text: "m\($0)") }
             pending += App.update(&s, .engine(.pageLoaded(page, messages: rows, more: more)), layout: cache)
         }
     }
@@ -89,9 +89,9 @@ import Testing
             for i in 0..<50_000 {
                 let draft = TurnRecord(sessionID: session.id, number: 0, mode: .chain, backend: "offline", model: "offline-model",
                                        previousResponseID: i == 0 ? nil : "resp_\(i - 1)", responseID: "resp_\(i)", itemsSent: 1, inputItems: 1,
-                                       requestBytes: 100, inputTokens: 10 + i, outputTokens: 5, status: "completed", createdAt: 0)
-                try store.recordTurn(draft, userItem: .userText("Message \(i)"), userStatus: "complete",
-                                     reply: .assistantMessage(id: nil, text: "Reply \(i)"), replyStatus: "complete") { s, _, _ in
+                                       requestBytes: 100, inputTokens: 10 + i, outputTokens: 5, status: .completed, createdAt: 0)
+                try store.recordTurn(draft, userItem: .userText("Message \(i)"), userStatus: .complete,
+                                     reply: .assistantMessage(id: nil, text: "Reply \(i)"), replyStatus: .complete) { s, _, _ in
                     s.chainHead = "resp_\(i)"
                 }
             }
@@ -123,7 +123,7 @@ import Testing
         while text.utf8.count < 30_000 {
             text += pieces[Int.random(in: 0..<pieces.count, using: &rng)]
             deltas += 1
-            let streaming = ChatMessage(id: -2, role: "assistant", text: text, status: "streaming", revision: deltas)
+            let streaming = ChatMessage(id: -2, role: .assistant, text: text, status: .streaming, revision: deltas)
             let got = cache.lines(for: streaming, width: 60)
             if deltas % 50 == 0 {
                 // Same rows as a fresh layout of the whole text.
@@ -136,15 +136,15 @@ import Testing
         #expect(cache.streamedLineLayouts <= sourceLines)
         #expect(deltas > 2 * sourceLines / 3)
         // Once finished, the whole text lays out as it did while streaming (less the cursor).
-        let done = reference.lines(for: ChatMessage(id: 7, role: "assistant", text: text), width: 60)
-        let last = cache.lines(for: ChatMessage(id: -2, role: "assistant", text: text, status: "streaming", revision: deltas + 1), width: 60)
+        let done = reference.lines(for: ChatMessage(id: 7, role: .assistant, text: text), width: 60)
+        let last = cache.lines(for: ChatMessage(id: -2, role: .assistant, text: text, status: .streaming, revision: deltas + 1), width: 60)
         #expect(done.count == last.count || done.count + 1 == last.count)
     }
 
     @Test func aNewReplyWithTheSameIDStartsAfresh() {
         let cache = LayoutCache()
-        _ = cache.lines(for: ChatMessage(id: -2, role: "assistant", text: "First reply line one\nline two\n", status: "streaming", revision: 3), width: 60)
-        let second = cache.lines(for: ChatMessage(id: -2, role: "assistant", text: "Second reply\nx", status: "streaming", revision: 1), width: 60)
+        _ = cache.lines(for: ChatMessage(id: -2, role: .assistant, text: "First reply line one\nline two\n", status: .streaming, revision: 3), width: 60)
+        let second = cache.lines(for: ChatMessage(id: -2, role: .assistant, text: "Second reply\nx", status: .streaming, revision: 1), width: 60)
         #expect(second.map { $0.spans.map(\.text).joined() }.joined(separator: "|").contains("Second reply"))
         #expect(!second.map { $0.spans.map(\.text).joined() }.joined().contains("First reply"))
     }
@@ -155,7 +155,7 @@ import Testing
     @Test func tabsLineUpAtTheInputBoxsStopsAndToolRowsSayTool() {
         #expect(TextLayout.expandTabs("a\tX") == "a   X" && TextLayout.expandTabs("abc\tX") == "abc X" && TextLayout.expandTabs("abcdef\tX") == "abcdef  X")
         #expect(TextLayout.expandTabs("漢\tX") == "漢  X")   // a wide character takes two cells of the stop
-        let rows = LayoutCache().lines(for: ChatMessage(id: 1, role: "tool", text: "get_weather({})"), width: 40)
+        let rows = LayoutCache().lines(for: ChatMessage(id: 1, role: .tool, text: "get_weather({})"), width: 40)
         #expect(rows[0].spans.map(\.text).joined().hasPrefix("tool get_weather"))
     }
 

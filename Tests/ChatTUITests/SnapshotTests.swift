@@ -32,37 +32,37 @@ enum Fixture {
     static func id(_ prefix: String, _ n: Int) -> String { prefix + "_" + String(repeating: String(n), count: 6) + "abcdef0123456789" }
 
     static let messages: [ChatMessage] = [
-        ChatMessage(id: 1, role: "user", text: "My name is Priya and I'm moving to Lisbon. 😀"),
-        ChatMessage(id: 2, role: "assistant", text: "Nice to meet you, Priya! Noted: you're moving to Lisbon."),
-        ChatMessage(id: 3, role: "user", text: "我的猫叫 Miso 🐱 — I have a cat named Miso."),
-        ChatMessage(id: 4, role: "assistant", text: "Noted: you have a cat named Miso."),
-        ChatMessage(id: 5, role: "user", text: "Where am I moving, and what's my cat's name?"),
-        ChatMessage(id: 6, role: "assistant", text: "You're moving to Lisbon. Your cat is named Miso.\n\n- packing list: **passport**, `adapter`\n- 日本語の本 📚"),
+        ChatMessage(id: 1, role: .user, text: "My name is Priya and I'm moving to Lisbon. 😀"),
+        ChatMessage(id: 2, role: .assistant, text: "Nice to meet you, Priya! Noted: you're moving to Lisbon."),
+        ChatMessage(id: 3, role: .user, text: "我的猫叫 Miso 🐱 — I have a cat named Miso."),
+        ChatMessage(id: 4, role: .assistant, text: "Noted: you have a cat named Miso."),
+        ChatMessage(id: 5, role: .user, text: "Where am I moving, and what's my cat's name?"),
+        ChatMessage(id: 6, role: .assistant, text: "You're moving to Lisbon. Your cat is named Miso.\n\n- packing list: **passport**, `adapter`\n- 日本語の本 📚"),
     ]
 
     static func turns(_ mode: MemoryMode) -> [TurnRecord] {
-        func t(_ n: Int, _ m: MemoryMode, prev: String?, event: String, input: Int, output: Int, bytes: Int, items: Int, error: String? = nil,
+        func t(_ n: Int, _ m: MemoryMode, prev: String?, event: ChainEvent, input: Int, output: Int, bytes: Int, items: Int, error: String? = nil,
                conv: String? = nil, policy: PolicyEffect? = nil) -> TurnRecord {
             TurnRecord(id: Int64(n), sessionID: 1, number: n, mode: m, backend: "offline", model: "offline-model", previousResponseID: prev,
                        responseID: id("resp", n), conversationID: conv, itemsSent: items, inputItems: items, requestBytes: bytes, inputTokens: input,
-                       cachedTokens: 0, outputTokens: output, latencyMs: 3, status: "completed", errorCode: error,
+                       cachedTokens: 0, outputTokens: output, latencyMs: 3, status: .completed, errorCode: error,
                        errorMessage: error.map { _ in "Previous response not found." }, chainEvent: event, policyEffect: policy,
                        userMessageID: Int64(n * 2 - 1), replyMessageID: Int64(n * 2), createdAt: 0)
         }
         switch mode {
         case .chain, .hybrid:
-            return [t(1, mode, prev: nil, event: "start", input: 20, output: 14, bytes: 172, items: 1),
-                    t(2, mode, prev: id("resp", 1), event: "continue", input: 49, output: 9, bytes: 221, items: 1),
-                    t(3, mode, prev: nil, event: "repair", input: 86, output: 13, bytes: 640, items: 6, error: "previous_response_not_found")]
+            return [t(1, mode, prev: nil, event: .start, input: 20, output: 14, bytes: 172, items: 1),
+                    t(2, mode, prev: id("resp", 1), event: .continue, input: 49, output: 9, bytes: 221, items: 1),
+                    t(3, mode, prev: nil, event: .repair, input: 86, output: 13, bytes: 640, items: 6, error: "previous_response_not_found")]
         case .conversation:
             let c = id("conv", 7)
-            return [t(1, .chain, prev: nil, event: "start", input: 20, output: 14, bytes: 172, items: 1),
-                    t(2, .conversation, prev: nil, event: "switch", input: 49, output: 9, bytes: 398, items: 3, conv: c),
-                    t(3, .conversation, prev: nil, event: "continue", input: 86, output: 13, bytes: 175, items: 1, conv: c)]
+            return [t(1, .chain, prev: nil, event: .start, input: 20, output: 14, bytes: 172, items: 1),
+                    t(2, .conversation, prev: nil, event: .switch, input: 49, output: 9, bytes: 398, items: 3, conv: c),
+                    t(3, .conversation, prev: nil, event: .continue, input: 86, output: 13, bytes: 175, items: 1, conv: c)]
         case .client:
-            return [t(1, .client, prev: nil, event: "client", input: 20, output: 14, bytes: 172, items: 1, policy: PolicyEffect(policy: "window:4", kept: 0, dropped: 0, summarized: 0)),
-                    t(2, .client, prev: nil, event: "client", input: 49, output: 9, bytes: 402, items: 3, policy: PolicyEffect(policy: "window:4", kept: 2, dropped: 0, summarized: 0)),
-                    t(3, .client, prev: nil, event: "client", input: 60, output: 13, bytes: 520, items: 5, policy: PolicyEffect(policy: "window:4", kept: 4, dropped: 0, summarized: 0))]
+            return [t(1, .client, prev: nil, event: .client, input: 20, output: 14, bytes: 172, items: 1, policy: PolicyEffect(policy: "window:4", kept: 0, dropped: 0, summarized: 0)),
+                    t(2, .client, prev: nil, event: .client, input: 49, output: 9, bytes: 402, items: 3, policy: PolicyEffect(policy: "window:4", kept: 2, dropped: 0, summarized: 0)),
+                    t(3, .client, prev: nil, event: .client, input: 60, output: 13, bytes: 520, items: 5, policy: PolicyEffect(policy: "window:4", kept: 4, dropped: 0, summarized: 0))]
         }
     }
 
@@ -235,9 +235,9 @@ enum Fixture {
         for (ci, col) in columns.enumerated() {
             var id = Int64(100 * (ci + 1))
             for (ti, text) in texts.enumerated() {
-                cv.columns[ci].messages.append(ChatMessage(id: id, role: "user", text: text)); id += 1
+                cv.columns[ci].messages.append(ChatMessage(id: id, role: .user, text: text)); id += 1
                 let reply = col.policy.hasPrefix("window") && ti == 2 ? "I don't know where you're moving: it isn't in the context I can see (2 earlier messages)." : "Noted (\(ti + 1))."
-                cv.columns[ci].messages.append(ChatMessage(id: id, role: "assistant", text: reply)); id += 1
+                cv.columns[ci].messages.append(ChatMessage(id: id, role: .assistant, text: reply)); id += 1
                 let bytes = col.mode == .client ? 124 + ti * 300 : (ti == 0 ? 110 : 175)
                 cv.rows.append(CompareTurn(mode: col.label, turn: ti + 1, request_bytes: bytes, items_sent: col.mode == .client ? 1 + 2 * ti : 1,
                                            input_tokens: 20 + 25 * ti, output_tokens: 9, latency_ms: 3))
@@ -307,7 +307,7 @@ enum Fixture {
             #expect(g.text.components(separatedBy: "you  " + text).count == 3, "both columns must show \(text):\n\(g.text)")
             #expect(g.text.components(separatedBy: "bot  Reply \(n + 1) ▍").count == 3, "\(g.text)")
             for i in 0..<2 {
-                let new = [ChatMessage(id: id, role: "user", text: text), ChatMessage(id: id + 1, role: "assistant", text: "Reply \(n + 1) done.")]
+                let new = [ChatMessage(id: id, role: .user, text: text), ChatMessage(id: id + 1, role: .assistant, text: "Reply \(n + 1) done.")]
                 id += 2
                 _ = App.update(&s, .engine(.compareTurn(column: i, row: CompareTurn(mode: i == 0 ? "chain" : "client", turn: n + 1, request_bytes: 100), newMessages: new)), layout: cache)
             }
@@ -469,7 +469,7 @@ enum Fixture {
             let partial = reply.split(separator: " ").prefix(3).joined(separator: " ")
             #expect(frame.text.contains("bot  " + partial + " ▍"), "the reply shown is not the one arriving:\n\(frame.text)")
             if text == said.last { assertSnapshot(frame, "streaming-third-message-80x24") }
-            let new = [ChatMessage(id: id, role: "user", text: text), ChatMessage(id: id + 1, role: "assistant", text: reply)]
+            let new = [ChatMessage(id: id, role: .user, text: text), ChatMessage(id: id + 1, role: .assistant, text: reply)]
             id += 2
             _ = App.update(&s, .engine(.turnRecorded(newMessages: new, turns: [], memory: emptyMemory(), session: s.session!, error: nil)), layout: cache)
             _ = Views.render(s, layout: cache)

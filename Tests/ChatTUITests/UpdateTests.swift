@@ -117,10 +117,10 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         _ = App.update(&s, .engine(.delta("Hello ")), layout: cache)
         _ = App.update(&s, .engine(.delta("there")), layout: cache)
         #expect(s.streaming?.reply == "Hello there" && s.streaming?.revision == 2)
-        #expect(s.displayMessages.last?.status == "streaming")
+        #expect(s.displayMessages.last?.status == .streaming)
         // Typing while a reply streams is kept.
         type(&s, "draft")
-        _ = App.update(&s, .engine(.turnRecorded(newMessages: [ChatMessage(id: 1, role: "user", text: "hi"), ChatMessage(id: 2, role: "assistant", text: "Hello there")],
+        _ = App.update(&s, .engine(.turnRecorded(newMessages: [ChatMessage(id: 1, role: .user, text: "hi"), ChatMessage(id: 2, role: .assistant, text: "Hello there")],
                                                  turns: [], memory: emptyMemory(), session: s.session!, error: nil)), layout: cache)
         #expect(s.input.text == "draft" && s.messages.count == 2)
     }
@@ -164,7 +164,7 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
 
     @Test func scrollKeys() {
         var s = idleState()
-        s.messages = (0..<200).map { ChatMessage(id: Int64($0), role: $0 % 2 == 0 ? "user" : "assistant", text: "m\($0)") }
+        s.messages = (0..<200).map { ChatMessage(id: Int64($0), role: $0 % 2 == 0 ? .user : .assistant, text: "m\($0)") }
         _ = App.update(&s, .key(.pageUp), layout: cache)
         guard case .anchored = s.scroll else { Issue.record("PgUp should anchor"); return }
         _ = App.update(&s, .key(.end), layout: cache)
@@ -188,7 +188,7 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
     @Test func forkAtTheTopMessageOrTheNewest() {
         var s = idleState()
         #expect(App.update(&s, .key(.ctrl("f")), layout: cache).isEmpty && s.notice == "nothing to fork yet")
-        s.messages = (1...60).map { ChatMessage(id: Int64($0), role: $0 % 2 == 1 ? "user" : "assistant", text: "m\($0)") }
+        s.messages = (1...60).map { ChatMessage(id: Int64($0), role: $0 % 2 == 1 ? .user : .assistant, text: "m\($0)") }
         _ = App.update(&s, .key(.ctrl("f")), layout: cache)
         #expect(App.update(&s, .key(.enter), layout: cache) == [.forkHere(messageID: 60)])
         _ = App.update(&s, .key(.home), layout: cache)

@@ -279,7 +279,7 @@ func expectAPIError(status: Int, code: String? = nil, _ body: () async throws ->
         let t1 = try await runner.send("My name is Priya.", in: "s")
         _ = try await server.call("DELETE", "/v1/responses/\(t1.turn.responseID!)")
         let t2 = try await runner.send("What's my name?", in: "s")
-        #expect(t2.turn.chainEvent == "repair" && t2.turn.errorCode == "previous_response_not_found")
+        #expect(t2.turn.chainEvent == .repair && t2.turn.errorCode == "previous_response_not_found")
         #expect(t2.reply.contains("user said: My name is Priya. | What's my name?"))
     }
 

@@ -64,7 +64,7 @@ extension WorkbenchStore {
             let turn = db.lastInsertRowID
             var last: Int64 = 0
             for item in items {
-                last = try insertMessage(session: session.id, role: item.role ?? "user", item: item, status: "complete", turn: turn)
+                last = try insertMessage(session: session.id, role: Role(item.role ?? "user"), item: item, status: .complete, turn: turn)
             }
             try db.execute("UPDATE turns SET user_message_id = (SELECT min(id) FROM messages WHERE turn_id = ?1), reply_message_id = ? WHERE id = ?1",
                            [.integer(turn), last == 0 ? .null : .integer(last)])

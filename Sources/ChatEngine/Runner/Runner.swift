@@ -54,7 +54,7 @@ public final class Runner: @unchecked Sendable {
         var response: Response
         var previousSent: String?
         var conversationID: String?
-        var event: String
+        var event: ChainEvent
         var repair: APIError? = nil
         /// Client mode: what the policy did, the transcript items the client store lacked, a new summary.
         var policyEffect: PolicyEffect? = nil
@@ -90,7 +90,7 @@ public final class Runner: @unchecked Sendable {
         let started = Date()
         // The number is given when the turn is recorded (in the same transaction as its insertion).
         var draft = TurnRecord(sessionID: session.id, number: 0, mode: session.mode, backend: backend.info.name, model: session.model,
-                               itemsSent: 0, requestBytes: 0, status: "completed", createdAt: started.timeIntervalSince1970)
+                               itemsSent: 0, requestBytes: 0, status: .completed, createdAt: started.timeIntervalSince1970)
         let retries = RetryMeter()
         do {
             var exchange: Exchange = try await RetryMeter.$current.withValue(retries) {
@@ -106,8 +106,8 @@ public final class Runner: @unchecked Sendable {
                 }
             }
             // A turn in another mode than the last one is a recorded switch (a repair says more).
-            if exchange.event != "repair", let last = try store.lastTurnMode(session: session.id), last != session.mode {
-                exchange.event = "switch"
+            if exchange.event != .repair, let last = try store.lastTurnMode(session: session.id), last != session.mode {
+                exchange.event = .switch
             }
             let r = exchange.response
             draft.previousResponseID = exchange.previousSent
@@ -128,8 +128,8 @@ public final class Runner: @unchecked Sendable {
             let replyItem = r.output.first(where: { $0.role == "assistant" }) ?? .assistantMessage(id: nil, text: replyText)
             let mode = session.mode
             let store = self.store
-            let (turn, updated) = try store.recordTurn(draft, userItem: userItem, userStatus: "complete", reply: replyItem,
-                                                       replyStatus: "complete") { s, _, replyID in
+            let (turn, updated) = try store.recordTurn(draft, userItem: userItem, userStatus: .complete, reply: replyItem,
+                                                       replyStatus: .complete) { s, _, replyID in
                 guard let replyID else { return }
                 switch mode {
                 case .chain:
@@ -157,189 +157,17 @@ public final class Runner: @unchecked Sendable {
             draft.requestBytes = sent.bytes + retries.bytes
             draft.latencyMs = Date().timeIntervalSince(started) * 1000
             let interrupted = error is CancellationError || (error as? URLError)?.code == .cancelled
-            draft.status = interrupted ? "interrupted" : "failed"
+            draft.status = interrupted ? .interrupted : .failed
             // A server may echo the key in an error: nothing of it is stored, exported or printed.
             let api = (error as? APIError).map(Secrets.redact)
             draft.errorCode = interrupted ? "interrupted" : (api?.code ?? api.map { String($0.status) } ?? "error")
             draft.errorMessage = interrupted ? "cancelled by the user" : Secrets.redact(api.map { "\($0)" } ?? "\(error)")
             let reply: Item? = partial.text.isEmpty ? nil : .assistantMessage(id: nil, text: partial.text, status: "incomplete")
-            let (turn, _) = try store.recordTurn(draft, userItem: userItem, userStatus: interrupted ? "interrupted" : "failed",
-                                                 reply: reply, replyStatus: "interrupted")
+            let (turn, _) = try store.recordTurn(draft, userItem: userItem, userStatus: interrupted ? .interrupted : .failed,
+                                                 reply: reply, replyStatus: .interrupted)
             if interrupted { throw CancellationError() }
             throw TurnFailure(turn: turn, underlying: Secrets.redact(api.map { "\($0)" } ?? "\(error)"), apiError: api)
         }
-    }
-
-    // MARK: Modes
-
-    /// History as input items: complete messages in the easy form, without server ids, so any server
-    /// accepts them (ids from another server would be refused).
-    func replayItems(_ messages: [MessageRecord]) -> [Item] {
-        messages.map { m in
-            switch m.item {
-            case .message(let msg): return .message(Message(role: msg.role, content: .text(msg.content.plainText)))
-            case .opaque(var v):
-                if case .object(var o) = v { o.removeValue(forKey: "id"); v = .object(o) }
-                return .opaque(v)
-            }
-        }
-    }
-
-    func chainTurn(_ s: SessionRecord, _ user: Item, _ sent: inout Sent, _ partial: Partial,
-                   _ onDelta: @escaping @Sendable (String) -> Void, instructions: String? = nil) async throws -> Exchange {
-        var prev = s.chainHead
-        var input: [Item]
-        var event: String
-        if let _ = prev {
-            let missing = try store.completeMessages(session: s.id, after: s.chainCovers)
-            input = replayItems(missing) + [user]
-            event = missing.isEmpty ? "continue" : "switch"
-        } else {
-            let history = try store.completeMessages(session: s.id)
-            input = replayItems(history) + [user]
-            event = history.isEmpty ? "start" : "switch"
-        }
-        var request = CreateResponseRequest(model: s.model, input: .items(input), instructions: instructions, previousResponseID: prev)
-        do {
-            let r = try await exchange(&request, &sent, partial, onDelta)
-            return Exchange(response: r, previousSent: prev, conversationID: nil, event: event)
-        } catch let e as APIError where e.isPreviousResponseNotFound {
-            // The server lost the chain: replay the local history into a new one.
-            let history = try store.completeMessages(session: s.id)
-            prev = nil
-            request = CreateResponseRequest(model: s.model, input: .items(replayItems(history) + [user]), instructions: instructions)
-            partial.text = ""
-            let r = try await exchange(&request, &sent, partial, onDelta)
-            return Exchange(response: r, previousSent: nil, conversationID: nil, event: "repair", repair: e)
-        }
-    }
-
-    func conversationTurn(_ s: SessionRecord, _ user: Item, _ sent: inout Sent, _ partial: Partial,
-                          _ onDelta: @escaping @Sendable (String) -> Void) async throws -> Exchange {
-        var event = "continue"
-        var conversation = s.conversationID
-        if let id = conversation {
-            let missing = try store.completeMessages(session: s.id, after: s.conversationCovers)
-            if !missing.isEmpty {
-                event = "switch"
-                do {
-                    try await addItems(id, replayItems(missing), &sent)
-                } catch let e as APIError where e.status == 404 {
-                    conversation = nil
-                    _ = e
-                }
-            }
-        }
-        var repair: APIError?
-        if conversation == nil {
-            let history = try store.completeMessages(session: s.id)
-            conversation = try await createConversation(seed: replayItems(history), &sent)
-            event = history.isEmpty ? "start" : "switch"
-        }
-        try keepConversation(s, conversation)
-        var request = CreateResponseRequest(model: s.model, input: .items([user]), conversation: conversation)
-        do {
-            let r = try await exchange(&request, &sent, partial, onDelta)
-            return Exchange(response: r, previousSent: nil, conversationID: conversation, event: event)
-        } catch let e as APIError where e.status == 404 && e.param?.hasPrefix("conversation") == true {
-            // The conversation is gone on the server: seed a new one from the local history.
-            repair = e
-            let history = try store.completeMessages(session: s.id)
-            conversation = try await createConversation(seed: replayItems(history), &sent)
-            try keepConversation(s, conversation)
-            request = CreateResponseRequest(model: s.model, input: .items([user]), conversation: conversation)
-            partial.text = ""
-            let r = try await exchange(&request, &sent, partial, onDelta)
-            return Exchange(response: r, previousSent: nil, conversationID: conversation, event: "repair", repair: repair)
-        }
-    }
-
-    /// Client mode: the session's items from its Agents SDK session (plus any transcript messages it
-    /// lacks after turns in other modes), filtered by the memory policy, then the new message.
-    /// Requests carry `store: false`, so the server keeps nothing of the session.
-    func clientTurn(_ s: SessionRecord, _ user: Item, _ sent: inout Sent, _ partial: Partial,
-                    _ onDelta: @escaping @Sendable (String) -> Void) async throws -> Exchange {
-        let agentSession = try store.agentSession(for: s)
-        let seed = replayItems(try store.completeMessages(session: s.id, after: s.clientCovers))
-        // Read only what the policy needs: the newest items (a window, a budget, what a summary lacks),
-        // so a turn in a 200,000-item agent session reads a few rows, not the session.
-        let total = try agentSession.count() + seed.count
-        func newest(_ k: Int) throws -> [Item] {
-            guard k < total else { return try agentSession.getItems(limit: nil).map(Self.cleanForInput) + seed }
-            let fromStore = max(0, k - seed.count)
-            return (fromStore == 0 ? [] : try agentSession.getItems(limit: fromStore).map(Self.cleanForInput)) + seed.suffix(k)
-        }
-        let policy = try MemoryPolicy(parsing: s.policy)
-        var context: [Item]
-        var effect: PolicyEffect
-        var compaction: WorkbenchStore.Compaction?
-        var extraUsage: Usage?
-        var summaryCost: RequestCost?
-        if case .summarize(let n) = policy, total > n {
-            let keep = policy.summarizeKeep
-            let olderCount = total - keep
-            let prior = try store.latestCompaction(session: s.id)
-            // Items the previous summary already covers (none if it covers more than is old now).
-            let covered = prior.map { $0.covers <= olderCount ? $0.covers : 0 } ?? 0
-            let recent = try newest(total - covered)   // what the summary lacks, then the items kept verbatim
-            let summary: String
-            if let prior, prior.covers == olderCount {
-                summary = prior.summary
-            } else {
-                // Incremental: the previous summary plus what became old since it.
-                var input: [Item] = []
-                if let prior, prior.covers < olderCount { input.append(Self.summaryItem(prior.summary)) }
-                input += recent.dropLast(keep)
-                let request = CreateResponseRequest(model: s.model, input: .items(input), instructions: MemoryPolicy.summaryInstructions, store: false)
-                let bytes = try backend.requestBody(request).count
-                sent.bytes += bytes
-                sent.items += input.count
-                let r = try await backend.createResponse(request)
-                summary = r.outputText
-                extraUsage = r.usage
-                summaryCost = RequestCost(requestBytes: bytes, items: input.count, inputTokens: r.usage?.input_tokens,
-                                          cachedTokens: r.usage?.cachedTokens, outputTokens: r.usage?.output_tokens)
-                compaction = WorkbenchStore.Compaction(covers: olderCount, summarized: olderCount, summary: summary)
-            }
-            context = [Self.summaryItem(summary)] + recent.suffix(keep)
-            effect = PolicyEffect(policy: policy.description, kept: keep, dropped: 0, summarized: olderCount, summary: summaryCost)
-        } else {
-            var kept: [Item]
-            switch policy {
-            case .window(let n):
-                kept = try newest(n)
-            case .budget:
-                // Widen the tail until the budget stops inside it (or it is the whole history).
-                var k = 64
-                while true {
-                    let tail = try newest(k)
-                    kept = policy.select(tail).kept
-                    if kept.count < tail.count || tail.count >= total { break }
-                    k *= 4
-                }
-            case .all, .summarize:
-                kept = try newest(total)
-            }
-            context = kept
-            effect = PolicyEffect(policy: policy.description, kept: kept.count, dropped: total - kept.count, summarized: 0)
-        }
-        // store:false: the client holds the history, so the server need not keep a copy.
-        var request = CreateResponseRequest(model: s.model, input: .items(context + [user]), store: false)
-        let r = try await exchange(&request, &sent, partial, onDelta)
-        return Exchange(response: r, previousSent: nil, conversationID: nil, event: "client", policyEffect: effect,
-                        clientSeed: seed, compaction: compaction, extraUsage: extraUsage)
-    }
-
-    /// A summary as an input item: developer text the model reads as context.
-    static func summaryItem(_ text: String) -> Item { .message(Message(role: "developer", content: .text(text))) }
-
-    /// What the Agents SDK strips before sending stored items to the Responses API: the fake ids and
-    /// `provider_data` of Chat Completions items.
-    static func cleanForInput(_ item: Item) -> Item {
-        guard case .message(var m) = item else { return item }
-        if m.id == "__fake_id__" { m.id = nil }
-        m.extra.removeValue(forKey: "provider_data")
-        return .message(m)
     }
 
     /// Hybrid mode's instructions: the profile's long-term facts, in the user's words.

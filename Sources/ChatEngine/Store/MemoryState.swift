@@ -94,7 +94,7 @@ extension WorkbenchStore {
             : ((try? agentSession(for: s).count()) ?? 0)
         let facts = try db.query("SELECT count(*) FROM facts WHERE profile = ?", [.text(s.profile)])[0][0].int ?? 0
         let last = try db.query("SELECT * FROM turns WHERE session_id = ? ORDER BY number DESC LIMIT 1", [.integer(s.id)]).first.map(turn(from:))
-        let lastCompleted = last?.status == "completed" ? last : try db.query(
+        let lastCompleted = last?.status == .completed ? last : try db.query(
             "SELECT * FROM turns WHERE session_id = ? AND status = 'completed' ORDER BY number DESC LIMIT 1", [.integer(s.id)]).first.map(turn(from:))
         return MemoryState(mode: s.mode, policy: s.policy, profile: s.profile, serverItems: serverItems, serverTurns: serverTurns,
                            chainHead: s.chainHead, conversationID: s.conversationID, transcriptMessages: count(0),

@@ -193,8 +193,8 @@ extension WorkbenchStore {
             let headReply = try head.flatMap { h in try db.query("SELECT reply_message_id FROM turns WHERE session_id = ? AND response_id = ?", [.integer(src.id), .text(h)]).first?[0].int64 }
             for m in try messages(session: src.id) where m.id <= lastMessage {
                 try db.execute("INSERT INTO messages(session_id, parent_id, role, content, item, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               [.integer(fork.id), SQLValue(m.parentID.flatMap { idMap[$0] }.map(Int.init)), .text(m.role), .text(m.content),
-                                .text(m.item.jsonString()), .text(m.status), .double(m.createdAt)])
+                               [.integer(fork.id), SQLValue(m.parentID.flatMap { idMap[$0] }.map(Int.init)), .text(m.role.rawValue), .text(m.content),
+                                .text(m.item.jsonString()), .text(m.status.rawValue), .double(m.createdAt)])
                 idMap[m.id] = db.lastInsertRowID
                 if let hr = headReply, m.id <= hr { headCovers = db.lastInsertRowID }
             }
@@ -222,7 +222,7 @@ extension WorkbenchStore {
             """, [.integer(t.sessionID), .integer(Int64(t.number)), .text(t.mode.rawValue), .text(t.backend), .text(t.model),
                   SQLValue(t.previousResponseID), SQLValue(t.responseID), SQLValue(t.conversationID), .integer(Int64(t.itemsSent)),
                   .integer(Int64(t.requestBytes)), SQLValue(t.inputTokens), SQLValue(t.cachedTokens), SQLValue(t.outputTokens),
-                  SQLValue(t.latencyMs), .text(t.status), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent),
+                  SQLValue(t.latencyMs), .text(t.status.rawValue), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent?.rawValue),
                   SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt), .integer(Int64(t.inputItems)),
                   SQLValue(userID.map(Int.init)), SQLValue(replyID.map(Int.init))])
     }
@@ -234,7 +234,7 @@ extension WorkbenchStore {
     public func exportJSON(_ name: String) throws -> String {
         let s = try requireSession(name)
         let messages = try self.messages(session: s.id).map { m -> JSONValue in
-            .object(["id": .int(m.id), "role": .string(m.role), "status": .string(m.status), "content": .string(m.content), "item": m.item.jsonValue,
+            .object(["id": .int(m.id), "role": .string(m.role.rawValue), "status": .string(m.status.rawValue), "content": .string(m.content), "item": m.item.jsonValue,
                      "turn_id": m.turnID.map { .int($0) } ?? .null, "created_at": .double(m.createdAt)])
         }
         let turns = try self.turns(session: s.id).map(Self.turnJSON)
@@ -254,8 +254,8 @@ extension WorkbenchStore {
         func str(_ v: String?) -> JSONValue { v.map { .string($0) } ?? .null }
         return .object([
             "turn": .int(Int64(t.number)), "mode": .string(t.mode.rawValue), "backend": .string(t.backend), "model": .string(t.model),
-            "status": .string(t.status), "response_id": str(t.responseID), "previous_response_id": str(t.previousResponseID),
-            "conversation_id": str(t.conversationID), "chain_event": str(t.chainEvent), "items_sent": .int(Int64(t.itemsSent)),
+            "status": .string(t.status.rawValue), "response_id": str(t.responseID), "previous_response_id": str(t.previousResponseID),
+            "conversation_id": str(t.conversationID), "chain_event": str(t.chainEvent?.rawValue), "items_sent": .int(Int64(t.itemsSent)),
             "request_bytes": .int(Int64(t.requestBytes)), "input_tokens": opt(t.inputTokens), "cached_tokens": opt(t.cachedTokens),
             "output_tokens": opt(t.outputTokens), "latency_ms": t.latencyMs.map { .double($0) } ?? .null,
             "error_code": str(t.errorCode), "error_message": str(t.errorMessage),
@@ -274,16 +274,16 @@ extension WorkbenchStore {
         if let f = try forkedFrom(session: s.id) { out += " · forked from \(f)" }
         out += "\n\n"
         for m in try messages(session: s.id) {
-            let who = m.role == "user" ? "**You**" : "**Assistant**"
+            let who = m.role == .user ? "**You**" : "**Assistant**"
             var meta: [String] = []
-            if m.role == "assistant", let t = m.turnID.flatMap({ byID[$0] }), let rid = t.responseID { meta.append("`\(rid)`") }
-            if m.status != "complete" { meta.append("*\(m.status)*") }
+            if m.role == .assistant, let t = m.turnID.flatMap({ byID[$0] }), let rid = t.responseID { meta.append("`\(rid)`") }
+            if m.status != .complete { meta.append("*\(m.status.rawValue)*") }
             out += "\(who)\(meta.isEmpty ? "" : " (" + meta.joined(separator: ", ") + ")"):\n\n\(m.content)\n\n"
         }
         out += "## Turns\n\n| turn | mode | response | previous | request bytes | items | input tokens (cached) | output tokens | latency ms | status |\n"
         out += "|---:|---|---|---|---:|---:|---:|---:|---:|---|\n"
         for t in turns {
-            out += "| \(t.number) | \(t.mode.rawValue) | \(t.responseID.map { "`\($0)`" } ?? "—") | \(t.previousResponseID.map { "`\($0)`" } ?? "—") | \(t.requestBytes) | \(t.itemsSent) | \(t.inputTokens ?? 0) (\(t.cachedTokens ?? 0)) | \(t.outputTokens ?? 0) | \(String(format: "%.1f", t.latencyMs ?? 0)) | \(t.status)\(t.chainEvent.map { " · \($0)" } ?? "") |\n"
+            out += "| \(t.number) | \(t.mode.rawValue) | \(t.responseID.map { "`\($0)`" } ?? "—") | \(t.previousResponseID.map { "`\($0)`" } ?? "—") | \(t.requestBytes) | \(t.itemsSent) | \(t.inputTokens ?? 0) (\(t.cachedTokens ?? 0)) | \(t.outputTokens ?? 0) | \(String(format: "%.1f", t.latencyMs ?? 0)) | \(t.status.rawValue)\(t.chainEvent.map { " · \($0.rawValue)" } ?? "") |\n"
         }
         return out
     }

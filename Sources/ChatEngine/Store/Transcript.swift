@@ -3,10 +3,9 @@ import Foundation
 /// One row of a conversation as a screen shows it.
 public struct TranscriptRow: Sendable, Equatable {
     public var id: Int64
-    public var role: String
+    public var role: Role
     public var text: String
-    /// complete | interrupted | failed
-    public var status: String
+    public var status: MessageStatus
     /// Why a user message was not answered (its turn's error).
     public var note: String?
 }
@@ -38,9 +37,9 @@ extension WorkbenchStore {
             SELECT m.id, m.role, m.content, m.status, t.error_message FROM messages m LEFT JOIN turns t ON t.id = m.turn_id
             WHERE m.session_id = ? AND \(bound.sql) ORDER BY m.id \(order) LIMIT ?
             """, [.integer(s.id), .integer(bound.value), .integer(Int64(limit + 1))]).map { r -> TranscriptRow in
-            let status = r[3].string ?? "complete", role = r[1].string ?? "user"
+            let status = MessageStatus(stored: r[3].string), role = Role(r[1].string ?? "user")
             return TranscriptRow(id: r[0].int64 ?? 0, role: role, text: r[2].string ?? "", status: status,
-                                 note: status == "failed" && role == "user" ? r[4].string : nil)
+                                 note: status == .failed && role == .user ? r[4].string : nil)
         }
         return Self.finish(rows, page: page, limit: limit)
     }
@@ -82,7 +81,7 @@ extension SQLiteAgentSession {
             ORDER BY id \(order) LIMIT ?
             """, [.text(sessionID), .integer(bound.value), .integer(Int64(limit + 1))]).map { r -> TranscriptRow? in
             guard let item = Item.parse(r[1].string ?? "") else { return nil }
-            return TranscriptRow(id: r[0].int64 ?? 0, role: item.role ?? "tool", text: item.text, status: "complete", note: nil)
+            return TranscriptRow(id: r[0].int64 ?? 0, role: Role(item.role ?? "tool"), text: item.text, status: .complete, note: nil)
         }
         let (page, more) = WorkbenchStore.finish(rows, page: page, limit: limit)
         return (page.compactMap { $0 }, more)
@@ -106,7 +105,7 @@ extension RedisAgentSession {
         let raw = try client.call("LRANGE", messagesKey, String(from), String(to)).array ?? []
         let rows = raw.enumerated().compactMap { i, v -> TranscriptRow? in
             guard let item = Self.decode(v) else { return nil }
-            return TranscriptRow(id: Int64(from + i + 1), role: item.role ?? "tool", text: item.text, status: "complete", note: nil)
+            return TranscriptRow(id: Int64(from + i + 1), role: Role(item.role ?? "tool"), text: item.text, status: .complete, note: nil)
         }
         return (rows, more)
     }

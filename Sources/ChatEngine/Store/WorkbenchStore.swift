@@ -1,292 +1,9 @@
 import Foundation
 
-/// How a session keeps its memory.
-public enum MemoryMode: String, Sendable, CaseIterable, Codable {
-    case chain          // server: previous_response_id, auto-chained
-    case conversation   // server: a Conversations API object
-    case client         // client: the whole (policy-filtered) history every turn
-    case hybrid         // server chain + long-term facts from the client store as instructions
-
-    public var title: String {
-        switch self {
-        case .chain: return "SERVER CHAIN"
-        case .conversation: return "SERVER CONVERSATION"
-        case .client: return "CLIENT"
-        case .hybrid: return "HYBRID"
-        }
-    }
-    public var isServerManaged: Bool { self != .client }
-}
-
-public struct SessionRecord: Sendable, Equatable {
-    public var id: Int64
-    public var name: String
-    public var mode: MemoryMode
-    public var backend: String
-    public var model: String
-    public var policy: String
-    public var profile: String
-    /// The response the next chain/hybrid turn continues from.
-    public var chainHead: String?
-    /// The last transcript message the server chain holds (messages after it must be replayed).
-    public var chainCovers: Int64
-    public var conversationID: String?
-    /// The last transcript message the server conversation holds.
-    public var conversationCovers: Int64
-    /// The last transcript message the client session holds.
-    public var clientCovers: Int64
-    /// An external Agents SDK session store used as this session's client store: an SDK SQLite file's
-    /// path, or a redis:// URL (saved without its password). nil: workbench.sqlite's own SDK tables.
-    public var clientDB: String?
-    /// For HTTP backends: the base URL and API (responses | chat) the session uses.
-    public var baseURL: String? = nil
-    public var api: String? = nil
-    public var createdAt: Double
-    public var updatedAt: Double
-    public init(id: Int64, name: String, mode: MemoryMode, backend: String, model: String, policy: String, profile: String, chainHead: String? = nil, chainCovers: Int64, conversationID: String? = nil, conversationCovers: Int64, clientCovers: Int64, clientDB: String? = nil, baseURL: String? = nil, api: String? = nil, createdAt: Double, updatedAt: Double) {
-        self.id = id
-        self.name = name
-        self.mode = mode
-        self.backend = backend
-        self.model = model
-        self.policy = policy
-        self.profile = profile
-        self.chainHead = chainHead
-        self.chainCovers = chainCovers
-        self.conversationID = conversationID
-        self.conversationCovers = conversationCovers
-        self.clientCovers = clientCovers
-        self.clientDB = clientDB
-        self.baseURL = baseURL
-        self.api = api
-        self.createdAt = createdAt
-        self.updatedAt = updatedAt
-    }
-
-}
-
-public struct MessageRecord: Sendable, Equatable {
-    public var id: Int64
-    public var sessionID: Int64
-    public var parentID: Int64?
-    public var role: String
-    public var content: String
-    public var item: Item
-    /// complete | interrupted | failed. Only complete messages are part of the memory.
-    public var status: String
-    public var turnID: Int64?
-    public var createdAt: Double
-}
-
-/// What a turn's memory policy did to the history (client mode).
-public struct PolicyEffect: Codable, Sendable, Equatable {
-    public var policy: String
-    public var kept: Int
-    public var dropped: Int
-    public var summarized: Int
-    /// The summary request this turn made first (summarize:N, when a new summary was written).
-    /// Its cost is part of the turn's totals but not of the request that produced the reply.
-    public var summary: RequestCost?
-    public init(policy: String, kept: Int, dropped: Int, summarized: Int, summary: RequestCost? = nil) {
-        self.policy = policy
-        self.kept = kept
-        self.dropped = dropped
-        self.summarized = summarized
-        self.summary = summary
-    }
-}
-
-/// What one request of a turn sent and was billed.
-public struct RequestCost: Codable, Sendable, Equatable {
-    public var requestBytes: Int
-    public var items: Int
-    public var inputTokens: Int?
-    public var cachedTokens: Int?
-    public var outputTokens: Int?
-    public init(requestBytes: Int, items: Int, inputTokens: Int? = nil, cachedTokens: Int? = nil, outputTokens: Int? = nil) {
-        self.requestBytes = requestBytes
-        self.items = items
-        self.inputTokens = inputTokens
-        self.cachedTokens = cachedTokens
-        self.outputTokens = outputTokens
-    }
-}
-
-extension TurnRecord {
-    /// The part of the turn that produced the reply: the turn's totals without its summary request.
-    /// Its `inputTokens` are the model's context for the reply.
-    public var reply: RequestCost {
-        let x = policyEffect?.summary
-        func minus(_ a: Int?, _ b: Int?) -> Int? { a.map { $0 - (b ?? 0) } }
-        return RequestCost(requestBytes: requestBytes - (x?.requestBytes ?? 0), items: itemsSent - (x?.items ?? 0),
-                           inputTokens: minus(inputTokens, x?.inputTokens), cachedTokens: minus(cachedTokens, x?.cachedTokens),
-                           outputTokens: minus(outputTokens, x?.outputTokens))
-    }
-}
-
-/// One row per turn: what was sent, what came back, what it cost.
-public struct TurnRecord: Sendable, Equatable {
-    public var id: Int64 = 0
-    public var sessionID: Int64
-    public var number: Int
-    public var mode: MemoryMode
-    public var backend: String
-    public var model: String
-    public var previousResponseID: String?
-    public var responseID: String?
-    public var conversationID: String?
-    public var itemsSent: Int
-    /// Input items of the final request (a repair's replay, not the failed attempt).
-    public var inputItems: Int = 0
-    public var requestBytes: Int
-    public var inputTokens: Int?
-    public var cachedTokens: Int?
-    public var outputTokens: Int?
-    public var latencyMs: Double?
-    /// completed | interrupted | failed
-    public var status: String
-    public var errorCode: String?
-    public var errorMessage: String?
-    /// How the turn related to the server's memory: start | continue | replay | repair | switch.
-    public var chainEvent: String?
-    public var policyEffect: PolicyEffect?
-    public var userMessageID: Int64?
-    public var replyMessageID: Int64?
-    public var createdAt: Double
-
-    public init(id: Int64 = 0, sessionID: Int64, number: Int, mode: MemoryMode, backend: String, model: String, previousResponseID: String? = nil, responseID: String? = nil, conversationID: String? = nil, itemsSent: Int, inputItems: Int = 0, requestBytes: Int, inputTokens: Int? = nil, cachedTokens: Int? = nil, outputTokens: Int? = nil, latencyMs: Double? = nil, status: String, errorCode: String? = nil, errorMessage: String? = nil, chainEvent: String? = nil, policyEffect: PolicyEffect? = nil, userMessageID: Int64? = nil, replyMessageID: Int64? = nil, createdAt: Double) {
-        self.id = id
-        self.sessionID = sessionID
-        self.number = number
-        self.mode = mode
-        self.backend = backend
-        self.model = model
-        self.previousResponseID = previousResponseID
-        self.responseID = responseID
-        self.conversationID = conversationID
-        self.itemsSent = itemsSent
-        self.inputItems = inputItems
-        self.requestBytes = requestBytes
-        self.inputTokens = inputTokens
-        self.cachedTokens = cachedTokens
-        self.outputTokens = outputTokens
-        self.latencyMs = latencyMs
-        self.status = status
-        self.errorCode = errorCode
-        self.errorMessage = errorMessage
-        self.chainEvent = chainEvent
-        self.policyEffect = policyEffect
-        self.userMessageID = userMessageID
-        self.replyMessageID = replyMessageID
-        self.createdAt = createdAt
-    }
-}
-
 /// The workbench's own SQLite file: sessions, the transcript (a parent-linked message list per
 /// session), and one row per turn. Every panel, report and browser is a query over these rows.
 public final class WorkbenchStore: @unchecked Sendable {
     public let db: Database
-
-    public static let migrations: [Migration] = [
-        Migration(version: 1, sql: """
-            CREATE TABLE sessions (
-                id INTEGER PRIMARY KEY,
-                name TEXT NOT NULL UNIQUE,
-                mode TEXT NOT NULL,
-                backend TEXT NOT NULL,
-                model TEXT NOT NULL,
-                policy TEXT NOT NULL DEFAULT 'all',
-                profile TEXT NOT NULL DEFAULT 'default',
-                chain_head TEXT,
-                chain_covers INTEGER NOT NULL DEFAULT 0,
-                conversation_id TEXT,
-                conversation_covers INTEGER NOT NULL DEFAULT 0,
-                client_covers INTEGER NOT NULL DEFAULT 0,
-                forked_from TEXT,
-                created_at REAL NOT NULL,
-                updated_at REAL NOT NULL
-            );
-            CREATE TABLE messages (
-                id INTEGER PRIMARY KEY,
-                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-                parent_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
-                role TEXT NOT NULL,
-                content TEXT NOT NULL,
-                item TEXT NOT NULL,
-                status TEXT NOT NULL DEFAULT 'complete',
-                turn_id INTEGER,
-                created_at REAL NOT NULL
-            );
-            CREATE INDEX messages_by_session ON messages(session_id, id);
-            CREATE TABLE turns (
-                id INTEGER PRIMARY KEY,
-                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-                number INTEGER NOT NULL,
-                mode TEXT NOT NULL,
-                backend TEXT NOT NULL,
-                model TEXT NOT NULL,
-                previous_response_id TEXT,
-                response_id TEXT,
-                conversation_id TEXT,
-                items_sent INTEGER NOT NULL,
-                request_bytes INTEGER NOT NULL,
-                input_tokens INTEGER,
-                cached_tokens INTEGER,
-                output_tokens INTEGER,
-                latency_ms REAL,
-                status TEXT NOT NULL,
-                error_code TEXT,
-                error_message TEXT,
-                chain_event TEXT,
-                policy_effect TEXT,
-                user_message_id INTEGER,
-                reply_message_id INTEGER,
-                created_at REAL NOT NULL
-            );
-            CREATE INDEX turns_by_session ON turns(session_id, number);
-            CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            """),
-        // Client-side memory: the Agents SDK session tables (so the Python SDK can open chatbench's
-        // sessions), long-term facts for hybrid mode, and summarizing policies' compactions.
-        Migration(version: 2, sql: SQLiteAgentSession.schema() + """
-            CREATE TABLE facts (
-                profile TEXT NOT NULL,
-                key TEXT NOT NULL,
-                value TEXT NOT NULL,
-                session TEXT,
-                updated_at REAL NOT NULL,
-                PRIMARY KEY (profile, key)
-            );
-            CREATE TABLE compactions (
-                id INTEGER PRIMARY KEY,
-                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-                turn_id INTEGER,
-                covers INTEGER NOT NULL,
-                summarized INTEGER NOT NULL,
-                summary TEXT NOT NULL,
-                created_at REAL NOT NULL
-            );
-            ALTER TABLE sessions ADD COLUMN client_db TEXT;
-            """),
-        // The number of input items of the turn's final request: what it added to a server chain.
-        Migration(version: 3, sql: "ALTER TABLE turns ADD COLUMN input_items INTEGER NOT NULL DEFAULT 0;"),
-        searchMigration,
-        countersMigration,
-        // Where an HTTP session talks to, so later turns reach the same server.
-        Migration(version: 6, sql: "ALTER TABLE sessions ADD COLUMN base_url TEXT; ALTER TABLE sessions ADD COLUMN api TEXT;"),
-        // A turn number is unique in its session. Files written before this (when two processes could
-        // both take the same number) are repaired first: each session's turns are renumbered 1, 2, 3…
-        // in the order they were numbered and inserted, which keeps every turn and its order.
-        Migration(version: 7, sql: """
-            UPDATE turns SET number = (
-                SELECT n FROM (SELECT id, row_number() OVER (PARTITION BY session_id ORDER BY number, id) AS n FROM turns) AS ranked
-                WHERE ranked.id = turns.id)
-            WHERE EXISTS (SELECT 1 FROM turns t2 WHERE t2.session_id = turns.session_id GROUP BY t2.number HAVING count(*) > 1);
-            DROP INDEX turns_by_session;
-            CREATE UNIQUE INDEX turns_by_session ON turns(session_id, number);
-            """),
-        runningCountsMigration,
-    ]
 
     public init(path: String) throws {
         db = try Database.open(path: path, migrations: Self.migrations)
@@ -398,8 +115,8 @@ public final class WorkbenchStore: @unchecked Sendable {
     private func message(from r: Row) -> MessageRecord {
         let item = Item.parse(r["item"].string ?? "") ?? .userText(r["content"].string ?? "")
         return MessageRecord(id: r["id"].int64 ?? 0, sessionID: r["session_id"].int64 ?? 0, parentID: r["parent_id"].int64,
-                             role: r["role"].string ?? "", content: r["content"].string ?? "", item: item,
-                             status: r["status"].string ?? "complete", turnID: r["turn_id"].int64, createdAt: r["created_at"].double ?? 0)
+                             role: Role(r["role"].string ?? ""), content: r["content"].string ?? "", item: item,
+                             status: MessageStatus(stored: r["status"].string), turnID: r["turn_id"].int64, createdAt: r["created_at"].double ?? 0)
     }
 
     /// The whole transcript of a session, oldest first.
@@ -419,10 +136,10 @@ public final class WorkbenchStore: @unchecked Sendable {
     }
 
     @discardableResult
-    func insertMessage(session: Int64, role: String, item: Item, status: String, turn: Int64?) throws -> Int64 {
+    func insertMessage(session: Int64, role: Role, item: Item, status: MessageStatus, turn: Int64?) throws -> Int64 {
         let parent = try db.query("SELECT max(id) FROM messages WHERE session_id = ?", [.integer(session)])[0][0]
         try db.execute("INSERT INTO messages(session_id, parent_id, role, content, item, status, turn_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       [.integer(session), parent, .text(role), .text(item.text), .text(item.jsonString()), .text(status),
+                       [.integer(session), parent, .text(role.rawValue), .text(item.text), .text(item.jsonString()), .text(status.rawValue),
                         SQLValue(turn.map(Int.init)), .double(Date().timeIntervalSince1970)])
         return db.lastInsertRowID
     }
@@ -436,8 +153,8 @@ public final class WorkbenchStore: @unchecked Sendable {
                    responseID: r["response_id"].string, conversationID: r["conversation_id"].string,
                    itemsSent: r["items_sent"].int ?? 0, inputItems: r["input_items"].int ?? 0, requestBytes: r["request_bytes"].int ?? 0,
                    inputTokens: r["input_tokens"].int, cachedTokens: r["cached_tokens"].int, outputTokens: r["output_tokens"].int,
-                   latencyMs: r["latency_ms"].double, status: r["status"].string ?? "", errorCode: r["error_code"].string,
-                   errorMessage: r["error_message"].string, chainEvent: r["chain_event"].string,
+                   latencyMs: r["latency_ms"].double, status: TurnStatus(stored: r["status"].string), errorCode: r["error_code"].string,
+                   errorMessage: r["error_message"].string, chainEvent: r["chain_event"].string.flatMap(ChainEvent.init(rawValue:)),
                    policyEffect: r["policy_effect"].string.flatMap { try? WireJSON.decode(PolicyEffect.self, from: $0) },
                    userMessageID: r["user_message_id"].int64, replyMessageID: r["reply_message_id"].int64,
                    createdAt: r["created_at"].double ?? 0)
@@ -471,7 +188,7 @@ public final class WorkbenchStore: @unchecked Sendable {
     /// number nor have its anchors overwritten. `update` runs in the same transaction with the new
     /// message ids, to move the session's anchors and write other rows (client items, facts).
     @discardableResult
-    public func recordTurn(_ draft: TurnRecord, userItem: Item, userStatus: String, reply: Item?, replyStatus: String,
+    public func recordTurn(_ draft: TurnRecord, userItem: Item, userStatus: MessageStatus, reply: Item?, replyStatus: MessageStatus,
                            update: (inout SessionRecord, _ userMessageID: Int64, _ replyMessageID: Int64?) throws -> Void = { _, _, _ in })
         throws -> (TurnRecord, SessionRecord) {
         try db.transaction {
@@ -488,13 +205,13 @@ public final class WorkbenchStore: @unchecked Sendable {
                 """, [.integer(t.sessionID), .integer(Int64(t.number)), .text(t.mode.rawValue), .text(t.backend), .text(t.model),
                       SQLValue(t.previousResponseID), SQLValue(t.responseID), SQLValue(t.conversationID), .integer(Int64(t.itemsSent)),
                       .integer(Int64(t.requestBytes)), SQLValue(t.inputTokens), SQLValue(t.cachedTokens), SQLValue(t.outputTokens),
-                      SQLValue(t.latencyMs), .text(t.status), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent),
+                      SQLValue(t.latencyMs), .text(t.status.rawValue), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent?.rawValue),
                       SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt), .integer(Int64(t.inputItems))])
             t.id = db.lastInsertRowID
-            let userID = try insertMessage(session: t.sessionID, role: "user", item: userItem, status: userStatus, turn: t.id)
+            let userID = try insertMessage(session: t.sessionID, role: .user, item: userItem, status: userStatus, turn: t.id)
             t.userMessageID = userID
             if let reply {
-                t.replyMessageID = try insertMessage(session: t.sessionID, role: "assistant", item: reply, status: replyStatus, turn: t.id)
+                t.replyMessageID = try insertMessage(session: t.sessionID, role: .assistant, item: reply, status: replyStatus, turn: t.id)
             }
             try db.execute("UPDATE turns SET user_message_id = ?, reply_message_id = ? WHERE id = ?",
                            [.integer(userID), SQLValue(t.replyMessageID.map(Int.init)), .integer(t.id)])

@@ -7,7 +7,7 @@ public enum ScreenData {
     public static let chainPanelTurns = 64
 
     static func chatMessages(_ rows: [TranscriptRow]) -> [ChatMessage] {
-        rows.map { ChatMessage(id: $0.id, role: $0.role, text: $0.text, status: $0.status, note: $0.note) }
+        rows.map { ChatMessage(id: $0.id, role: $0.role, text: $0.text, status: ChatMessage.Status($0.status), note: $0.note) }
     }
 
     /// Rows after `after` (a turn just recorded, or written by another process), oldest first.

@@ -52,7 +52,7 @@ public struct AppState: Sendable {
     /// The messages the pane shows: the transcript plus the turn in flight.
     public var displayMessages: [ChatMessage] {
         guard let s = streaming else { return messages }
-        return messages + [ChatMessage(id: -1, role: "user", text: s.userText, status: "pending"),
-                           ChatMessage(id: -2, role: "assistant", text: s.reply, status: "streaming", revision: s.revision)]
+        return messages + [ChatMessage(id: -1, role: .user, text: s.userText, status: .pending),
+                           ChatMessage(id: -2, role: .assistant, text: s.reply, status: .streaming, revision: s.revision)]
     }
 }

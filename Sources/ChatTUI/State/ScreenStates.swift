@@ -40,8 +40,8 @@ public struct CompareColumnState: Sendable, Equatable {
     public func display(index: Int, pendingUser: String?) -> [ChatMessage] {
         var out = messages
         if let u = pendingUser, streaming != nil {
-            out.append(ChatMessage(id: Int64(-10 - index * 2), role: "user", text: u, status: "pending"))
-            out.append(ChatMessage(id: Int64(-11 - index * 2), role: "assistant", text: streaming ?? "", status: "streaming", revision: revision))
+            out.append(ChatMessage(id: Int64(-10 - index * 2), role: .user, text: u, status: .pending))
+            out.append(ChatMessage(id: Int64(-11 - index * 2), role: .assistant, text: streaming ?? "", status: .streaming, revision: revision))
         }
         return out
     }
@@ -89,7 +89,7 @@ public struct BrowserState: Sendable, Equatable {
     public var current: SessionSummary? { sessions.indices.contains(selected) ? sessions[selected] : nil }
     /// The response (or message) id `f` forks at.
     public var forkAt: String? {
-        let completed = previewTurns.indices.filter { previewTurns[$0].status == "completed" }
+        let completed = previewTurns.indices.filter { previewTurns[$0].status == .completed }
         guard let i = forkPoint.flatMap({ p in completed.contains(p) ? p : nil }) ?? completed.last else { return nil }
         let t = previewTurns[i]
         return t.responseID.flatMap { $0.hasPrefix("resp_") && t.mode != .client ? $0 : nil } ?? t.replyMessageID.map { "\($0)" }

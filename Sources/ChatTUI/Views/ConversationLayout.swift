@@ -1,16 +1,30 @@
 import Foundation
+import ChatEngine
 
 /// A message as the conversation pane shows it. `revision` counts the deltas of a streaming reply.
 public struct ChatMessage: Hashable, Sendable {
     public var id: Int64
-    public var role: String
+    public var role: Role
     public var text: String
-    /// complete | interrupted | failed | streaming | pending
-    public var status: String
+    public var status: Status
     public var revision: Int
     public var note: String?
 
-    public init(id: Int64, role: String, text: String, status: String = "complete", revision: Int = 0, note: String? = nil) {
+    /// A stored message's status, or one of the two states only the screen has: the user's message
+    /// waiting for its turn (`pending`) and the reply in flight (`streaming`).
+    public enum Status: Hashable, Sendable {
+        case complete, interrupted, failed, pending, streaming
+
+        public init(_ stored: MessageStatus) {
+            switch stored {
+            case .complete: self = .complete
+            case .interrupted: self = .interrupted
+            case .failed: self = .failed
+            }
+        }
+    }
+
+    public init(id: Int64, role: Role, text: String, status: Status = .complete, revision: Int = 0, note: String? = nil) {
         self.id = id
         self.role = role
         self.text = text
@@ -47,7 +61,7 @@ public final class LayoutCache: @unchecked Sendable {
     /// The rows of one message: a label column ("you ", "bot "), the wrapped Markdown, a status note,
     /// and a blank separator row.
     public func lines(for m: ChatMessage, width: Int) -> [Line] {
-        if m.status == "streaming" { return streamingLines(m, width: width) }
+        if m.status == .streaming { return streamingLines(m, width: width) }
         let key = Key(message: m, width: width)
         if let cached = entries[key] { return cached }
         layouts += 1
@@ -55,12 +69,12 @@ public final class LayoutCache: @unchecked Sendable {
         let textWidth = max(1, width - Self.labelWidth)
         let body = TextLayout.markdown(m.text, width: textWidth, base: Style(.text))
         var out = Self.labelled(body, m, first: true)
-        let isUser = m.role == "user"
+        let isUser = m.role == .user
         let pad = Self.indent.text
         switch (m.status, isUser) {
-        case ("interrupted", false):
+        case (.interrupted, false):
             out += TextLayout.wrap([Span("⚠ interrupted" + (m.note.map { ": \($0)" } ?? ""), Style(.warning))], width: textWidth, firstIndent: [Span(pad, .text)], indent: Self.labelWidth)
-        case ("failed", true):
+        case (.failed, true):
             out += TextLayout.wrap([Span("✕ not answered" + (m.note.map { ": \($0)" } ?? ""), Style(.error))], width: textWidth, firstIndent: [Span(pad, .text)], indent: Self.labelWidth)
         default:
             break
@@ -72,9 +86,9 @@ public final class LayoutCache: @unchecked Sendable {
 
     /// Body rows with the label column: the role label on the first row, an indent on the others.
     static func labelled(_ body: [Line], _ m: ChatMessage, first: Bool) -> [Line] {
-        let isUser = m.role == "user"
+        let isUser = m.role == .user
         let base = Style(isUser ? .user : .assistant)
-        let label = isUser ? "you  " : (m.role == "assistant" ? "bot  " : String(m.role.prefix(4)).padding(toLength: labelWidth, withPad: " ", startingAt: 0))
+        let label = isUser ? "you  " : (m.role == .assistant ? "bot  " : String(m.role.rawValue.prefix(4)).padding(toLength: labelWidth, withPad: " ", startingAt: 0))
         var out: [Line] = []
         out.reserveCapacity(body.count + 2)
         for (i, line) in body.enumerated() {

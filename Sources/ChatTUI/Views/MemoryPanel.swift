@@ -1,0 +1,71 @@
+import ChatEngine
+import Foundation
+
+extension Views {
+    // MARK: Memory panel
+
+    /// Bytes in binary units (1 KB = 1024 B), one decimal, up to TB.
+    public static func bytes(_ n: Int) -> String {
+        if n < 1024 { return "\(n) B" }
+        var value = Double(n) / 1024
+        for unit in ["KB", "MB", "GB"] {
+            if value < 1023.95 { return String(format: "%.1f \(unit)", value) }
+            value /= 1024
+        }
+        return String(format: "%.1f TB", value)
+    }
+
+    /// (label, value) rows of the memory panel.
+    public static func memoryRows(_ s: AppState) -> [(String, String, StyleRole)] {
+        guard let m = s.memory else { return [("memory", "loading…", .dim)] }
+        var rows: [(String, String, StyleRole)] = []
+        switch m.mode {
+        case .chain, .hybrid:
+            rows.append(("server", m.serverItems.map { "\($0) items · \(m.serverTurns) turn\(m.serverTurns == 1 ? "" : "s")" } ?? "nothing yet", .text))
+            if let head = m.chainHead { rows.append(("head", IDs.short(head, keep: 8), .chain)) }
+        case .conversation:
+            rows.append(("server", m.serverItems.map { "\($0) items · \(m.serverTurns) turn\(m.serverTurns == 1 ? "" : "s")" } ?? "nothing yet", .text))
+            if let c = m.conversationID { rows.append(("conv", IDs.short(c, keep: 8), .chain)) }
+        case .client:
+            rows.append(("server", "nothing kept", .dim))
+        }
+        switch m.mode {
+        case .client:
+            rows.append(("client", "\(m.clientItems) items stored", .text))
+            rows.append(("policy", m.policy, .accent))
+            if let e = m.last?.policyEffect, m.last?.mode == .client {
+                rows.append(("effect", "kept \(e.kept) drop \(e.dropped) summ \(e.summarized)", .text))
+            }
+        case .hybrid:
+            rows.append(("client", "\(m.facts) facts · profile \(m.profile)", .text))
+        default:
+            rows.append(("client", "transcript, \(m.transcriptMessages) msgs", .dim))
+        }
+        if let t = m.last {
+            let r = t.reply
+            rows.append(("sent", "\(bytes(r.requestBytes)) · \(r.items) item\(r.items == 1 ? "" : "s")", .text))
+            rows.append(("billed", "in \(r.inputTokens ?? 0) out \(r.outputTokens ?? 0) · \(r.cachedTokens ?? 0) cached", .text))
+            if let x = t.policyEffect?.summary {
+                rows.append(("summary", "\(bytes(x.requestBytes)) · in \(x.inputTokens ?? 0) out \(x.outputTokens ?? 0)", .text))
+            }
+        } else {
+            rows.append(("sent", "—", .dim))
+        }
+        rows.append(("all sent", "\(bytes(m.totalBytes)) · \(m.turns) turn\(m.turns == 1 ? "" : "s")", .text))
+        rows.append(("all billed", "in \(m.totalInputTokens) out \(m.totalOutputTokens)", .text))
+        rows.append(("context", "\(m.contextTokens) tok now · \(m.spentTokens) spent", .accent))
+        return rows
+    }
+
+    static func memoryPanel(_ g: inout Grid, _ rows: [(String, String, StyleRole)], _ r: Rect) {
+        g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border), title: "Memory", titleStyle: Style(.title, bold: true))
+        let labelW = 11
+        for (i, row) in rows.enumerated() where i < r.height - 2 {
+            let y = r.y + 1 + i
+            let x = g.put(row.0.padding(toLength: labelW, withPad: " ", startingAt: 0), x: r.x + 1, y: y, style: Style(.dim), maxX: r.x + r.width - 1)
+            let value = clip(Line([Span(row.1, Style(row.2))]), r.width - 2 - labelW)
+            var vx = x
+            for span in value.spans { vx = g.put(span.text, x: vx, y: y, style: span.style, maxX: r.x + r.width - 1) }
+        }
+    }
+}
