@@ -70,3 +70,15 @@ final class TempHome: @unchecked Sendable {
 func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { c in Thread.detachNewThread { c.resume(returning: body()) } }
 }
+
+/// The first line a child writes to `pipe` (a server announcing its port), read byte by byte so nothing
+/// after it is consumed.
+func firstLine(of pipe: Pipe) -> String {
+    var line = Data()
+    while !line.contains(0x0A) {
+        let b = pipe.fileHandleForReading.readData(ofLength: 1)
+        if b.isEmpty { break }
+        line.append(b)
+    }
+    return String(decoding: line, as: UTF8.self)
+}

@@ -20,13 +20,7 @@ final class FakeServer: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         // The first line is "PORT n".
-        var line = Data()
-        while !line.contains(0x0A) {
-            let b = out.fileHandleForReading.readData(ofLength: 1)
-            if b.isEmpty { break }
-            line.append(b)
-        }
-        guard let p = String(decoding: line, as: UTF8.self).split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+        guard let p = firstLine(of: out).split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
             throw ConfigurationError("the fake server did not start")
         }
         port = p

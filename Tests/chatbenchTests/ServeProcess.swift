@@ -29,13 +29,7 @@ final class ServeProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         try process.run()
-        var line = Data()
-        while !line.contains(0x0A) {
-            let b = out.fileHandleForReading.readData(ofLength: 1)
-            if b.isEmpty { break }
-            line.append(b)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = firstLine(of: out)
         // "listening on http://HOST:PORT/v1 (…)": the port is what follows the host's colon.
         guard let range = text.range(of: #"http://[^:/ ]+:[0-9]+/v1"#, options: .regularExpression),
               let p = Int(text[range].split(separator: ":").last?.split(separator: "/").first ?? "") else {

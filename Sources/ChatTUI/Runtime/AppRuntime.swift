@@ -90,7 +90,7 @@ public final class AppRuntime {
         inbox.wake = wake
         CursesTerminal.setWakeDescriptor(wake.writeFD)
         let watch = FileWatch(files: watchedFiles())
-        seenDataVersions = dataVersions()
+        seenDataVersions = dataVersions() ?? []
         var lastFrame: UInt64 = 0
         var dirty = true
         var emptyReads = 0
@@ -149,7 +149,9 @@ public final class AppRuntime {
             if polling && checkDue == nil { checkDue = after + 1_000_000_000 }
             if let due = checkDue, after >= due {
                 checkDue = nil
-                if refreshIfChangedElsewhere() { dirty = true }
+                let (changed, again) = refreshIfChangedElsewhere()
+                if changed { dirty = true }
+                if again { checkDue = after + 50_000_000 }
             }
         }
         finishSend()
@@ -170,12 +172,21 @@ public final class AppRuntime {
 
     /// What changes when another program writes the session: `data_version` of the files, and for a
     /// Redis session its change token.
-    func dataVersions() -> [String] {
+    /// nil when one could not be read (a writer mid-commit holds the file): look again shortly.
+    func dataVersions() -> [String]? {
         if let s = state.session, let file = s.clientDB, !RedisURL.isRedis(file), agentDatabase?.path != file {
             agentDatabase = try? Database.open(path: file, migrations: [], refuseNewer: false, createFolder: false)
         }
-        let redis = state.session.flatMap { s in isRedisSession ? try? bench.store.externalChangeToken(for: s) : nil }
-        return [bench.store.db, agentDatabase].compactMap { (try? $0?.dataVersion()).map { "\($0)" } } + [redis].compactMap { $0 }
+        var marks: [String] = []
+        for db in [bench.store.db, agentDatabase].compactMap({ $0 }) {
+            guard let v = try? db.dataVersion() else { return nil }
+            marks.append("\(v)")
+        }
+        if let s = state.session, isRedisSession {
+            guard let token = try? bench.store.externalChangeToken(for: s) else { return nil }
+            marks.append(token ?? "")
+        }
+        return marks
     }
 
     /// A Redis server cannot be watched like a file: such a session is looked at once a second.
@@ -184,16 +195,17 @@ public final class AppRuntime {
     /// Shows what other processes (`send`, `serve`, another screen, an agent on the SDK file) wrote to the
     /// open session, without a restart. Runs when the file watch saw a write, and only while no turn of
     /// this screen is in flight (that turn's own record brings every row up to date); `data_version`
-    /// makes it one cheap pragma when nothing changed. Returns true when the state changed.
-    func refreshIfChangedElsewhere() -> Bool {
-        guard state.streaming == nil, let session = state.session else { return false }
-        let versions = dataVersions()
-        guard versions != seenDataVersions else { return false }
+    /// makes it one cheap pragma when nothing changed. `changed`: the state changed; `again`: look
+    /// again shortly (a turn of this screen is in flight, or a file was mid-commit).
+    func refreshIfChangedElsewhere() -> (changed: Bool, again: Bool) {
+        guard state.streaming == nil, let session = state.session else { return (false, true) }
+        guard let versions = dataVersions() else { return (false, true) }
+        guard versions != seenDataVersions else { return (false, false) }
         seenDataVersions = versions
         do {
             guard let events = try ScreenData.changes(bench.store, session: session.id, after: state.messages.last?.id ?? 0) else {
                 apply(.engine(.failure("session \"\(session.name)\" was deleted by another chatbench")), nil)
-                return true
+                return (true, false)
             }
             for event in events { apply(.engine(event), nil) }
             // The session browser, if open, lists what other processes added, renamed or deleted.
@@ -203,7 +215,7 @@ public final class AppRuntime {
         } catch {
             apply(.engine(.failure("could not read the store: \(error)")), nil)
         }
-        return true
+        return (true, false)
     }
 
     /// Cancels a reply in flight and waits (briefly) until its interrupted turn is recorded.

@@ -47,7 +47,7 @@ final class FileWatch {
         for file in files {
             let folder = (file as NSString).deletingLastPathComponent
             let base = (file as NSString).lastPathComponent
-            let wd = inotify_add_watch(fd, folder.isEmpty ? "." : folder, UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO))
+            let wd = inotify_add_watch(fd, folder.isEmpty ? "." : folder, UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE))
             guard wd >= 0 else { continue }
             names[wd, default: []].formUnion([base, base + "-wal", base + "-journal"])
         }
