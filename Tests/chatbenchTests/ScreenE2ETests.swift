@@ -22,5 +22,6 @@ import Testing
         #expect(output.contains("ok browse_search_open_fork_export"))
         #expect(output.contains("ok ctrl_f_forks_at_an_early_message"))
         #expect(output.contains("ok resize_storm_unknown_keys_and_a_crash_while_drawing"))
+        #expect(output.contains("ok escape_then_a_function_key_keeps_the_key"))
     }
 }

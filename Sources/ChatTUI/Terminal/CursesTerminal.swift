@@ -317,7 +317,12 @@ public final class CursesTerminal {
         defer { timeout(0) }
         var wc: wint_t = 0
         let rc = get_wch(&wc)
-        if rc == ERR || rc == KEY_CODE_YES { return nil }
+        if rc == KEY_CODE_YES {
+            // A whole function key (Esc then F3, typed quickly): give it back for the next read.
+            ungetch(Int32(wc))
+            return nil
+        }
+        if rc == ERR { return nil }
         return UInt32(wc)
     }
 }

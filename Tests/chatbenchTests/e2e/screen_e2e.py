@@ -335,12 +335,27 @@ def resize_storm_unknown_keys_and_a_crash_while_drawing():
         t.close()
 
 
+def escape_then_a_function_key_keeps_the_key():
+    """Esc and F3 typed together: the Esc is one key and F3 still opens the compare view."""
+    home = tempfile.mkdtemp(prefix="cb-e2e-")
+    t = Tmux(f"env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}", 100, 30)
+    try:
+        t.wait_for("SERVER CHAIN")
+        t.keys("Escape", "F3")
+        t.wait_for("COMPARE")
+        t.keys("Escape", "F4")
+        t.wait_for("SESSIONS")
+    finally:
+        t.close()
+
+
 if __name__ == "__main__":
     failures = 0
     for test in [recall_chain_toggle_cancel_resize_quit, paste_never_sends_and_signals_restore, pasted_tabs_are_kept, dumb_terminal_is_refused,
                  growing_then_quitting_leaves_the_shell_clean, compare_view_two_messages,
                  compare_turn_cancels_with_escape,
-                 browse_search_open_fork_export, ctrl_f_forks_at_an_early_message, resize_storm_unknown_keys_and_a_crash_while_drawing]:
+                 browse_search_open_fork_export, ctrl_f_forks_at_an_early_message, resize_storm_unknown_keys_and_a_crash_while_drawing,
+                 escape_then_a_function_key_keeps_the_key]:
         started = time.monotonic()
         try:
             test()
