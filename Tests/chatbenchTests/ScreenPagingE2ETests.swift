@@ -13,7 +13,8 @@ import Testing
         let status = await offPool { system(command) }
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(status == 0, "\(output)")
-        for flow in ["idle_screen_does_not_wake", "long_session_pages", "sdk_session_history_shows_and_updates"] {
+        for flow in ["idle_screen_does_not_wake", "long_session_pages", "sdk_session_history_shows_and_updates",
+                     "a_session_opened_later_is_watched_too"] {
             #expect(output.contains("ok \(flow)"), "\(flow): \(output)")
         }
     }

@@ -89,7 +89,8 @@ public final class AppRuntime {
         }
         inbox.wake = wake
         CursesTerminal.setWakeDescriptor(wake.writeFD)
-        let watch = FileWatch(files: watchedFiles())
+        var watched = watchedFiles()
+        var watch = FileWatch(files: watched)
         seenDataVersions = dataVersions() ?? []
         var lastFrame: UInt64 = 0
         var dirty = true
@@ -144,6 +145,12 @@ public final class AppRuntime {
                 if emptyReads > 3 || (got == 0 && fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0) { quitRequested = true }
             }
             for event in inbox.drain() { handle(event) }
+            if watchedFiles() != watched {
+                // Another session is open now (Ctrl-N, F4): watch its files instead, from what they hold now.
+                watched = watchedFiles()
+                watch = FileWatch(files: watched)
+                seenDataVersions = dataVersions() ?? []
+            }
             let after = DispatchTime.now().uptimeNanoseconds
             if let watch, fds[2].revents != 0, watch.drain(), checkDue == nil { checkDue = after + 50_000_000 }
             if polling && checkDue == nil { checkDue = after + 1_000_000_000 }

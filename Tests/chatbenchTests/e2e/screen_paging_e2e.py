@@ -107,7 +107,37 @@ def sdk_session_history_shows_and_updates():
     print("ok sdk_session_history_shows_and_updates")
 
 
+def a_session_opened_later_is_watched_too():
+    """The screen starts on a plain session; an Agents SDK session opened later from F4 shows what an agent
+    appends to its file."""
+    home = tempfile.mkdtemp(prefix="cb-sdk-later-")
+    file = os.path.join(home, "agent.db")
+    e = {**os.environ, "CHATBENCH_HOME": home}
+    subprocess.run([BIN, "send", "--session", "agent", "--session-db", file, "My name is Priya."], env=e, check=True, capture_output=True)
+    subprocess.run([BIN, "send", "--session", "plain", "hello"], env=e, check=True, capture_output=True)
+    t = Tmux(f"env {env(home)} {BIN} --session plain", 100, 30)
+    try:
+        t.wait_for('"plain"')
+        t.keys("F4")
+        t.wait_for("SESSIONS")
+        t.type("/agent")
+        t.keys("Enter")
+        t.wait_for("agent ")
+        t.keys("Enter")
+        t.wait_for('"agent"')
+        time.sleep(0.5)  # the point: an append well after the session opened, not caught by its own refresh
+        db = sqlite3.connect(file)
+        with db:
+            db.execute("INSERT INTO agent_messages(session_id, message_data) VALUES ('agent', ?)",
+                       (json.dumps({"role": "user", "content": "I have a dog named Rex."}),))
+        t.wait_for("I have a dog named Rex.")
+    finally:
+        t.close()
+    print("ok a_session_opened_later_is_watched_too")
+
+
 if __name__ == "__main__":
     idle_screen_does_not_wake()
     long_session_pages()
     sdk_session_history_shows_and_updates()
+    a_session_opened_later_is_watched_too()
