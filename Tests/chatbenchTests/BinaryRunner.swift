@@ -82,3 +82,16 @@ func firstLine(of pipe: Pipe) -> String {
     }
     return String(decoding: line, as: UTF8.self)
 }
+
+/// Runs `e2e/NAME` with Python (system(), not Process: Foundation.Process hangs when its child starts a
+/// tmux server), off the cooperative pool; its exit status and everything it printed. The arguments
+/// are quoted for the shell.
+func runE2E(_ name: String, _ args: [String], python: String = "python3") async -> (Int32, String) {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/\(name)").path
+    let log = NSTemporaryDirectory() + "chatbench-e2e-\(UUID().uuidString).log"
+    defer { try? FileManager.default.removeItem(atPath: log) }
+    let quoted = ([python, script] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+    let command = quoted.joined(separator: " ") + " > '\(log)' 2>&1 < /dev/null"
+    let status = await offPool { system(command) }
+    return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+}

@@ -197,12 +197,8 @@ import Testing
         let home = TempHome()
         let upstream = try FakeServer()
         let serve = try ServeProcess(["--quiet", "--upstream", upstream.baseURL], home: home.path)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/gateway_sdk_e2e.py").path
         let python = ProcessInfo.processInfo.environment["CHATBENCH_PYTHON"] ?? "python3"
-        let log = home.path + "/sdk.log"
-        let command = "'\(python)' '\(script)' '\(serve.baseURL)' > '\(log)' 2>&1 < /dev/null"
-        let status = await offPool { system(command) }
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let (status, output) = await runE2E("gateway_sdk_e2e.py", [serve.baseURL], python: python)
         #expect(status == 0, "\(output)")
         #expect(output.contains("ok official_sdk") || output.contains("skip official_sdk: the 'openai' Python package is not installed"), "\(output)")
         #expect(output.contains("ok agents_sdk") || output.contains("skip agents_sdk: the 'openai-agents' Python package is not installed"), "\(output)")

@@ -8,14 +8,9 @@ import Testing
 /// unique turn numbers, linear chains. CHATBENCH_LONG_TESTS=1 runs bigger counts.
 @Suite struct ManyProcessesTests {
     static let long = ProcessInfo.processInfo.environment["CHATBENCH_LONG_TESTS"] == "1"
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/many_processes_e2e.py").path
 
     func run(_ scenario: String, _ count: Int) async -> (Int32, String) {
-        let log = NSTemporaryDirectory() + "chatbench-many-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let command = "python3 '\(Self.script)' '\(ChatbenchProcess.binary)' \(scenario) \(count) > '\(log)' 2>&1 < /dev/null"
-        let status = await offPool { system(command) }
-        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        await runE2E("many_processes_e2e.py", [ChatbenchProcess.binary, scenario, String(count)])
     }
 
     @Test func parallelSendLoopsOnOneSessionKeepEveryTurnInOneLinearChain() async {

@@ -5,12 +5,7 @@ import Testing
 /// tmux is started with system(): Foundation.Process hangs when its child starts a tmux server.
 @Suite struct ScreenE2ETests {
     @Test func theRealBinaryInTmux() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/screen_e2e.py").path
-        let log = NSTemporaryDirectory() + "chatbench-e2e-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let command = "python3 '\(script)' '\(ChatbenchProcess.binary)' > '\(log)' 2>&1 < /dev/null"
-        let status = await offPool { system(command) }
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let (status, output) = await runE2E("screen_e2e.py", [ChatbenchProcess.binary])
         #expect(status == 0, "end-to-end flows failed:\n\(output)")
         #expect(output.contains("ok recall_chain_toggle_cancel_resize_quit"))
         #expect(output.contains("ok paste_never_sends_and_signals_restore"))

@@ -6,12 +6,7 @@ import Testing
 /// appends while it is open.
 @Suite struct ScreenPagingE2ETests {
     @Test func restPagingAndAnAgentsHistory() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/screen_paging_e2e.py").path
-        let log = NSTemporaryDirectory() + "chatbench-paging-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let command = "python3 '\(script)' '\(ChatbenchProcess.binary)' > '\(log)' 2>&1 < /dev/null"
-        let status = await offPool { system(command) }
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let (status, output) = await runE2E("screen_paging_e2e.py", [ChatbenchProcess.binary])
         #expect(status == 0, "\(output)")
         for flow in ["idle_screen_does_not_wake", "long_session_pages", "sdk_session_history_shows_and_updates",
                      "a_session_opened_later_is_watched_too"] {

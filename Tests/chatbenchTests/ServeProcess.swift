@@ -63,14 +63,7 @@ final class ServeProcess: @unchecked Sendable {
     }
 
     /// Runs an e2e script with the given arguments; its exit status and output.
-    static func script(_ name: String, _ args: [String]) async -> (Int32, String) {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/\(name)").path
-        let log = NSTemporaryDirectory() + "chatbench-serve-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let command = "python3 '\(script)' \(args.joined(separator: " ")) > '\(log)' 2>&1 < /dev/null"
-        let status = await offPool { system(command) }
-        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
-    }
+    static func script(_ name: String, _ args: [String]) async -> (Int32, String) { await runE2E(name, args) }
 }
 
 struct ConfigurationErrorForTests: Error, CustomStringConvertible {
