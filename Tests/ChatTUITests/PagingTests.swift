@@ -167,3 +167,23 @@ import Testing
         #expect(s.compare == nil && s.notice == nil)
     }
 }
+
+/// A screen left open for many turns keeps its window bounded too.
+@Suite struct WindowLimitTests {
+    @Test func turnsAppendedForHoursStayWithinTheWindow() {
+        var s = idleState()
+        let cache = LayoutCache()
+        var id: Int64 = 0
+        for _ in 0..<(App.windowLimit) {
+            let rows = [ChatMessage(id: id + 1, role: .user, text: "q"), ChatMessage(id: id + 2, role: .assistant, text: "a")]
+            id += 2
+            _ = App.update(&s, .engine(.turnRecorded(newMessages: rows, turns: [], memory: emptyMemory(), session: s.session!, error: nil)), layout: cache)
+        }
+        #expect(s.messages.count == App.windowLimit && s.olderAvailable)
+        #expect(s.messages.last?.id == id && s.messages.first?.id == id - Int64(App.windowLimit) + 1)
+        // A refresh overlapping rows it has adds only the new ones.
+        _ = App.update(&s, .engine(.sessionChanged(newMessages: [s.messages.last!, ChatMessage(id: id + 1, role: .user, text: "n")], turns: [],
+                                                   memory: emptyMemory(), session: s.session!)), layout: cache)
+        #expect(s.messages.last?.id == id + 1 && s.messages.count == App.windowLimit)
+    }
+}

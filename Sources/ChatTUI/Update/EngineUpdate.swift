@@ -11,7 +11,7 @@ extension App {
         case .turnRecorded(let new, let turns, let memory, let session, let error):
             state.streaming = nil
             state.cancelling = false
-            if !state.newerAvailable { state.messages += new }
+            appendNewest(&state, new)
             state.turns = turns
             state.memory = memory
             state.session = session
@@ -28,9 +28,7 @@ extension App {
                 state.queued = []
             }
         case .sessionChanged(let new, let turns, let memory, let session):
-            // Only rows the pane lacks: a refresh may overlap rows it already has.
-            let last = state.messages.last?.id ?? 0
-            if !state.newerAvailable { state.messages += new.filter { $0.id > last } }
+            appendNewest(&state, new)
             state.turns = turns
             state.memory = memory
             state.session = session
@@ -99,5 +97,20 @@ extension App {
             state.compare = c
         }
         return []
+    }
+
+    /// New rows at the end of the transcript: added only when the window reaches its end (else they are
+    /// read when scrolling gets there), only those it lacks (a refresh may overlap), and the window stays
+    /// within its limit (the oldest rows go; scrolling up reads them again).
+    static func appendNewest(_ state: inout AppState, _ rows: [ChatMessage]) {
+        guard !state.newerAvailable else { return }
+        let last = state.messages.last?.id ?? 0
+        state.messages += rows.filter { $0.id > last }
+        if state.messages.count > windowLimit {
+            let drop = state.messages.count - windowLimit
+            state.messages.removeFirst(drop)
+            state.olderAvailable = true
+            if case .anchored(let m, let l) = state.scroll { state.scroll = .anchored(message: max(0, m - drop), line: l) }
+        }
     }
 }
