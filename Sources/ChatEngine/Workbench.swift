@@ -51,7 +51,8 @@ public final class Workbench: @unchecked Sendable {
         switch backendName {
         case "offline":
             if connection.api == "chat" { throw ConfigurationError("--api chat needs --backend openai (the offline backend speaks the Responses API)") }
-            backend = try OfflineBackend(path: paths.offlineServerDatabase, streamDelay: streamDelay)
+            backend = try OfflineBackend(path: paths.offlineServerDatabase, streamDelay: streamDelay,
+                                         settings: try .from(environment: connection.environment))
         case "openai":
             let config = try HTTPConfig.fromEnvironment(connection.environment, baseURL: connection.baseURL)
             if let warning = config.plainHTTPWarning { HTTPConfig.warnOnce(warning) }
@@ -67,7 +68,8 @@ public final class Workbench: @unchecked Sendable {
             if connection.api == "chat" { throw ConfigurationError("--backend gateway already talks Chat Completions to --base-url; drop --api chat") }
             let config = try HTTPConfig.fromEnvironment(connection.environment, baseURL: connection.baseURL)
             let model = connection.model ?? connection.environment["OPENAI_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? "gpt-4.1-mini"
-            backend = try OfflineBackend(path: paths.gatewayServerDatabase, answerer: ChatCompletionsAnswerer(config: config, model: nil, defaultModel: model))
+            backend = try OfflineBackend(path: paths.gatewayServerDatabase, answerer: ChatCompletionsAnswerer(config: config, model: nil, defaultModel: model),
+                                         settings: try .from(environment: connection.environment))
         default:
             throw ConfigurationError("unknown backend '\(backendName)'; choose one of: \(Self.knownBackends.joined(separator: ", "))")
         }

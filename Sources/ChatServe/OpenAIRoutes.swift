@@ -98,6 +98,10 @@ public final class OpenAIRoutes: @unchecked Sendable {
             case 2 where p[0] == "chat" && p[1] == "completions":
                 try method("POST")
                 return try chatCompletion(r, conn, keepAlive: keepAlive)
+            case 2 where p[0] == "responses" && p[1] == "compact":
+                try method("POST")
+                let body = try decode(CreateResponseRequest.self, r.body), b = backend
+                return send(conn, 200, try wait { try await b.compactResponse(body) }, keepAlive: keepAlive)
             case 2 where p[0] == "responses":
                 try method("GET", "DELETE")
                 let id = p[1], b = backend

@@ -15,13 +15,15 @@ enum ServeCommand {
             FlagSpec("--allow-remote", nil, "allow a non-loopback --host (then --api-key is required)"),
             FlagSpec("--max-connections", "N", "open connections at most (default 4096); past it new ones get 503"),
             FlagSpec("--quiet", nil, "no access log"),
+            FlagSpec("--context-window", "TOKENS", "the model's context window (default 1047576, gpt-4.1-mini's; also CHATBENCH_CONTEXT_WINDOW)"),
+            FlagSpec("--cache-retention", "SECONDS", "how long an in_memory prompt-cache entry lives unused (default 300; also CHATBENCH_CACHE_RETENTION)"),
             FlagSpec("--upstream", "URL", "gateway: answer turns with this Chat Completions server (e.g. http://127.0.0.1:11434/v1)"),
             FlagSpec("--upstream-key-env", "NAME", "gateway: the upstream's key is in environment variable NAME"),
             FlagSpec("--upstream-model", "MODEL", "gateway: always ask the upstream for MODEL (default: the request's model)"),
         ],
         details: """
             Point the official SDKs at it: OPENAI_BASE_URL=http://127.0.0.1:8088/v1 OPENAI_API_KEY=anything.
-            Routes: /v1/responses (create, stream, retrieve, delete, input_items), /v1/conversations and
+            Routes: /v1/responses (create, stream, retrieve, delete, input_items, compact), /v1/conversations and
             their items, GET /v1/models, POST /v1/chat/completions (stateless). State is the same
             offline-server.sqlite the workbench uses. One access-log line per request on stderr
             (method, path, status, request bytes, ms; never bodies or keys; control characters shown as \\x1b).
@@ -50,6 +52,10 @@ enum ServeCommand {
         }
         let paths = Paths(environment: inv.environment)
         try Paths.ensureDirectory(paths.dataDirectory)
+        var env = inv.environment
+        if let w = inv.value("--context-window") { env["CHATBENCH_CONTEXT_WINDOW"] = w }
+        if let r = inv.value("--cache-retention") { env["CHATBENCH_CACHE_RETENTION"] = r }
+        let settings = try OfflineBackend.ServerSettings.from(environment: env)
         let backend: OfflineBackend
         var what = "offline model"
         if let upstream = inv.value("--upstream") {
@@ -62,13 +68,13 @@ enum ServeCommand {
             }
             let config = try ChatCompletionsAnswerer.config(upstream: upstream, key: key, environment: inv.environment)
             let answerer = ChatCompletionsAnswerer(config: config, model: inv.value("--upstream-model"))
-            backend = try OfflineBackend(path: paths.gatewayServerDatabase, answerer: answerer)
+            backend = try OfflineBackend(path: paths.gatewayServerDatabase, answerer: answerer, settings: settings)
             what = "gateway to chat completions at \(answerer.host)"
         } else {
             if inv.value("--upstream-key-env") != nil || inv.value("--upstream-model") != nil {
                 throw ConfigurationError("--upstream-key-env and --upstream-model need --upstream URL")
             }
-            backend = try OfflineBackend(path: paths.offlineServerDatabase)
+            backend = try OfflineBackend(path: paths.offlineServerDatabase, settings: settings)
         }
         let routes = OpenAIRoutes(backend: backend, apiKey: key)
         let log: (@Sendable (String) -> Void)? = inv.has("--quiet") ? nil : { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) }

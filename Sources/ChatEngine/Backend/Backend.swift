@@ -39,10 +39,17 @@ public protocol ResponsesBackend: Sendable {
 
     /// The exact HTTP body this backend sends for a create request (what `request_bytes` counts).
     func requestBody(_ request: CreateResponseRequest) throws -> Data
+
+    /// `POST /responses/compact`: the context of `previous_response_id` and/or `input`, compacted.
+    func compactResponse(_ request: CreateResponseRequest) async throws -> CompactedResponse
 }
 
 extension ResponsesBackend {
     public func requestBody(_ request: CreateResponseRequest) throws -> Data { try WireJSON.encode(request) }
+
+    public func compactResponse(_ request: CreateResponseRequest) async throws -> CompactedResponse {
+        throw APIError.invalidRequest("The \(info.displayName) has no compaction endpoint.", code: "unsupported")
+    }
 }
 
 /// Random, unguessable ids with the API's prefixes: `resp_`, `msg_`, `conv_`, … followed by 48 hex digits

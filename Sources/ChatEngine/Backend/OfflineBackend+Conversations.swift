@@ -43,20 +43,27 @@ extension OfflineBackend {
         return Conversation(id: row["id"].string ?? "", created_at: row["created_at"].int ?? 0, metadata: metadata)
     }
 
-    /// The model's memory of a conversation's items; rebuilt from the items only after a deletion.
-    func conversationState(_ id: String) throws -> (snapshot: String?, tokens: Int, seq: Int) {
-        let row = try conversationRow(id)
-        if let snapshot = row["model_state"].string {
-            return (snapshot, row["context_tokens"].int ?? 0, row["state_seq"].int ?? 0)
+    /// The model's memory of a conversation's context; rebuilt from its items (from where its context
+    /// starts) only after a deletion or a concurrent change.
+    func conversationState(_ id: String) throws -> ConversationContext {
+        guard let row = try db.query("""
+                SELECT model_state, state_seq, context_tokens, start_seq, prompt_state, prompt_seq FROM conversations WHERE id = ? AND deleted = 0
+                """, [.text(id)]).first else {
+            throw APIError.notFound("Conversation with id '\(id)' not found.", param: "conversation_id")
         }
-        let rows = try db.query("SELECT seq, data FROM conversation_items WHERE conversation_id = ? ORDER BY seq", [.text(id)])
-        let items = rows.compactMap { Item.parse($0["data"].string ?? "") }
-        let snapshot = model.read(items, after: nil)
+        let start = row["start_seq"].int ?? 0
+        if let snapshot = row["model_state"].string {
+            return ConversationContext(snapshot: snapshot, tokens: row["context_tokens"].int ?? 0, seq: row["state_seq"].int ?? 0, start: start,
+                                       prompt: PromptHasher.decoded(row["prompt_state"].string), promptSeq: row["prompt_seq"].int ?? 0)
+        }
+        let placed = try conversationItems(id, from: start)
+        let items = placed.map(\.item)
+        let snapshot = model.read(readable(items), after: nil)
         let tokens = TokenEstimator.tokens(items)
-        let seq = rows.last?["seq"].int ?? 0
-        try db.execute("UPDATE conversations SET model_state = ?, state_seq = ?, context_tokens = ? WHERE id = ?",
+        let seq = try db.query("SELECT coalesce(max(seq), 0) FROM conversation_items WHERE conversation_id = ?", [.text(id)]).first?[0].int ?? 0
+        try db.execute("UPDATE conversations SET model_state = ?, state_seq = ?, context_tokens = ?, prompt_state = NULL WHERE id = ?",
                        [.text(snapshot), .integer(Int64(seq)), .integer(Int64(tokens)), .text(id)])
-        return (snapshot, tokens, seq)
+        return ConversationContext(snapshot: snapshot, tokens: tokens, seq: seq, start: start, prompt: nil, promptSeq: 0)
     }
 
     /// Appends items with server ids; returns the last item's sequence number.
@@ -134,7 +141,7 @@ extension OfflineBackend {
                                         [.text(conversationID), .integer(Int64(firstNew))])
                 let added = rows.compactMap { Item.parse($0["data"].string ?? "") }
                 try db.execute("UPDATE conversations SET model_state = ?, state_seq = ?, context_tokens = ? WHERE id = ?",
-                               [.text(model.read(added, after: state.snapshot)), .integer(Int64(last)),
+                               [.text(model.read(readable(added), after: state.snapshot)), .integer(Int64(last)),
                                 .integer(Int64(state.tokens + TokenEstimator.tokens(added))), .text(conversationID)])
                 return ItemList(data: added, hasMore: false)
             }
@@ -181,7 +188,7 @@ extension OfflineBackend {
             guard db.changes > 0 else {
                 throw APIError.notFound("Item with id '\(itemID)' not found in conversation '\(conversationID)'.", param: "item_id")
             }
-            try db.execute("UPDATE conversations SET model_state = NULL WHERE id = ?", [.text(conversationID)])
+            try db.execute("UPDATE conversations SET model_state = NULL, prompt_state = NULL WHERE id = ?", [.text(conversationID)])
             return conversation(from: row)
         }
     }

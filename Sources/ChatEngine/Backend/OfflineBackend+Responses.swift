@@ -12,25 +12,59 @@ extension OfflineBackend {
         var contextTokens: Int
         var depth: Int
         var conversationStateSeq: Int?
+        /// Where the next turn's context begins (see `Plan`).
+        var startDepth: Int
+        var startSkip: Int
+        var conversationStart: Int?
+        /// The prompt-cache hash state after this turn's prompt.
+        var prompt: PromptHasher
+        /// The output begins with a compaction item.
+        var compacted: Bool
     }
 
     /// What a turn reads from the stored state before anything answers it.
     struct Plan {
         var request: CreateResponseRequest
-        var input: [Item]              // the new input, with server ids
+        var input: [Item]              // the new input, with server ids (a trailing compaction_trigger removed)
         var snapshot: String?          // the model's memory of everything before it (nil: empty)
         var tokensBefore: Int
         var depth: Int
         var conversationSeq: Int?
+        var options: ContextOptions
+        /// A chain's context begins at the response of this depth, after `startSkip` of its own items
+        /// (input, then output); earlier responses are behind a compaction or were truncated away.
+        var startDepth = 1
+        var startSkip = 0
+        /// A conversation's context begins at this item sequence number (nil: where it began before;
+        /// `fromThisInput`: at this turn's input, whose numbers are known only when it is stored).
+        var conversationStart: Int?
+        static let fromThisInput = Int.max
+        /// Where the conversation's context began before this turn.
+        var conversationFrom = 0
+        /// The prompt-cache hash state to continue from, and what to feed it (ending with the input).
+        var promptBase: PromptHasher
+        var promptFeed: [Item] = []
+        /// Items the truncation dropped this turn, and the context it kept (nil: not truncated).
+        var truncated = 0
+        var kept: [Item]?
+
+        var inputTokens: Int { tokensBefore + TokenEstimator.tokens(instructions: request.instructions) + TokenEstimator.tokens(input) }
+        var shouldCompact: Bool { options.trigger || options.compactThreshold.map { inputTokens > $0 } ?? false }
     }
 
     /// A turn computed by this backend's own model (an `Answerer` turn goes through `plan`/`finish` instead).
     func prepare(_ request: CreateResponseRequest) throws -> Prepared {
-        let p = try plan(request)
-        let withInput = model.read(p.input, after: p.snapshot)
+        var p = try plan(request)
+        try fitWindow(&p)
+        let withInput = model.read(readable(p.input), after: p.snapshot)
         let text = model.reply(to: withInput, instructions: request.instructions)
-        let output = [Item.assistantMessage(id: IDs.make("msg"), text: text)]
-        return finish(p, output: output, snapshot: model.read(output, after: withInput), modelName: model.name, usage: nil)
+        let reply = Item.assistantMessage(id: IDs.make("msg"), text: text)
+        guard p.shouldCompact else {
+            return try finish(p, output: [reply], snapshot: model.read([reply], after: withInput), modelName: model.name, usage: nil)
+        }
+        let summary = model.reply(to: withInput, instructions: MemoryPolicy.summaryInstructions)
+        let output = [compactionItem(summary: summary), reply]
+        return try finish(p, output: output, snapshot: model.read(readable(output), after: nil), modelName: model.name, usage: nil)
     }
 
     /// Checks a request and reads the state it continues from.
@@ -40,39 +74,88 @@ extension OfflineBackend {
                                           param: "conversation", code: "invalid_request")
         }
         try validate(metadata: request.metadata)
-        let newInput = request.input?.items ?? []
-        if newInput.isEmpty && request.conversation == nil {
+        let options = try ContextOptions.parse(request)
+        var newInput = request.input?.items ?? []
+        if options.trigger { newInput.removeLast() }
+        if newInput.isEmpty && request.conversation == nil && !(options.trigger && request.previous_response_id != nil) {
             throw APIError.invalidRequest("Missing required parameter: 'input'.", param: "input", code: "missing_required_parameter")
         }
-        var snapshot: String?
-        var tokensBefore = 0
-        var depth = 1
-        var conversationSeq: Int?
+        try checkCompactionItems(newInput)
+        let input = newInput.map { $0.normalisedForStorage(id: IDs.make($0.message != nil ? "msg" : "item")) }
+        var p = Plan(request: request, input: input, snapshot: nil, tokensBefore: 0, depth: 1, conversationSeq: nil,
+                     options: options, promptBase: PromptHasher(instructions: request.instructions))
         if let prev = request.previous_response_id {
-            guard let row = try db.query("SELECT stored, deleted, broken_by, depth, context_tokens, model_state FROM responses WHERE id = ?",
-                                         [.text(prev)]).first,
+            guard let row = try db.query("""
+                    SELECT stored, deleted, broken_by, depth, context_tokens, model_state, start_depth, start_skip, prompt_state
+                    FROM responses WHERE id = ?
+                    """, [.text(prev)]).first,
                   row["deleted"].int == 0, row["stored"].int == 1 || storeFalseChainable else {
                 throw APIError.previousResponseNotFound(prev)
             }
             if let broken = row["broken_by"].string {
                 throw APIError.previousResponseNotFound(prev, detail: "Response '\(broken)' earlier in its chain was deleted.")
             }
-            snapshot = row["model_state"].string
-            tokensBefore = row["context_tokens"].int ?? 0
-            depth = (row["depth"].int ?? 0) + 1
+            p.snapshot = row["model_state"].string
+            p.tokensBefore = row["context_tokens"].int ?? 0
+            p.depth = (row["depth"].int ?? 0) + 1
+            p.startDepth = row["start_depth"].int ?? 1
+            p.startSkip = row["start_skip"].int ?? 0
+            if let parent = PromptHasher.decoded(row["prompt_state"].string), parent.canContinue(under: request.instructions) {
+                p.promptBase = parent
+                p.promptFeed = try db.query("SELECT data FROM response_items WHERE response_id = ? AND kind = 'output' ORDER BY position", [.text(prev)])
+                    .compactMap { Item.parse($0["data"].string ?? "") }
+            } else {
+                p.promptFeed = try contextItems(p).map(\.item)
+            }
         } else if let conv = request.conversation?.id {
             let state = try conversationState(conv)
-            snapshot = state.snapshot
-            tokensBefore = state.tokens
-            conversationSeq = state.seq
+            p.snapshot = state.snapshot
+            p.tokensBefore = state.tokens
+            p.conversationSeq = state.seq
+            p.conversationFrom = state.start
+            if let prompt = state.prompt, prompt.canContinue(under: request.instructions) {
+                p.promptBase = prompt
+                p.promptFeed = try conversationItems(conv, from: state.promptSeq + 1).map(\.item)
+            } else {
+                p.promptFeed = try conversationItems(conv, from: state.start).map(\.item)
+            }
         }
-        let input = newInput.map { $0.normalisedForStorage(id: IDs.make($0.message != nil ? "msg" : "item")) }
-        return Plan(request: request, input: input, snapshot: snapshot, tokensBefore: tokensBefore, depth: depth, conversationSeq: conversationSeq)
+        p.promptFeed += input
+        return p
+    }
+
+    /// Applies the context window: nothing when the input fits; else truncation "auto" drops the oldest
+    /// items and rebuilds the model's memory from the rest, and "disabled" refuses the request.
+    func fitWindow(_ p: inout Plan) throws {
+        let total = p.inputTokens
+        guard total > contextWindow else { return }
+        let own = TokenEstimator.tokens(instructions: p.request.instructions) + TokenEstimator.tokens(p.input)
+        guard p.options.truncateAuto, own <= contextWindow else { throw contextTooLong(total) }
+        let items = try contextItems(p)
+        var tokens = TokenEstimator.tokens(items.map(\.item))
+        var drop = 0
+        while drop < items.count && tokens + own > contextWindow {
+            tokens -= TokenEstimator.tokens(items[drop].item)
+            drop += 1
+        }
+        let kept = Array(items[drop...])
+        p.truncated = drop
+        p.kept = kept.map(\.item)
+        p.snapshot = kept.isEmpty ? nil : model.read(readable(kept.map(\.item)), after: nil)
+        p.tokensBefore = tokens
+        if p.request.conversation != nil {
+            p.conversationStart = kept.first?.position ?? Plan.fromThisInput
+        } else {
+            p.startDepth = kept.first?.depth ?? p.depth
+            p.startSkip = kept.first?.position ?? 0
+        }
+        p.promptBase = PromptHasher(instructions: p.request.instructions)
+        p.promptFeed = kept.map(\.item) + p.input
     }
 
     /// The response to a planned turn, given its output. `usage`: what the answerer measured (nil:
-    /// estimated with `TokenEstimator` over the whole context).
-    func finish(_ p: Plan, id: String = IDs.make("resp"), output: [Item], snapshot: String, modelName: String, usage: Usage?) -> Prepared {
+    /// estimated with `TokenEstimator` over the whole context, with the prompt cache's hits).
+    func finish(_ p: Plan, id: String = IDs.make("resp"), output: [Item], snapshot: String, modelName: String, usage: Usage?) throws -> Prepared {
         let request = p.request
         var r = Response(id: id)
         r.created_at = Date().timeIntervalSince1970.rounded(.down)
@@ -91,13 +174,24 @@ extension OfflineBackend {
         r.tools = []
         r.temperature = 1
         r.top_p = 1
-        r.truncation = "disabled"
+        r.truncation = p.options.truncateAuto ? "auto" : "disabled"
         r.max_output_tokens = request.max_output_tokens
-        let inputTokens = p.tokensBefore + TokenEstimator.tokens(instructions: request.instructions) + TokenEstimator.tokens(p.input)
-        r.usage = usage ?? Usage(input: inputTokens, output: TokenEstimator.tokens(output.map(\.text).joined()))
-        let contextTokens = p.tokensBefore + TokenEstimator.tokens(p.input) + TokenEstimator.tokens(output)
+        var prompt = p.promptBase
+        let added = prompt.feed(p.promptFeed)
+        let compacted = output.first?.type == "compaction"
+        prompt.continues = !compacted
+        if let usage {
+            r.usage = usage
+        } else {
+            let cached = try cachedTokens(base: p.promptBase, added: added, inputTokens: p.inputTokens, request: request)
+            r.usage = Usage(input: p.inputTokens, cached: cached, output: TokenEstimator.tokens(output.filter { $0.type != "compaction" }.map(\.text).joined()))
+        }
+        let contextTokens = compacted ? TokenEstimator.tokens(output)
+            : p.tokensBefore + TokenEstimator.tokens(p.input) + TokenEstimator.tokens(output)
         return Prepared(response: r, input: p.input, output: output, snapshot: snapshot, contextTokens: contextTokens,
-                        depth: p.depth, conversationStateSeq: p.conversationSeq)
+                        depth: p.depth, conversationStateSeq: p.conversationSeq,
+                        startDepth: compacted ? p.depth : p.startDepth, startSkip: compacted ? p.input.count : p.startSkip,
+                        conversationStart: p.conversationStart, prompt: prompt, compacted: compacted)
     }
 
     /// Stores a prepared response (and appends to its conversation) in one transaction.
@@ -113,13 +207,20 @@ extension OfflineBackend {
                     throw APIError.notFound("Conversation with id '\(conv)' not found.", param: "conversation")
                 }
                 let lastSeq = try appendConversationItems(conv, p.input + p.output)
+                let lastInputSeq = lastSeq - p.output.count
+                var start = p.conversationStart == Plan.fromThisInput ? lastInputSeq - p.input.count + 1 : p.conversationStart
+                if p.compacted { start = lastInputSeq + 1 }
                 let unchanged = try db.query("SELECT state_seq FROM conversations WHERE id = ?", [.text(conv)]).first?["state_seq"].int == p.conversationStateSeq
                 if unchanged {
-                    try db.execute("UPDATE conversations SET model_state = ?, state_seq = ?, context_tokens = ? WHERE id = ?",
-                                   [.text(p.snapshot), .integer(Int64(lastSeq)), .integer(Int64(p.contextTokens)), .text(conv)])
+                    try db.execute("""
+                        UPDATE conversations SET model_state = ?, state_seq = ?, context_tokens = ?, start_seq = coalesce(?, start_seq),
+                            prompt_state = ?, prompt_seq = ? WHERE id = ?
+                        """, [.text(p.snapshot), .integer(Int64(lastSeq)), .integer(Int64(p.contextTokens)), SQLValue(start),
+                              .text(p.prompt.encoded()), .integer(Int64(lastInputSeq)), .text(conv)])
                 } else {
                     // Another request changed the conversation meanwhile: rebuild its memory on next use.
-                    try db.execute("UPDATE conversations SET model_state = NULL WHERE id = ?", [.text(conv)])
+                    try db.execute("UPDATE conversations SET model_state = NULL, prompt_state = NULL, start_seq = coalesce(?, start_seq) WHERE id = ?",
+                                   [SQLValue(start), .text(conv)])
                 }
             }
         }
@@ -128,11 +229,12 @@ extension OfflineBackend {
     private func insertResponse(_ p: Prepared) throws {
         let r = p.response
         try db.execute("""
-                INSERT INTO responses(id, previous_response_id, conversation_id, stored, depth, context_tokens, model_state, created_at, body)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO responses(id, previous_response_id, conversation_id, stored, depth, context_tokens, model_state, created_at, body,
+                                      start_depth, start_skip, prompt_state)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.text(r.id), SQLValue(r.previous_response_id), SQLValue(r.conversation?.id), .integer(r.store == false ? 0 : 1),
                       .integer(Int64(p.depth)), .integer(Int64(p.contextTokens)), .text(p.snapshot), .double(r.created_at),
-                      .text(try WireJSON.encodeString(r))])
+                      .text(try WireJSON.encodeString(r)), .integer(Int64(p.startDepth)), .integer(Int64(p.startSkip)), .text(p.prompt.encoded())])
         // The response it chains from may have been deleted while this one was computed or streamed
         // (by another request, or another process sharing the file): then this one is broken too.
         if let prev = r.previous_response_id {

@@ -16,21 +16,27 @@ extension OfflineBackend {
                     pending.completed_at = nil
                     emit(.lifecycle("response.created", pending, seq: seq))
                     emit(.lifecycle("response.in_progress", pending, seq: seq))
-                    let final = p.output[0]
+                    // A compaction item, when this turn compacts, comes first and whole.
+                    let index = p.output.count - 1
+                    for (i, item) in p.output.dropLast().enumerated() {
+                        emit(.outputItem("response.output_item.added", index: i, item: item, seq: seq))
+                        emit(.outputItem("response.output_item.done", index: i, item: item, seq: seq))
+                    }
+                    let final = p.output[index]
                     let itemID = final.id ?? ""
                     let text = final.text
-                    emit(.outputItem("response.output_item.added", index: 0,
+                    emit(.outputItem("response.output_item.added", index: index,
                                      item: .message(Message(id: itemID, type: "message", role: "assistant", content: .parts([]), status: "in_progress")), seq: seq))
-                    emit(.contentPart("response.content_part.added", itemID: itemID, index: 0, part: .outputText(""), seq: seq))
+                    emit(.contentPart("response.content_part.added", itemID: itemID, index: index, part: .outputText(""), seq: seq))
                     for word in Self.words(text) {
                         try Task.checkCancellation()
                         if self.streamDelay > .zero { try await Task.sleep(for: self.streamDelay) }
-                        emit(.textDelta(itemID: itemID, index: 0, delta: word, seq: seq))
+                        emit(.textDelta(itemID: itemID, index: index, delta: word, seq: seq))
                     }
                     try Task.checkCancellation()
-                    emit(.textDone(itemID: itemID, index: 0, text: text, seq: seq))
-                    emit(.contentPart("response.content_part.done", itemID: itemID, index: 0, part: .outputText(text), seq: seq))
-                    emit(.outputItem("response.output_item.done", index: 0, item: final, seq: seq))
+                    emit(.textDone(itemID: itemID, index: index, text: text, seq: seq))
+                    emit(.contentPart("response.content_part.done", itemID: itemID, index: index, part: .outputText(text), seq: seq))
+                    emit(.outputItem("response.output_item.done", index: index, item: final, seq: seq))
                     try self.locked { try self.commit(p) }
                     emit(.lifecycle("response.completed", p.response, seq: seq))
                     continuation.finish()

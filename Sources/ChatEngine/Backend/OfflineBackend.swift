@@ -16,7 +16,8 @@ import Foundation
 /// - Deleting a response breaks every response chained after it: chaining from any of them fails
 ///   with 400 `previous_response_not_found`, naming the deleted one.
 /// - `usage.input_tokens` counts the whole rebuilt context (what the real API bills), by `TokenEstimator`;
-///   `cached_tokens` is 0 (prompt caching is not emulated).
+///   `cached_tokens` follows the prompt-caching rules (`PromptCache.swift`).
+/// - Compaction and truncation: `ContextManagement.swift`.
 /// - `input_items` lists the response's own input (not its ancestors').
 public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     public let info: BackendInfo
@@ -27,6 +28,16 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     let storeFalseChainable: Bool
     /// When set, turns are answered by it from the rebuilt context (the gateway), not by `model`.
     let answerer: Answerer?
+    /// Seals and opens this server's compaction items.
+    let sealer: Sealer
+    /// The model's context window in input tokens (truncation and `context_length_exceeded`).
+    public let contextWindow: Int
+    let cachePolicy: PromptCachePolicy
+    /// Seconds since 1970 (tests move it to expire the prompt cache).
+    let clock: @Sendable () -> Double
+
+    /// The context window when none is given: gpt-4.1-mini's, the model offline runs are priced as.
+    public static let defaultContextWindow = 1_047_576
 
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: """
@@ -70,30 +81,62 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
             );
             CREATE INDEX conversation_items_by_conversation ON conversation_items(conversation_id, seq);
             """),
+        promptCacheMigration,
+        secretMigration,
+        contextMigration,
     ]
 
     /// Opens (creating) the server state at `path`. `streamDelay` paces streamed words (0 in tests).
     /// With an `answerer` this is the gateway: the same state, each turn answered by the answerer.
     public init(path: String, model: TextModel = OfflineModel(), streamDelay: Duration = .zero, storeFalseChainable: Bool = false,
-                answerer: Answerer? = nil) throws {
+                answerer: Answerer? = nil, settings: ServerSettings = ServerSettings(),
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         db = try Database.open(path: path, migrations: Self.migrations)
+        sealer = try Self.loadSealer(db, path: path)
         self.model = answerer.map { NoSnapshotModel(name: $0.model(for: nil)) } ?? model
         self.streamDelay = streamDelay
         self.storeFalseChainable = storeFalseChainable
         self.answerer = answerer
+        contextWindow = settings.contextWindow
+        cachePolicy = settings.cache
+        self.clock = clock
         info = answerer == nil
             ? BackendInfo(name: "offline", displayName: "offline backend", defaultModel: model.name, isOffline: true)
             : BackendInfo(name: "gateway", displayName: "gateway to " + ((answerer as? ChatCompletionsAnswerer).map { "chat completions at \($0.host)" } ?? "its answerer"),
                           defaultModel: answerer!.model(for: nil), isOffline: false)
     }
 
-    public init(inMemoryWith model: TextModel = OfflineModel(), streamDelay: Duration = .zero) throws {
+    public init(inMemoryWith model: TextModel = OfflineModel(), streamDelay: Duration = .zero, settings: ServerSettings = ServerSettings(),
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         db = try Database.inMemory(migrations: Self.migrations)
+        sealer = try Self.loadSealer(db, path: ":memory:")
+        contextWindow = settings.contextWindow
+        cachePolicy = settings.cache
+        self.clock = clock
         self.model = model
         self.streamDelay = streamDelay
         storeFalseChainable = false
         answerer = nil
         info = BackendInfo(name: "offline", displayName: "offline backend", defaultModel: model.name, isOffline: true)
+    }
+
+    /// The emulated server's settings: its model's context window and its prompt cache's retention.
+    public struct ServerSettings: Sendable, Equatable {
+        public var contextWindow: Int
+        public var cache: PromptCachePolicy
+        public init(contextWindow: Int = OfflineBackend.defaultContextWindow, cache: PromptCachePolicy = PromptCachePolicy()) {
+            self.contextWindow = contextWindow
+            self.cache = cache
+        }
+
+        /// From CHATBENCH_CONTEXT_WINDOW (tokens) and CHATBENCH_CACHE_RETENTION (seconds an in_memory
+        /// prompt-cache entry lives after its last use), each refused with a clear message when out of range.
+        public static func from(environment env: [String: String]) throws -> ServerSettings {
+            var s = ServerSettings()
+            if let w = try EnvironmentNumber.whole(env, "CHATBENCH_CONTEXT_WINDOW", in: 16...100_000_000, unit: "tokens") { s.contextWindow = w }
+            if let r = try EnvironmentNumber.seconds(env, "CHATBENCH_CACHE_RETENTION", in: 0...86_400) { s.cache.inMemoryRetention = r }
+            return s
+        }
     }
 
     func locked<T>(_ body: () throws -> T) throws -> T {

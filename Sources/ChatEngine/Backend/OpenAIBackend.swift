@@ -75,6 +75,10 @@ public final class OpenAIBackend: ResponsesBackend, @unchecked Sendable {
         try await http.json(Response.self, "GET", "responses/\(id)")
     }
 
+    public func compactResponse(_ request: CreateResponseRequest) async throws -> CompactedResponse {
+        try await http.json(CompactedResponse.self, "POST", "responses/compact", body: try WireJSON.encode(request))
+    }
+
     public func deleteResponse(id: String) async throws -> DeletedObject {
         let data = try await http.send("DELETE", "responses/\(id)")
         return (try? JSONDecoder().decode(DeletedObject.self, from: data)) ?? DeletedObject(id: id, object: "response")

@@ -197,6 +197,9 @@ public struct CreateResponseRequest: Codable, Equatable, Sendable {
     public var text: JSONValue?
     public var reasoning: JSONValue?
     public var parallel_tool_calls: Bool?
+    public var prompt_cache_key: String?
+    /// `"in_memory"` (the default) or `"24h"`.
+    public var prompt_cache_retention: String?
 
     public init(model: String? = nil, input: ResponseInput? = nil, instructions: String? = nil,
                 previousResponseID: String? = nil, conversation: String? = nil, store: Bool? = nil, stream: Bool? = nil) {
@@ -207,6 +210,22 @@ public struct CreateResponseRequest: Codable, Equatable, Sendable {
         self.conversation = conversation.map(ConversationParam.init(id:))
         self.store = store
         self.stream = stream
+    }
+}
+
+/// The reply of `POST /v1/responses/compact`: the context's user messages, then one compaction item,
+/// to be sent as the next request's input.
+public struct CompactedResponse: Codable, Equatable, Sendable {
+    public var id: String
+    public var object: String = "response.compaction"
+    public var created_at: Int
+    public var output: [Item]
+    public var usage: Usage
+    public init(id: String, created_at: Int, output: [Item], usage: Usage) {
+        self.id = id
+        self.created_at = created_at
+        self.output = output
+        self.usage = usage
     }
 }
 

@@ -1,0 +1,157 @@
+import Foundation
+
+/// Server-side context management, as the offline server (and the gateway) emulates it:
+/// compaction (`context_management`, a trailing `compaction_trigger` item, `POST /responses/compact`)
+/// and truncation (`truncation: "auto" | "disabled"` against the model's context window).
+///
+/// Where the API is silent, chatbench's choices (README, "What the offline server keeps"):
+/// - Server compaction runs when the turn's rendered input (the rebuilt context, the instructions and
+///   the new input) is over `compact_threshold` tokens, or when the input ends with a
+///   `compaction_trigger` item. It stands for everything up to and including the new input: the
+///   response's output is the compaction item, then the reply. The reply is made from the whole
+///   context; later turns of the chain or conversation see only the compaction item and what follows.
+/// - `/responses/compact` returns every user message of the context followed by one compaction item
+///   (the shape of the documented example); it stores nothing.
+/// - A compaction item holds a summary sealed with this server's secret (`Sealer`): another server,
+///   or a changed item, gets a 400 `invalid_encrypted_content`. The model reads it as a system message.
+/// - Truncation `"auto"` drops whole items from the oldest end until the input fits the context
+///   window; the new input itself is never dropped (an input larger than the window is a 400 either
+///   way). `"disabled"` (the default) answers 400 `context_length_exceeded`. The window counts input
+///   tokens only.
+struct ContextOptions: Equatable {
+    var compactThreshold: Int?
+    var truncateAuto = false
+    /// The input ended with a `compaction_trigger` item (removed from the input).
+    var trigger = false
+
+    static func parse(_ request: CreateResponseRequest) throws -> ContextOptions {
+        var o = ContextOptions()
+        switch request.truncation {
+        case nil, "disabled": break
+        case "auto": o.truncateAuto = true
+        case let other?:
+            throw APIError.invalidRequest("Invalid value for 'truncation': '\(OutsideText.line(String(other.prefix(40))))'. Supported values are: 'auto' and 'disabled'.",
+                                          param: "truncation", code: "invalid_value")
+        }
+        if let cm = request.context_management, cm != .null {
+            guard let entries = cm.arrayValue, !entries.isEmpty else {
+                throw APIError.invalidRequest("Invalid 'context_management': expected a non-empty array of objects.", param: "context_management", code: "invalid_type")
+            }
+            for entry in entries {
+                guard entry["type"]?.stringValue == "compaction" else {
+                    throw APIError.invalidRequest("Invalid 'context_management[].type': only 'compaction' is supported.", param: "context_management", code: "invalid_value")
+                }
+                if let t = entry["compact_threshold"], t != .null {
+                    guard let n = t.intValue, n >= 1000 else {
+                        throw APIError.invalidRequest("Invalid 'context_management[].compact_threshold': expected an integer of at least 1000.",
+                                                      param: "context_management", code: "integer_below_min_value")
+                    }
+                    o.compactThreshold = n
+                }
+            }
+        }
+        let input = request.input?.items ?? []
+        for (i, item) in input.enumerated() where item.type == "compaction_trigger" {
+            guard i == input.count - 1 else {
+                throw APIError.invalidRequest("Invalid 'input[\(i)]': a 'compaction_trigger' item must be the last input item.", param: "input", code: "invalid_value")
+            }
+            o.trigger = true
+        }
+        return o
+    }
+}
+
+extension OfflineBackend {
+    static let secretMigration = Migration(version: 3) { db in
+        try db.execute("CREATE TABLE server_secret (id INTEGER PRIMARY KEY CHECK (id = 1), secret BLOB NOT NULL)")
+        try db.execute("INSERT INTO server_secret(id, secret) VALUES (1, ?)", [.blob(Sealer.newSecret())])
+    }
+
+    static let contextMigration = Migration(version: 4, sql: """
+        ALTER TABLE responses ADD COLUMN start_depth INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE responses ADD COLUMN start_skip INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE responses ADD COLUMN prompt_state TEXT;
+        ALTER TABLE conversations ADD COLUMN start_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN prompt_state TEXT;
+        ALTER TABLE conversations ADD COLUMN prompt_seq INTEGER NOT NULL DEFAULT 0;
+        """)
+
+    static func loadSealer(_ db: Database, path: String) throws -> Sealer {
+        guard let secret = try db.query("SELECT secret FROM server_secret WHERE id = 1").first?["secret"].bytes, secret.count == 32 else {
+            throw StorageError(.corrupt, path: path, "the server's secret (which seals compaction items) is missing or damaged")
+        }
+        return Sealer(secret: secret)
+    }
+
+    /// A new compaction item holding `summary`, sealed with this server's secret.
+    func compactionItem(summary: String) -> Item {
+        .opaque(.object(["id": .string(IDs.make("cmp")), "type": .string("compaction"), "encrypted_content": .string(sealer.seal(summary))]))
+    }
+
+    /// Checks the compaction items of a new input: each must be one this server made, unchanged.
+    func checkCompactionItems(_ items: [Item]) throws {
+        for (i, item) in items.enumerated() where item.type == "compaction" {
+            guard summary(ofCompaction: item) != nil else {
+                throw APIError.invalidRequest(
+                    "Invalid 'input[\(i)]': the compaction item's encrypted_content could not be verified. It was not made by this server, or it was changed.",
+                    param: "input", code: "invalid_encrypted_content")
+            }
+        }
+    }
+
+    func summary(ofCompaction item: Item) -> String? {
+        guard case .opaque(let v) = item, let sealed = v["encrypted_content"]?.stringValue else { return nil }
+        return sealer.open(sealed)
+    }
+
+    /// Items as the model reads them: a compaction item becomes the system message it stands for.
+    func readable(_ items: [Item]) -> [Item] {
+        items.map { item in
+            guard item.type == "compaction", let summary = summary(ofCompaction: item) else { return item }
+            return .inputMessage(id: item.id, role: "system", text: summary)
+        }
+    }
+
+    /// The error for an input over the context window.
+    func contextTooLong(_ tokens: Int) -> APIError {
+        APIError.invalidRequest("Your input exceeds the context window of this model (\(contextWindow) tokens; the input has \(tokens)). "
+                                + "Shorten it, or send truncation: \"auto\" to drop the oldest items.",
+                                param: "input", code: "context_length_exceeded")
+    }
+}
+
+extension OfflineBackend {
+    /// `POST /responses/compact`: the context of `previous_response_id` (from where it begins) and the
+    /// `input`, as its user messages followed by one compaction item holding a summary of all of it.
+    /// Nothing is stored. The offline model writes the summary; the gateway asks its answerer.
+    public func compactResponse(_ request: CreateResponseRequest) async throws -> CompactedResponse {
+        guard request.conversation == nil else {
+            throw APIError.invalidRequest("Unknown parameter: 'conversation'. /responses/compact takes 'input' and 'previous_response_id'.",
+                                          param: "conversation", code: "unknown_parameter")
+        }
+        guard request.model?.isEmpty == false else {
+            throw APIError.invalidRequest("Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
+        }
+        // Planned as a turn whose input ends with a compaction trigger (so `input` may be empty).
+        var asTurn = request
+        asTurn.input = .items((request.input?.items ?? []) + [.opaque(.object(["type": .string("compaction_trigger")]))])
+        let (p, context, memory) = try locked { () -> (Plan, [Item], String) in
+            let p = try plan(asTurn)
+            let context = try contextItems(p).map(\.item) + p.input
+            return (p, context, model.read(readable(p.input), after: p.snapshot))
+        }
+        let summaryItem: Item
+        if let answerer {
+            guard let item = try await answeredCompaction(p, Turn(context: readable(context), instructions: request.instructions, model: request.model), answerer) else {
+                throw APIError(status: 500, type: "server_error", message: "the compaction produced nothing")
+            }
+            summaryItem = item
+        } else {
+            summaryItem = compactionItem(summary: model.reply(to: memory, instructions: MemoryPolicy.summaryInstructions))
+        }
+        let output = context.filter { $0.role == "user" } + [summaryItem]
+        let summaryTokens = summary(ofCompaction: summaryItem).map(TokenEstimator.tokens) ?? 0
+        return CompactedResponse(id: IDs.make("resp"), created_at: Int(Date().timeIntervalSince1970),
+                                 output: output, usage: Usage(input: p.inputTokens, output: summaryTokens))
+    }
+}
