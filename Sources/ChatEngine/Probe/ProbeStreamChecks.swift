@@ -47,11 +47,24 @@ extension Probe {
         let r = try await client.call("POST", "responses/compact", json: .object(["model": .string(model), "previous_response_id": a["id"] ?? .null]))
         if [404, 405, 501].contains(r.status) { return ProbeRow("", .unsupported, "POST /responses/compact: HTTP \(r.status)") }
         guard r.status == 200, let json = r.json else { return ProbeRow("", .fail, "POST /responses/compact: HTTP \(r.status) \(r.excerpt)") }
-        guard json["object"]?.stringValue == "response.compaction",
-              json["output"]?.arrayValue?.contains(where: { $0["type"]?.stringValue == "compaction" }) == true else {
+        guard json["object"]?.stringValue == "response.compaction", let output = json["output"]?.arrayValue,
+              output.contains(where: { $0["type"]?.stringValue == "compaction" }) else {
             return ProbeRow("", .fail, "the reply is not a response.compaction with a compaction item")
         }
-        return ProbeRow("", .pass, "compaction item returned")
+        // The compacted output is the next request's input, and the model still knows the name.
+        let next = try await createRaw(["input": .array(output + [.object(["role": .string("user"), "content": .string("What's my name?")])])])
+        guard next.status == 200, let reply = next.json else {
+            return ProbeRow("", .fail, "the compacted output was refused as input: HTTP \(next.status) \(next.excerpt)")
+        }
+        // Server-side: a trailing compaction_trigger item puts a compaction item in the response's output.
+        let triggered = try await createRaw(["input": .array([.object(["role": .string("user"), "content": .string("Say hello.")]),
+                                                              .object(["type": .string("compaction_trigger")])]),
+                                             "context_management": .array([.object(["type": .string("compaction"), "compact_threshold": .int(1000)])])])
+        let serverSide = triggered.status == 200
+            && triggered.json?["output"]?.arrayValue?.first?["type"]?.stringValue == "compaction"
+        let recalled = reply.outputText.contains(secretName)
+        return ProbeRow("", .pass, "compact → next turn \(recalled ? "recalled the name" : "accepted (name not repeated)"); "
+                        + "compaction_trigger \(serverSide ? "compacted" : "not honoured (HTTP \(triggered.status))")")
     }
 
     /// `truncation: "auto"` is accepted and echoed.
