@@ -30,7 +30,9 @@ extension Runner {
             input = replayItems(history) + [user]
             event = history.isEmpty ? .start : .switch
         }
+        let serverPolicy = try ServerPolicy(parsing: s.serverPolicy)
         var request = CreateResponseRequest(model: s.model, input: .items(input), instructions: instructions, previousResponseID: prev)
+        serverPolicy.apply(to: &request)
         do {
             let r = try await exchange(&request, &sent, partial, onDelta)
             return Exchange(response: r, previousSent: prev, conversationID: nil, event: event)
@@ -39,6 +41,7 @@ extension Runner {
             let history = try store.completeMessages(session: s.id)
             prev = nil
             request = CreateResponseRequest(model: s.model, input: .items(replayItems(history) + [user]), instructions: instructions)
+            serverPolicy.apply(to: &request)
             partial.text = ""
             let r = try await exchange(&request, &sent, partial, onDelta)
             return Exchange(response: r, previousSent: nil, conversationID: nil, event: .repair, repair: e)
@@ -68,7 +71,9 @@ extension Runner {
             event = history.isEmpty ? .start : .switch
         }
         try keepConversation(s, conversation)
+        let serverPolicy = try ServerPolicy(parsing: s.serverPolicy)
         var request = CreateResponseRequest(model: s.model, input: .items([user]), conversation: conversation)
+        serverPolicy.apply(to: &request)
         do {
             let r = try await exchange(&request, &sent, partial, onDelta)
             return Exchange(response: r, previousSent: nil, conversationID: conversation, event: event)
@@ -79,6 +84,7 @@ extension Runner {
             conversation = try await createConversation(seed: replayItems(history), &sent)
             try keepConversation(s, conversation)
             request = CreateResponseRequest(model: s.model, input: .items([user]), conversation: conversation)
+            serverPolicy.apply(to: &request)
             partial.text = ""
             let r = try await exchange(&request, &sent, partial, onDelta)
             return Exchange(response: r, previousSent: nil, conversationID: conversation, event: .repair, repair: repair)

@@ -124,6 +124,7 @@ public final class Runner: @unchecked Sendable {
             draft.errorCode = exchange.repair?.code
             draft.errorMessage = exchange.repair?.message
             draft.policyEffect = exchange.policyEffect
+            draft.serverEvent = try serverEvent(r, exchange, session)
             let replyText = r.outputText
             let replyItem = r.output.first(where: { $0.role == "assistant" }) ?? .assistantMessage(id: nil, text: replyText)
             let mode = session.mode
@@ -248,5 +249,16 @@ public final class Runner: @unchecked Sendable {
                            message: "the stream ended before the response completed")
         }
         return final
+    }
+
+    /// What the server did to this turn's context: it says so for a compaction (an output item); a
+    /// truncation is inferred, as a continued chain or conversation whose input shrank although no
+    /// compaction came before it.
+    func serverEvent(_ r: Response, _ exchange: Exchange, _ s: SessionRecord) throws -> ServerEvent? {
+        if r.output.contains(where: { $0.type == "compaction" }) { return .compacted }
+        guard s.mode.isServerManaged, exchange.event == .continue, let input = r.usage?.input_tokens,
+              let previous = try store.lastCompletedTurn(session: s.id), previous.mode == s.mode,
+              previous.serverEvent != .compacted, let before = previous.inputTokens else { return nil }
+        return input < before ? .truncated : nil
     }
 }

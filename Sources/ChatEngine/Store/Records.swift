@@ -25,6 +25,8 @@ public struct SessionRecord: Sendable, Equatable {
     public var backend: String
     public var model: String
     public var policy: String
+    /// `ServerPolicy` text for the server modes ("none", "compact:N", "truncate:auto", both with "+").
+    public var serverPolicy: String = "none"
     public var profile: String
     /// The response the next chain/hybrid turn continues from.
     public var chainHead: String?
@@ -149,6 +151,8 @@ public struct TurnRecord: Sendable, Equatable {
     /// How the turn related to the server's memory.
     public var chainEvent: ChainEvent?
     public var policyEffect: PolicyEffect?
+    /// What the server did to this turn's context (compaction, truncation).
+    public var serverEvent: ServerEvent? = nil
     public var userMessageID: Int64?
     public var replyMessageID: Int64?
     public var createdAt: Double
@@ -179,4 +183,12 @@ public struct TurnRecord: Sendable, Equatable {
         self.replyMessageID = replyMessageID
         self.createdAt = createdAt
     }
+}
+
+extension SessionRecord {
+    func with(serverPolicy: String) -> SessionRecord { var s = self; s.serverPolicy = serverPolicy; return s }
+}
+
+extension TurnRecord {
+    func with(serverEvent: ServerEvent?) -> TurnRecord { var t = self; t.serverEvent = serverEvent; return t }
 }

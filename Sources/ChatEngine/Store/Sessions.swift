@@ -188,6 +188,7 @@ extension WorkbenchStore {
         return try db.transaction {
             var fork = try createSession(name: newName, mode: src.mode, backend: src.backend, model: src.model, policy: src.policy, profile: src.profile)
             try db.execute("UPDATE sessions SET forked_from = ? WHERE id = ?", [.text("\(name)@\(point)"), .integer(fork.id)])
+            fork.serverPolicy = src.serverPolicy
             var idMap: [Int64: Int64] = [:]
             var headCovers: Int64 = 0
             let headReply = try head.flatMap { h in try db.query("SELECT reply_message_id FROM turns WHERE session_id = ? AND response_id = ?", [.integer(src.id), .text(h)]).first?[0].int64 }
@@ -217,14 +218,14 @@ extension WorkbenchStore {
         try db.execute("""
             INSERT INTO turns(session_id, number, mode, backend, model, previous_response_id, response_id, conversation_id, items_sent,
                 request_bytes, input_tokens, cached_tokens, output_tokens, latency_ms, status, error_code, error_message, chain_event,
-                policy_effect, created_at, input_items, user_message_id, reply_message_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                policy_effect, created_at, input_items, user_message_id, reply_message_id, server_event)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.integer(t.sessionID), .integer(Int64(t.number)), .text(t.mode.rawValue), .text(t.backend), .text(t.model),
                   SQLValue(t.previousResponseID), SQLValue(t.responseID), SQLValue(t.conversationID), .integer(Int64(t.itemsSent)),
                   .integer(Int64(t.requestBytes)), SQLValue(t.inputTokens), SQLValue(t.cachedTokens), SQLValue(t.outputTokens),
                   SQLValue(t.latencyMs), .text(t.status.rawValue), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent?.rawValue),
                   SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt), .integer(Int64(t.inputItems)),
-                  SQLValue(userID.map(Int.init)), SQLValue(replyID.map(Int.init))])
+                  SQLValue(userID.map(Int.init)), SQLValue(replyID.map(Int.init)), SQLValue(t.serverEvent?.rawValue)])
     }
 
     // MARK: Export
@@ -240,7 +241,7 @@ extension WorkbenchStore {
         let turns = try self.turns(session: s.id).map(Self.turnJSON)
         let session: JSONValue = .object([
             "name": .string(s.name), "mode": .string(s.mode.rawValue), "backend": .string(s.backend), "model": .string(s.model),
-            "policy": .string(s.policy), "profile": .string(s.profile), "chain_head": s.chainHead.map { .string($0) } ?? .null,
+            "policy": .string(s.policy), "server_policy": .string(s.serverPolicy), "profile": .string(s.profile), "chain_head": s.chainHead.map { .string($0) } ?? .null,
             "conversation_id": s.conversationID.map { .string($0) } ?? .null, "forked_from": try forkedFrom(session: s.id).map { .string($0) } ?? .null,
             "created_at": .double(s.createdAt), "updated_at": .double(s.updatedAt)])
         let doc: JSONValue = .object(["format": .string("chatbench-session/1"), "session": session, "messages": .array(messages), "turns": .array(turns)])
@@ -258,7 +259,7 @@ extension WorkbenchStore {
             "conversation_id": str(t.conversationID), "chain_event": str(t.chainEvent?.rawValue), "items_sent": .int(Int64(t.itemsSent)),
             "request_bytes": .int(Int64(t.requestBytes)), "input_tokens": opt(t.inputTokens), "cached_tokens": opt(t.cachedTokens),
             "output_tokens": opt(t.outputTokens), "latency_ms": t.latencyMs.map { .double($0) } ?? .null,
-            "error_code": str(t.errorCode), "error_message": str(t.errorMessage),
+            "error_code": str(t.errorCode), "error_message": str(t.errorMessage), "server_event": str(t.serverEvent?.rawValue),
             "policy": t.policyEffect.map { p in .object(["policy": .string(p.policy), "kept": .int(Int64(p.kept)), "dropped": .int(Int64(p.dropped)), "summarized": .int(Int64(p.summarized))]) } ?? .null,
         ])
     }

@@ -100,5 +100,12 @@ extension WorkbenchStore {
             CREATE UNIQUE INDEX turns_by_session ON turns(session_id, number);
             """),
         runningCountsMigration,
+        // The server policy of the server modes (compaction, truncation), and what the server did to
+        // each turn's context; the partial index finds a chain's last compaction in one lookup.
+        Migration(version: 9, sql: """
+            ALTER TABLE sessions ADD COLUMN server_policy TEXT NOT NULL DEFAULT 'none';
+            ALTER TABLE turns ADD COLUMN server_event TEXT;
+            CREATE INDEX turns_server_events ON turns(session_id, number) WHERE server_event IS NOT NULL;
+            """),
     ]
 }

@@ -42,7 +42,7 @@ public final class WorkbenchStore: @unchecked Sendable {
     // MARK: Sessions
 
     private static let sessionColumns = """
-        id, name, mode, backend, model, policy, profile, chain_head, chain_covers, conversation_id,
+        id, name, mode, backend, model, policy, server_policy, profile, chain_head, chain_covers, conversation_id,
         conversation_covers, client_covers, client_db, base_url, api, created_at, updated_at
         """
 
@@ -53,6 +53,7 @@ public final class WorkbenchStore: @unchecked Sendable {
                       chainCovers: r["chain_covers"].int64 ?? 0, conversationID: r["conversation_id"].string,
                       conversationCovers: r["conversation_covers"].int64 ?? 0, clientCovers: r["client_covers"].int64 ?? 0,
                       clientDB: r["client_db"].string, baseURL: r["base_url"].string, api: r["api"].string, createdAt: r["created_at"].double ?? 0, updatedAt: r["updated_at"].double ?? 0)
+            .with(serverPolicy: r["server_policy"].string ?? "none")
     }
 
     public func session(named name: String) throws -> SessionRecord? {
@@ -86,13 +87,22 @@ public final class WorkbenchStore: @unchecked Sendable {
         }
     }
 
+    /// Changes a session's server policy, and nothing else.
+    public func setServerPolicy(session id: Int64, _ policy: ServerPolicy) throws -> SessionRecord? {
+        try db.transaction {
+            try db.execute("UPDATE sessions SET server_policy = ?, updated_at = ? WHERE id = ?",
+                           [.text(policy.description), .double(Date().timeIntervalSince1970), .integer(id)])
+            return try session(id: id)
+        }
+    }
+
     /// Writes every mutable field of the session back. Read the record in the same transaction, or
     /// under the session's turn lock: a stale record would undo another process's turn.
     public func save(_ s: SessionRecord) throws {
         try db.execute("""
-            UPDATE sessions SET mode = ?, backend = ?, model = ?, policy = ?, profile = ?, chain_head = ?, chain_covers = ?,
+            UPDATE sessions SET mode = ?, backend = ?, model = ?, policy = ?, server_policy = ?, profile = ?, chain_head = ?, chain_covers = ?,
                 conversation_id = ?, conversation_covers = ?, client_covers = ?, client_db = ?, base_url = ?, api = ?, updated_at = ? WHERE id = ?
-            """, [.text(s.mode.rawValue), .text(s.backend), .text(s.model), .text(s.policy), .text(s.profile), SQLValue(s.chainHead),
+            """, [.text(s.mode.rawValue), .text(s.backend), .text(s.model), .text(s.policy), .text(s.serverPolicy), .text(s.profile), SQLValue(s.chainHead),
                   .integer(s.chainCovers), SQLValue(s.conversationID), .integer(s.conversationCovers), .integer(s.clientCovers),
                   SQLValue(s.clientDB), SQLValue(s.baseURL), SQLValue(s.api), .double(Date().timeIntervalSince1970), .integer(s.id)])
     }
@@ -158,6 +168,7 @@ public final class WorkbenchStore: @unchecked Sendable {
                    policyEffect: r["policy_effect"].string.flatMap { try? WireJSON.decode(PolicyEffect.self, from: $0) },
                    userMessageID: r["user_message_id"].int64, replyMessageID: r["reply_message_id"].int64,
                    createdAt: r["created_at"].double ?? 0)
+            .with(serverEvent: r["server_event"].string.flatMap(ServerEvent.init(rawValue:)))
     }
 
     public func turns(session: Int64) throws -> [TurnRecord] {
@@ -168,6 +179,12 @@ public final class WorkbenchStore: @unchecked Sendable {
     public func recentTurns(session: Int64, limit: Int) throws -> [TurnRecord] {
         try db.query("SELECT * FROM turns WHERE session_id = ? ORDER BY number DESC, id DESC LIMIT ?", [.integer(session), .integer(Int64(limit))])
             .map(turn(from:)).reversed()
+    }
+
+    /// The session's last completed turn.
+    public func lastCompletedTurn(session: Int64) throws -> TurnRecord? {
+        try db.query("SELECT * FROM turns WHERE session_id = ? AND status = 'completed' ORDER BY number DESC LIMIT 1", [.integer(session)])
+            .first.map(turn(from:))
     }
 
     /// The mode of the session's last turn (nil before the first).
@@ -200,13 +217,14 @@ public final class WorkbenchStore: @unchecked Sendable {
             try db.execute("""
                 INSERT INTO turns(session_id, number, mode, backend, model, previous_response_id, response_id, conversation_id, items_sent,
                     request_bytes, input_tokens, cached_tokens, output_tokens, latency_ms, status, error_code, error_message, chain_event,
-                    policy_effect, created_at, input_items)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    policy_effect, created_at, input_items, server_event)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.integer(t.sessionID), .integer(Int64(t.number)), .text(t.mode.rawValue), .text(t.backend), .text(t.model),
                       SQLValue(t.previousResponseID), SQLValue(t.responseID), SQLValue(t.conversationID), .integer(Int64(t.itemsSent)),
                       .integer(Int64(t.requestBytes)), SQLValue(t.inputTokens), SQLValue(t.cachedTokens), SQLValue(t.outputTokens),
                       SQLValue(t.latencyMs), .text(t.status.rawValue), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent?.rawValue),
-                      SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt), .integer(Int64(t.inputItems))])
+                      SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt), .integer(Int64(t.inputItems)),
+                      SQLValue(t.serverEvent?.rawValue)])
             t.id = db.lastInsertRowID
             let userID = try insertMessage(session: t.sessionID, role: .user, item: userItem, status: userStatus, turn: t.id)
             t.userMessageID = userID
