@@ -40,7 +40,9 @@ public struct CostEstimate: Sendable, Equatable {
         let cachedPrice = e.cacheReadInputTokenCost ?? inPrice
         priceModel = e.name
         taken = e.taken
-        dollars = Double(input - cached) * inPrice + Double(cached) * cachedPrice + Double(output) * outPrice
+        let exact = Double(input - cached) * inPrice + Double(cached) * cachedPrice + Double(output) * outPrice
+        // To a trillionth of a dollar, so reports print 4e-05 rather than 3.9999999999999996e-05.
+        dollars = (exact * 1e12).rounded() / 1e12
     }
 
     /// "≈$0.0123", or "no price" when the table has none.
