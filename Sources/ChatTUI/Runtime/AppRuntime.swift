@@ -43,7 +43,7 @@ public final class AppRuntime {
     /// Test hook (CHATBENCH_FAULT=draw): fail right after a frame, to prove the terminal is restored.
     let failAfterDrawing = ProcessInfo.processInfo.environment["CHATBENCH_FAULT"] == "draw"
 
-    public init(bench: Workbench, session: SessionRecord, theme: Theme, themeError: String?, noColor: Bool) {
+    public init(bench: Workbench, session: SessionRecord, theme: Theme, themeError: String?, noColor: Bool, pricing: Pricing? = nil) {
         self.bench = bench
         runner = Runner(store: bench.store, backend: bench.backend)
         self.theme = theme
@@ -51,6 +51,7 @@ public final class AppRuntime {
         self.themeError = themeError
         state = AppState(width: 80, height: 24, backend: bench.backend.info, timeZone: .current)
         state.session = session
+        state.pricing = pricing
     }
 
     /// The one place the state changes: the event through `update`, then its effects, whose results
