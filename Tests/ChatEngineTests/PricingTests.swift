@@ -155,6 +155,14 @@ import Testing
         #expect(merged.source == full + " + " + PriceTable.overrideFile(paths))
         let c = CostEstimate(model: "gpt-4.1-mini", inputTokens: 1_000, cachedTokens: 0, outputTokens: 0, table: merged)
         #expect(c.label.contains("prices of 2030-02-03 for gpt-4.1-mini") && abs((c.dollars ?? 0) - 1_000 * 6e-07) < 1e-12)
+        // A rejected override field keeps the table's value (and says so), it does not unprice the model.
+        try #"{"gpt-4.1-mini": {"output_cost_per_token": -1, "input_cost_per_token": 7e-07}}"#
+            .write(toFile: PriceTable.overrideFile(paths), atomically: true, encoding: .utf8)
+        let partly = try PriceTable.resolve(file: full, environment: [:], paths: paths)
+        #expect(partly.entry(for: "gpt-4.1-mini")?.outputCostPerToken == 2e-06 && partly.entry(for: "gpt-4.1-mini")?.inputCostPerToken == 7e-07)
+        #expect(partly.notes.count == 1 && partly.notes[0].contains("gpt-4.1-mini.output_cost_per_token"))
+        try #"{"chatbench_source": {"taken": "2030-02-03"}, "gpt-4.1-mini": {"input_cost_per_token": 6e-07}}"#
+            .write(toFile: PriceTable.overrideFile(paths), atomically: true, encoding: .utf8)
         // Over the shipped table too.
         let overShipped = try PriceTable.resolve(file: nil, environment: [:], paths: paths)
         #expect(overShipped.entry(for: "gpt-4.1-mini")?.inputCostPerToken == 6e-07)

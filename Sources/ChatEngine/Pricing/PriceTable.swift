@@ -148,15 +148,19 @@ public struct PriceTable: Sendable {
                 continue
             }
             var p = ModelPrice(name: key, taken: taken)
+            // The fields given and usable: a rejected one does not override the table's value.
+            var rejected = Set<String>()
             func dollars(_ field: String) -> Double? {
                 guard let raw = obj[field] else { return nil }
                 if let v = number(raw), v.isFinite, v >= 0, v <= maxDollarsPerToken { return v }
+                rejected.insert(field)
                 notes.append("\(file): ignored \(shown).\(field): \(describe(raw)) is not a price (a number from 0 to \(Int(maxDollarsPerToken)) dollar a token)")
                 return nil
             }
             func tokens(_ field: String) -> Int? {
                 guard let raw = obj[field] else { return nil }
                 if let v = number(raw), v.isFinite, v >= 1, v <= Double(maxTokens), v == v.rounded() { return Int(v) }
+                rejected.insert(field)
                 notes.append("\(file): ignored \(shown).\(field): \(describe(raw)) is not a whole number of tokens from 1 to \(maxTokens)")
                 return nil
             }
@@ -167,7 +171,7 @@ public struct PriceTable: Sendable {
             p.maxOutputTokens = tokens("max_output_tokens")
             p.provider = obj["litellm_provider"] as? String
             p.mode = obj["mode"] as? String
-            p.present = Set(obj.keys)
+            p.present = Set(obj.keys).subtracting(rejected)
             entries[key] = p
         }
         return PriceTable(entries: entries, taken: taken, from: from, source: file, notes: notes)
