@@ -64,7 +64,7 @@ extension Views {
             let e = p.estimate(model: model, inputTokens: m.totalInputTokens, cachedTokens: m.totalCachedTokens, outputTokens: m.totalOutputTokens)
             if let d = e.dollars, let name = e.priceModel {
                 rows.append(("all cost", "≈\(CostEstimate.format(d)) est.", .accent))
-                rows.append(("prices", "\(e.taken ?? "?") \(OutsideText.line(name))", .dim))
+                rows.append(("priced as", "\(OutsideText.line(name)), \(e.taken ?? "?")", .dim))
             } else {
                 rows.append(("all cost", "no price for \(OutsideText.line(e.model))", .dim))
             }
