@@ -28,7 +28,7 @@ enum ScreenCommand {
         guard CursesTerminal.stdinAndStdoutAreTerminals() else {
             throw ConfigurationError("the workbench needs a terminal (stdin and stdout must be a TTY); for scripts use 'chatbench send'")
         }
-        let pricing = try PricingFlags.load(inv)
+        let pricing = try PricingFlags.load(inv, warn: false)
         let delayMs = try EnvironmentNumber.whole(inv.environment, "CHATBENCH_STREAM_DELAY_MS", in: 0...10_000, unit: "milliseconds") ?? 12
         let (bench, session) = try await SessionFlags.openAndAttach(inv, streamDelay: .milliseconds(delayMs))
         let paths = bench.paths

@@ -81,6 +81,10 @@ public final class AppRuntime {
         }
         Trace.mark("session loaded")
         if let themeError { apply(.engine(.failure(themeError)), nil) }
+        // What the price table ignored is said on the screen (standard error is under it).
+        if let notes = state.pricing?.table.notes, let first = notes.first {
+            apply(.engine(.failure("price table: " + first + (notes.count > 1 ? " (and \(notes.count - 1) more)" : ""))), nil)
+        }
         var stats = LoopStats()
         defer { stats.write(to: ProcessInfo.processInfo.environment["CHATBENCH_LOOP_STATS"]) }
         guard let wake = WakePipe() else {
