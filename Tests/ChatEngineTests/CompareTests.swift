@@ -131,7 +131,7 @@ import Testing
         #expect(abs((chain.total_cost_usd ?? -1) - chainHand) < 1e-12 && abs((client.total_cost_usd ?? -1) - clientHand) < 1e-12)
         #expect(chain.cache_hit_rate == 0 && abs(client.cache_hit_rate - 45.0 / 91.0) < 1e-12)
         #expect(summary.price_model == "m-priced" && summary.prices_taken == "2030-01-02")
-        #expect(summary.cost_note == CostEstimate(model: "m-priced", inputTokens: 91, cachedTokens: 45, outputTokens: 30, table: pricing.table).label)
+        #expect(summary.cost_note == "est., prices of 2030-01-02 for m-priced")
         // Each turn is priced the same way; they add up to the column's total.
         let clientTurns = turns.filter { $0.mode == "client" }
         #expect(abs(clientTurns.reduce(0) { $0 + ($1.cost_usd ?? 0) } - clientHand) < 1e-12)
@@ -159,6 +159,7 @@ import Testing
         // A model the table lacks: no dollars anywhere, and the summary says so.
         let none = CompareSummary.of(turns, sessions: [:], pricing: pricing, model: "unknown-x")
         #expect(none.columns.allSatisfy { $0.total_cost_usd == nil } && none.lines.last?.contains("no price for unknown-x in the table") == true)
+        #expect(none.cost_note == "no price for unknown-x in the table" && none.price_model == nil)
     }
 
     @Test func scriptsAndColumns() throws {

@@ -152,7 +152,8 @@ public struct CompareSummary: Codable, Sendable, Equatable {
     }
     public var columns: [Column]
     public var lines: [String]
-    /// The table entry the costs are estimated with, the date of its prices, and the label that says so.
+    /// The table entry the costs are estimated with, the date of its prices, and a note that says so
+    /// ("est., prices of DATE for MODEL", or "no price for MODEL in the table").
     public var price_model: String?
     public var prices_taken: String?
     public var cost_note: String?
@@ -185,7 +186,9 @@ public struct CompareSummary: Codable, Sendable, Equatable {
                 columns[i].total_cost_usd = e.dollars
             }
         }
-        let anyCost = costs.values.first
+        // What every column's cost is: the same entry and date for all (one model), or why there is none.
+        let basis = pricing?.estimate(model: model, inputTokens: 0, cachedTokens: 0, outputTokens: 0)
+        let note = basis.map { b in b.priceModel.map { "est., prices of \(b.taken ?? "unknown date") for \(OutsideText.line($0))" } ?? b.label }
         guard let base = columns.first else { return CompareSummary(columns: [], lines: []) }
         let baseTurns = turns.filter { $0.mode == base.mode }
         for i in columns.indices {
@@ -209,7 +212,7 @@ public struct CompareSummary: Codable, Sendable, Equatable {
             if let e = costs[c.mode] { line += "; \(e.label)" }
             lines.append(line)
         }
-        return CompareSummary(columns: columns, lines: lines, price_model: anyCost?.priceModel, prices_taken: anyCost?.taken, cost_note: anyCost?.label)
+        return CompareSummary(columns: columns, lines: lines, price_model: basis?.priceModel, prices_taken: basis?.taken, cost_note: note)
     }
 
     /// How request bytes behave after the first turn (which carries no id yet): "flat" when they stay
