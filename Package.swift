@@ -14,7 +14,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CNcursesw", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
-        .target(name: "ChatEngine", dependencies: ["CSQLite"]),
+        // The price table (LiteLLM's format) ships beside the binary: Bundle.module finds it.
+        .target(name: "ChatEngine", dependencies: ["CSQLite"], resources: [.copy("Pricing/model_prices.json")]),
         .systemLibrary(name: "CLinuxIO"),
         .target(name: "ChatServe", dependencies: ["ChatEngine", "CLinuxIO"]),
         .target(name: "ChatTUI", dependencies: ["ChatEngine", "CNcursesw"]),

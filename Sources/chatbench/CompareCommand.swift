@@ -15,14 +15,17 @@ enum CompareCommand {
             FlagSpec("--backend", "NAME", "offline | openai (default: openai with OPENAI_API_KEY, else offline)"),
             FlagSpec("--base-url", "URL", "OpenAI-compatible server"),
             FlagSpec("--model", "MODEL", "model (OpenAI backend)"),
-        ],
+        ] + PricingFlags.flags,
         details: """
             The built-in script states facts early and asks about them late, so a window policy shows
             what it forgets. At most four modes, each listed once; each runs in its own saved session
             (compare-TIME-MODE). A recall check passes when the reply contains the expected words as
             whole words (case ignored).
             --format json: {"turns":[{"mode","turn","request_bytes","items_sent","input_tokens",
-            "cached_tokens","output_tokens","latency_ms","reply",…}],"summary":{"columns":[…],"lines":[…]}}
+            "cached_tokens","output_tokens","latency_ms","cost_usd","reply",…}],"summary":{"columns":[{…,
+            "total_cost_usd","cache_hit_rate"}],"lines":[…],"price_model","prices_taken","cost_note"}}
+            Costs are estimates from the price table (see --price-table): each column's total is its
+            token totals priced as one model; cache hit rate is cached input tokens / input tokens.
             """,
         run: { try await run($0) })
 
@@ -42,6 +45,7 @@ enum CompareCommand {
             guard !script.isEmpty else { throw ConfigurationError("the script file '\(file)' has no messages") }
         }
         script = ScriptLine.fit(script, turns: turns)
+        let pricing = try PricingFlags.load(inv)
         let paths = Paths(environment: inv.environment)
         let backendName = try Workbench.chooseBackend(explicit: inv.value("--backend"), session: nil, environment: inv.environment)
         let bench = try Workbench(paths: paths, backendName: backendName,
@@ -49,8 +53,10 @@ enum CompareCommand {
         let f = DateFormatter()
         f.dateFormat = "MMdd-HHmmss"
         let comparison = try Comparison(store: bench.store, backend: bench.backend, columns: columns, prefix: "compare-\(f.string(from: Date()))")
-        let all = await comparison.run(script)
-        let summary = CompareSummary.of(all, sessions: comparison.sessions)
+        // Every column runs on the backend's model: its turns and totals are priced as that one model.
+        let model = bench.backend.info.defaultModel
+        let all = CompareSummary.priced(await comparison.run(script), pricing: pricing, model: model)
+        let summary = CompareSummary.of(all, sessions: comparison.sessions, pricing: pricing, model: model)
         // Replies and errors came from a server: control characters shown, JSON kept valid.
         let report = try CompareReport.render(all, summary, format: format)
         let out = StdoutWriter()

@@ -19,7 +19,7 @@ enum ScreenCommand {
             FlagSpec("--session-db", "FILE", "continue an Agents SDK SQLite session file in client mode"),
             FlagSpec("--store", "URL", "client mode on a Redis session shared with the Agents SDK's RedisSession: redis://[:PASSWORD@]HOST:PORT/DB[?key_prefix=…&ttl=S] (default for new sessions: $CHATBENCH_REDIS_URL)"),
             FlagSpec("--theme", "NAME|PATH", "default | light | high-contrast | ansi16 | a theme file (NO_COLOR disables colour)"),
-        ],
+        ] + PricingFlags.flags,
         details: "F1 or ? (with an empty input) shows every key.",
         run: { try await run($0) })
 
@@ -28,12 +28,13 @@ enum ScreenCommand {
         guard CursesTerminal.stdinAndStdoutAreTerminals() else {
             throw ConfigurationError("the workbench needs a terminal (stdin and stdout must be a TTY); for scripts use 'chatbench send'")
         }
+        let pricing = try PricingFlags.load(inv, warn: false)
         let delayMs = try EnvironmentNumber.whole(inv.environment, "CHATBENCH_STREAM_DELAY_MS", in: 0...10_000, unit: "milliseconds") ?? 12
         let (bench, session) = try await SessionFlags.openAndAttach(inv, streamDelay: .milliseconds(delayMs))
         let paths = bench.paths
         let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)
         let noColor = !(inv.environment["NO_COLOR"] ?? "").isEmpty
-        let runtime = AppRuntime(bench: bench, session: session, theme: theme, themeError: themeError.map(\.description), noColor: noColor)
+        let runtime = AppRuntime(bench: bench, session: session, theme: theme, themeError: themeError.map(\.description), noColor: noColor, pricing: pricing)
         return runtime.run()
     }
 }

@@ -21,7 +21,7 @@ enum SendCommand {
             FlagSpec("--json", nil, "print one JSON object with the reply and the turn's metrics"),
             FlagSpec("--no-stream", nil, "ask for the whole reply at once instead of streaming it"),
             FlagSpec("--raw", nil, "print the reply exactly as received (control characters are shown as \\x1b otherwise)"),
-        ],
+        ] + PricingFlags.flags,
         details: """
             The words of MESSAGE are joined with spaces; '-' reads the message from standard input.
             The session remembers its mode and backend; a flag overrides them (a mode change carries
@@ -29,7 +29,9 @@ enum SendCommand {
             --json prints: reply, session, mode, backend, model, turn, status, chain_event, response_id,
             previous_response_id, conversation_id, request_bytes, items_sent,
             usage {input_tokens, cached_tokens, output_tokens}, latency_ms, and in client mode
-            policy {policy, kept, dropped, summarized, summary_request}. request_bytes, items_sent and usage
+            policy {policy, kept, dropped, summarized, summary_request}, and the turn's estimated cost:
+            cost_usd (all its requests, at the price table's prices; null when the table has no price),
+            price_model (the table entry used), prices_taken (the date of those prices), cost (the label). request_bytes, items_sent and usage
             describe the request that produced the reply; a summary request made first (summarize:N) has its
             own request_bytes, items_sent and usage under policy.summary_request.
             Hybrid mode chains like chain mode and sends the profile's long-term facts as instructions;
@@ -46,6 +48,8 @@ enum SendCommand {
             throw ConfigurationError("the message is empty (see 'chatbench help send')")
         }
         let json = inv.has("--json")
+        // Read before the turn: a price table that cannot be used stops here, not after the reply.
+        let pricing = try PricingFlags.load(inv)
         let (bench, session) = try await SessionFlags.openAndAttach(inv)
         let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
         // The reply comes from a server: escape sequences in it are shown, not obeyed (unless --raw).
@@ -55,7 +59,7 @@ enum SendCommand {
             if !json { out.write(raw ? delta : OutsideText.visible(delta)) }
         }
         if json {
-            out.write(OutsideText.json(try jsonReport(result, backend: bench.backend.info)) + "\n")
+            out.write(OutsideText.json(try jsonReport(result, backend: bench.backend.info, pricing: pricing)) + "\n")
         } else {
             out.write("\n")
         }
@@ -63,8 +67,10 @@ enum SendCommand {
         return 0
     }
 
-    static func jsonReport(_ r: TurnResult, backend: BackendInfo) throws -> String {
+    static func jsonReport(_ r: TurnResult, backend: BackendInfo, pricing: Pricing?) throws -> String {
         let t = r.turn
+        // The whole turn is billed, a summary request made first included.
+        let cost = pricing?.estimate(model: t.model, inputTokens: t.inputTokens ?? 0, cachedTokens: t.cachedTokens ?? 0, outputTokens: t.outputTokens ?? 0)
         // The reply's request and a summary request the turn made first, each with its own numbers.
         func usage(_ c: RequestCost) -> JSONValue {
             .object(["input_tokens": c.inputTokens.map { .int(Int64($0)) } ?? .null,
@@ -89,6 +95,10 @@ enum SendCommand {
             "usage": usage(reply),
             "latency_ms": .double(((t.latencyMs ?? 0) * 1000).rounded() / 1000),
             "error_code": t.errorCode.map { .string($0) } ?? .null,
+            "cost_usd": cost?.dollars.map { .double($0) } ?? .null,
+            "price_model": cost?.priceModel.map { .string($0) } ?? .null,
+            "prices_taken": cost?.taken.map { .string($0) } ?? .null,
+            "cost": cost.map { .string($0.label) } ?? .null,
             "policy": t.policyEffect.map { p in
                 .object(["policy": .string(p.policy), "kept": .int(Int64(p.kept)), "dropped": .int(Int64(p.dropped)),
                          "summarized": .int(Int64(p.summarized)),

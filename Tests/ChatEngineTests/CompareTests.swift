@@ -77,13 +77,14 @@ import Testing
     @Test func csvParsesBackToTheSameNumbers() throws {
         let csv = try CompareReport.render(sample, CompareSummary.of(sample, sessions: [:]), format: "csv")
         let rows = parseCSV(csv)
-        #expect(rows[0] == ["mode", "turn", "request_bytes", "items_sent", "input_tokens", "cached_tokens", "output_tokens", "latency_ms", "correct", "reply"])
-        #expect(rows.count == sample.count + 1)
+        #expect(rows[0] == ["mode", "turn", "request_bytes", "items_sent", "input_tokens", "cached_tokens", "output_tokens", "latency_ms", "cost_usd", "cache_hit_rate", "correct", "reply"])
+        #expect(rows.count == sample.count + 1 + 2)   // a total row per mode
         for (row, turn) in zip(rows.dropFirst(), sample) {
             #expect(row[0] == turn.mode && Int(row[1]) == turn.turn && Int(row[2]) == turn.request_bytes && Int(row[4]) == turn.input_tokens)
-            #expect(Double(row[7]) == turn.latency_ms && row[9] == turn.reply)
-            #expect(row[8] == (turn.correct.map { $0 ? "true" : "false" } ?? ""))
+            #expect(Double(row[7]) == turn.latency_ms && row[11] == turn.reply)
+            #expect(row[10] == (turn.correct.map { $0 ? "true" : "false" } ?? ""))
         }
+        #expect(rows.suffix(2).map { [$0[0], $0[1], $0[4]] } == [["chain", "total", "90"], ["client", "total", "91"]])
     }
 
     @Test func jsonParsesBackToTheSameNumbers() throws {
@@ -103,11 +104,62 @@ import Testing
     @Test func tableAndMarkdownCarryTheNumbersAndSummary() throws {
         let summary = CompareSummary.of(sample, sessions: [:])
         let md = try CompareReport.render(sample, summary, format: "md")
-        #expect(md.contains("| client | 3 | 700 | 1 | 51 (0) | 10 | 3.0 | ✗ missed Lisbon |"))
+        #expect(md.contains("| client | 3 | 700 | 1 | 51 (0) | 10 | 3.0 | — | ✗ missed Lisbon |"))
         #expect(md.contains("- client sent 3.0× the bytes of chain"))
         let table = try CompareReport.render(sample, summary, format: "table")
         #expect(table.contains("✓ Lisbon") && table.contains(summary.lines[0]))
         #expect(throws: ConfigurationError.self) { try CompareReport.render(sample, summary, format: "xml") }
+    }
+
+    /// A table whose numbers the test knows, so the costs can be worked out by hand.
+    static let prices = #"""
+    {"chatbench_source": {"taken": "2030-01-02", "from": "test"},
+     "m-priced": {"input_cost_per_token": 2e-06, "cache_read_input_token_cost": 5e-07, "output_cost_per_token": 8e-06, "max_input_tokens": 1000}}
+    """#
+
+    /// Every format carries each mode's estimated cost and cache hit rate (cached / input), priced by hand here.
+    @Test func everyFormatCarriesCostsAndCacheHitRate() throws {
+        let pricing = Pricing(table: try PriceTable.parse(Data(Self.prices.utf8), file: "p.json"))
+        var turns = sample
+        for i in turns.indices where turns[i].mode == "client" { turns[i].cached_tokens = turns[i].input_tokens / 2 }
+        turns = CompareSummary.priced(turns, pricing: pricing, model: "m-priced")
+        let summary = CompareSummary.of(turns, sessions: [:], pricing: pricing, model: "m-priced")
+        // chain: 90 input (none cached), 30 output; client: 91 input of which 5+15+25 = 45 cached, 30 output.
+        let chainHand = 90 * 2e-06 + 30 * 8e-06
+        let clientHand = 46 * 2e-06 + 45 * 5e-07 + 30 * 8e-06
+        let chain = summary.columns[0], client = summary.columns[1]
+        #expect(abs((chain.total_cost_usd ?? -1) - chainHand) < 1e-12 && abs((client.total_cost_usd ?? -1) - clientHand) < 1e-12)
+        #expect(chain.cache_hit_rate == 0 && abs(client.cache_hit_rate - 45.0 / 91.0) < 1e-12)
+        #expect(summary.price_model == "m-priced" && summary.prices_taken == "2030-01-02")
+        #expect(summary.cost_note == "est., prices of 2030-01-02 for m-priced")
+        // Each turn is priced the same way; they add up to the column's total.
+        let clientTurns = turns.filter { $0.mode == "client" }
+        #expect(abs(clientTurns.reduce(0) { $0 + ($1.cost_usd ?? 0) } - clientHand) < 1e-12)
+        #expect(abs((turns[0].cost_usd ?? -1) - (10 * 2e-06 + 10 * 8e-06)) < 1e-12)
+
+        let json = try CompareReport.render(turns, summary, format: "json")
+        let raw = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let sum = try #require(raw["summary"] as? [String: Any]), cols = try #require(sum["columns"] as? [[String: Any]])
+        #expect(abs((cols[1]["total_cost_usd"] as? Double ?? -1) - clientHand) < 1e-12)
+        #expect(abs((cols[1]["cache_hit_rate"] as? Double ?? -1) - 45.0 / 91.0) < 1e-12)
+        #expect(sum["price_model"] as? String == "m-priced" && sum["prices_taken"] as? String == "2030-01-02")
+        #expect(((raw["turns"] as? [[String: Any]])?.first?["cost_usd"] as? Double) == turns[0].cost_usd)
+
+        let csv = parseCSV(try CompareReport.render(turns, summary, format: "csv"))
+        let total = try #require(csv.first { $0.count > 1 && $0[0] == "client" && $0[1] == "total" })
+        #expect(abs((Double(total[8]) ?? -1) - clientHand) < 1e-12 && abs((Double(total[9]) ?? -1) - 45.0 / 91.0) < 1e-12)
+        #expect(total[11] == summary.cost_note)
+        let rate = CompareSummary.pct(45.0 / 91.0)
+        #expect(rate == "49%")
+        for format in ["md", "table"] {
+            let text = try CompareReport.render(turns, summary, format: format)
+            #expect(text.contains(CostEstimate.format(clientHand)) && text.contains("cache hit \(rate)"), "\(format):\n\(text)")
+            #expect(text.contains("prices of 2030-01-02 for m-priced"), "\(format)")
+        }
+        // A model the table lacks: no dollars anywhere, and the summary says so.
+        let none = CompareSummary.of(turns, sessions: [:], pricing: pricing, model: "unknown-x")
+        #expect(none.columns.allSatisfy { $0.total_cost_usd == nil } && none.lines.last?.contains("no price for unknown-x in the table") == true)
+        #expect(none.cost_note == "no price for unknown-x in the table" && none.price_model == nil)
     }
 
     @Test func scriptsAndColumns() throws {

@@ -100,6 +100,8 @@ public struct CompareTurn: Codable, Sendable, Equatable {
     public var cached_tokens: Int
     public var output_tokens: Int
     public var latency_ms: Double
+    /// The turn's estimated cost at the price table's prices (nil: not priced, or no price for the model).
+    public var cost_usd: Double?
     public var reply: String
     public var expected: String?
     public var correct: Bool?
@@ -142,12 +144,23 @@ public struct CompareSummary: Codable, Sendable, Equatable {
         /// turns both columns answered (a column added later is compared on its own turns only).
         public var bytes_ratio: Double
         public var input_tokens_ratio: Double
+        /// Cached input tokens over input tokens (0 when none were billed).
+        public var cache_hit_rate: Double
+        /// The column's estimated cost: its total tokens priced once as `CompareSummary.price_model`
+        /// (nil when not priced or the table has no price for it).
+        public var total_cost_usd: Double?
     }
     public var columns: [Column]
     public var lines: [String]
+    /// The table entry the costs are estimated with, the date of its prices, and a note that says so
+    /// ("est., prices of DATE for MODEL", or "no price for MODEL in the table").
+    public var price_model: String?
+    public var prices_taken: String?
+    public var cost_note: String?
 
     /// Builds the summary from the turns (pure arithmetic, so tests can check it by hand).
-    public static func of(_ turns: [CompareTurn], sessions: [String: String]) -> CompareSummary {
+    /// `pricing` and `model` (the model the comparison ran on) add the estimated costs.
+    public static func of(_ turns: [CompareTurn], sessions: [String: String], pricing: Pricing? = nil, model: String = "") -> CompareSummary {
         var order: [String] = []
         for t in turns where !order.contains(t.mode) { order.append(t.mode) }
         var columns: [Column] = order.map { mode in
@@ -160,8 +173,22 @@ public struct CompareSummary: Codable, Sendable, Equatable {
                           total_output_tokens: ts.saturatingSum { $0.output_tokens },
                           mean_latency_ms: ts.isEmpty ? 0 : ts.reduce(0) { $0 + $1.latency_ms } / Double(ts.count),
                           recall_correct: asked.filter { $0.correct == true }.count, recall_asked: asked.count,
-                          failed_turns: ts.filter { $0.error != nil }.count, bytes_ratio: 1, input_tokens_ratio: 1)
+                          failed_turns: ts.filter { $0.error != nil }.count, bytes_ratio: 1, input_tokens_ratio: 1,
+                          cache_hit_rate: 0, total_cost_usd: nil)
         }
+        var costs: [String: CostEstimate] = [:]
+        for i in columns.indices {
+            let c = columns[i]
+            columns[i].cache_hit_rate = c.total_input_tokens > 0 ? Double(min(c.total_cached_tokens, c.total_input_tokens)) / Double(c.total_input_tokens) : 0
+            if let pricing {
+                let e = pricing.estimate(model: model, inputTokens: c.total_input_tokens, cachedTokens: c.total_cached_tokens, outputTokens: c.total_output_tokens)
+                costs[c.mode] = e
+                columns[i].total_cost_usd = e.dollars
+            }
+        }
+        // What every column's cost is: the same entry and date for all (one model), or why there is none.
+        let basis = pricing?.estimate(model: model, inputTokens: 0, cachedTokens: 0, outputTokens: 0)
+        let note = basis.map { b in b.priceModel.map { "est., prices of \(b.taken ?? "unknown date") for \(OutsideText.line($0))" } ?? b.label }
         guard let base = columns.first else { return CompareSummary(columns: [], lines: []) }
         let baseTurns = turns.filter { $0.mode == base.mode }
         for i in columns.indices {
@@ -181,9 +208,11 @@ public struct CompareSummary: Codable, Sendable, Equatable {
             var line = "\(c.mode): request bytes \(shape(bytes)) (\(c.first_request_bytes) B on turn 1, \(c.last_request_bytes) B on turn \(c.turns), \(c.total_request_bytes) B in all); billed \(c.total_input_tokens) input tokens"
             if c.recall_asked > 0 { line += "; recall \(c.recall_correct)/\(c.recall_asked) right" }
             if c.failed_turns > 0 { line += "; \(c.failed_turns) turns failed" }
+            line += "; cache hit \(pct(c.cache_hit_rate))"
+            if let e = costs[c.mode] { line += "; \(e.label)" }
             lines.append(line)
         }
-        return CompareSummary(columns: columns, lines: lines)
+        return CompareSummary(columns: columns, lines: lines, price_model: basis?.priceModel, prices_taken: basis?.taken, cost_note: note)
     }
 
     /// How request bytes behave after the first turn (which carries no id yet): "flat" when they stay
@@ -200,6 +229,20 @@ public struct CompareSummary: Codable, Sendable, Equatable {
         let sx = sqrt(xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }), sy = sqrt(ys.reduce(0) { $0 + ($1 - my) * ($1 - my) })
         let r = sx == 0 || sy == 0 ? 0 : cov / (sx * sy)
         return r >= 0.9 ? "growing about linearly" : "bounded"
+    }
+
+    /// A share as a whole percentage: "45%".
+    public static func pct(_ v: Double) -> String { v.isFinite ? "\(Int((v * 100).rounded()))%" : "?" }
+
+    /// The turns with their estimated costs, each priced as `model` (as its column's total is).
+    public static func priced(_ turns: [CompareTurn], pricing: Pricing, model: String) -> [CompareTurn] {
+        turns.map { t in
+            var t = t
+            if t.error == nil {
+                t.cost_usd = pricing.estimate(model: model, inputTokens: t.input_tokens, cachedTokens: t.cached_tokens, outputTokens: t.output_tokens).dollars
+            }
+            return t
+        }
     }
 
     static func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? (a == 0 ? 1 : .infinity) : Double(a) / Double(b) }
@@ -305,27 +348,41 @@ public enum CompareReport {
             e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             return String(decoding: try e.encode(Doc(turns: turns, summary: summary)), as: UTF8.self) + "\n"
         case "csv":
-            var out = "mode,turn,request_bytes,items_sent,input_tokens,cached_tokens,output_tokens,latency_ms,correct,reply\n"
+            // One table, so the totals are rows too: turn "total", with the cache hit rate in its own column.
+            var out = "mode,turn,request_bytes,items_sent,input_tokens,cached_tokens,output_tokens,latency_ms,cost_usd,cache_hit_rate,correct,reply\n"
             for t in turns {
                 let correct = t.correct.map { $0 ? "true" : "false" } ?? ""
-                out += "\(csv(t.mode)),\(t.turn),\(t.request_bytes),\(t.items_sent),\(t.input_tokens),\(t.cached_tokens),\(t.output_tokens),\(t.latency_ms),\(correct),\(csv(t.error.map { "ERROR: \($0)" } ?? t.reply))\n"
+                out += "\(csv(t.mode)),\(t.turn),\(t.request_bytes),\(t.items_sent),\(t.input_tokens),\(t.cached_tokens),\(t.output_tokens),\(t.latency_ms),\(t.cost_usd.map { "\($0)" } ?? ""),,\(correct),\(csv(t.error.map { "ERROR: \($0)" } ?? t.reply))\n"
+            }
+            for c in summary.columns {
+                out += "\(csv(c.mode)),total,\(c.total_request_bytes),,\(c.total_input_tokens),\(c.total_cached_tokens),\(c.total_output_tokens),\(c.mean_latency_ms),\(c.total_cost_usd.map { "\($0)" } ?? ""),\(c.cache_hit_rate),,\(csv(summary.cost_note ?? ""))\n"
             }
             return out
         case "md":
-            var out = "| mode | turn | request bytes | items sent | input tokens (cached) | output tokens | latency ms | recall |\n|---|---:|---:|---:|---:|---:|---:|---|\n"
+            var out = "| mode | turn | request bytes | items sent | input tokens (cached) | output tokens | latency ms | est. cost | recall |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
             for t in turns {
-                out += "| \(t.mode) | \(t.turn) | \(t.request_bytes) | \(t.items_sent) | \(t.input_tokens) (\(t.cached_tokens)) | \(t.output_tokens) | \(String(format: "%.1f", t.latency_ms)) | \(recall(t)) |\n"
+                out += "| \(t.mode) | \(t.turn) | \(t.request_bytes) | \(t.items_sent) | \(t.input_tokens) (\(t.cached_tokens)) | \(t.output_tokens) | \(String(format: "%.1f", t.latency_ms)) | \(dollars(t.cost_usd)) | \(recall(t)) |\n"
+            }
+            for c in summary.columns {
+                out += "| **\(c.mode)** | total | \(c.total_request_bytes) | | \(c.total_input_tokens) (\(c.total_cached_tokens)) | \(c.total_output_tokens) | \(String(format: "%.1f", c.mean_latency_ms)) | \(dollars(c.total_cost_usd)) | cache hit \(CompareSummary.pct(c.cache_hit_rate)) |\n"
             }
             out += "\n" + summary.lines.map { "- \($0)" }.joined(separator: "\n") + "\n"
             return out
         case "table":
             // The mode column is as wide as the longest label: a cut label could name another policy.
             let modeW = max(16, turns.map(\.mode.count).max() ?? 0)
-            var out = "mode".padding(toLength: modeW + 2, withPad: " ", startingAt: 0) + "turn  req bytes  items  in tok (cached)  out tok  latency ms  recall\n"
+            var out = "mode".padding(toLength: modeW + 2, withPad: " ", startingAt: 0) + "turn  req bytes  items  in tok (cached)  out tok  latency ms   est. cost  recall\n"
+            func money(_ d: Double?) -> String { let m = dollars(d); return String(repeating: " ", count: max(0, 11 - m.count)) + m }
             for t in turns {
                 out += t.mode.padding(toLength: modeW, withPad: " ", startingAt: 0)
-                    + String(format: "%6d %10d %6d %9d (%4d) %8d %11.1f  ", t.turn, t.request_bytes, t.items_sent, t.input_tokens, t.cached_tokens, t.output_tokens, t.latency_ms)
-                    + recall(t) + "\n"
+                    + String(format: "%6d %10d %6d %9d (%4d) %8d %11.1f ", t.turn, t.request_bytes, t.items_sent, t.input_tokens, t.cached_tokens, t.output_tokens, t.latency_ms)
+                    + money(t.cost_usd) + "  " + recall(t) + "\n"
+            }
+            for c in summary.columns {
+                out += c.mode.padding(toLength: modeW, withPad: " ", startingAt: 0)
+                    + " total" + String(format: " %10d", c.total_request_bytes) + String(repeating: " ", count: 7)
+                    + String(format: " %9d (%4d) %8d %11.1f ", c.total_input_tokens, c.total_cached_tokens, c.total_output_tokens, c.mean_latency_ms)
+                    + money(c.total_cost_usd) + "  cache hit \(CompareSummary.pct(c.cache_hit_rate))\n"
             }
             out += "\n" + summary.lines.joined(separator: "\n") + "\n"
             return out
@@ -333,6 +390,9 @@ public enum CompareReport {
             throw ConfigurationError("unknown format '\(format)'; use \(formats.joined(separator: ", "))")
         }
     }
+
+    /// "$0.000041" for a priced figure, "—" without one.
+    static func dollars(_ d: Double?) -> String { d.map(CostEstimate.format) ?? "—" }
 
     static func recall(_ t: CompareTurn) -> String {
         if let e = t.error { return "failed: \(e.prefix(40))" }

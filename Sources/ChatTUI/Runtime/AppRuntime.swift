@@ -43,7 +43,7 @@ public final class AppRuntime {
     /// Test hook (CHATBENCH_FAULT=draw): fail right after a frame, to prove the terminal is restored.
     let failAfterDrawing = ProcessInfo.processInfo.environment["CHATBENCH_FAULT"] == "draw"
 
-    public init(bench: Workbench, session: SessionRecord, theme: Theme, themeError: String?, noColor: Bool) {
+    public init(bench: Workbench, session: SessionRecord, theme: Theme, themeError: String?, noColor: Bool, pricing: Pricing? = nil) {
         self.bench = bench
         runner = Runner(store: bench.store, backend: bench.backend)
         self.theme = theme
@@ -51,6 +51,7 @@ public final class AppRuntime {
         self.themeError = themeError
         state = AppState(width: 80, height: 24, backend: bench.backend.info, timeZone: .current)
         state.session = session
+        state.pricing = pricing
     }
 
     /// The one place the state changes: the event through `update`, then its effects, whose results
@@ -80,6 +81,10 @@ public final class AppRuntime {
         }
         Trace.mark("session loaded")
         if let themeError { apply(.engine(.failure(themeError)), nil) }
+        // What the price table ignored is said on the screen (standard error is under it).
+        if let notes = state.pricing?.table.notes, let first = notes.first {
+            apply(.engine(.failure("price table: " + first + (notes.count > 1 ? " (and \(notes.count - 1) more)" : ""))), nil)
+        }
         var stats = LoopStats()
         defer { stats.write(to: ProcessInfo.processInfo.environment["CHATBENCH_LOOP_STATS"]) }
         guard let wake = WakePipe() else {

@@ -16,6 +16,8 @@ public struct AppState: Sendable {
     /// The newest turns only: as many as the chain panel can show.
     public var turns: [TurnRecord] = []
     public var memory: MemoryState?
+    /// How the memory panel and the compare view price tokens (nil: no dollars shown).
+    public var pricing: Pricing?
     public var input = InputEditor()
     public var history: [String] = []
     public var historyIndex: Int?

@@ -27,7 +27,7 @@ extension Views {
         let bodyH = inputY - 1
         // Heights, most essential first: the columns, the table's totals and last turn, the summary
         // (whole lines only), more turns, then the chart.
-        let table = CompareTable(c, width: w - 4)
+        let table = CompareTable(c, width: w - 4, pricing: s.pricing, model: s.backend.defaultModel)
         let colsMin = 5
         var summaryShown = 0
         var used = colsMin + table.fixedHeight + table.lastTurnRows
@@ -79,9 +79,13 @@ extension Views {
         var lastTurnRows: Int
         var fixedHeight: Int { 3 + totals.count }   // borders, header, totals
 
-        init(_ c: CompareViewState, width: Int) {
+        /// `pricing`: adds an estimated cost per turn (as room allows) and per mode, priced as `model`.
+        init(_ c: CompareViewState, width: Int, pricing: Pricing? = nil, model: String = "") {
             let labelW = max(4, c.columns.map(\.column.label.count).max() ?? 4, c.rows.map(\.mode.count).max() ?? 4)
-            let widths = [5, labelW, 9, 5, 7, 6, 7, 7]
+            let priced = pricing != nil
+            let widths = priced ? [5, labelW, 9, 5, 7, 6, 7, 9, 7] : [5, labelW, 9, 5, 7, 6, 7, 7]
+            func cells(_ all: [String]) -> [String] { priced ? all : all.enumerated().filter { $0.offset != 7 }.map(\.element) }
+            let rowsIn = pricing.map { CompareSummary.priced(c.rows, pricing: $0, model: model) } ?? c.rows
             var n = 2
             var used = widths[0] + 2 + widths[1]
             while n < widths.count && used + 2 + widths[n] <= width { used += 2 + widths[n]; n += 1 }
@@ -91,18 +95,24 @@ extension Views {
                         : String(repeating: " ", count: max(0, widths[i] - cell.count)) + cell
                 }.joined(separator: "  ")
             }
-            header = line(["turn", "mode", "req bytes", "items", "in tok", "cached", "out tok", "latency"])
-            let sorted = c.rows.sorted { ($0.turn, $0.mode) < ($1.turn, $1.mode) }
+            header = line(cells(["turn", "mode", "req bytes", "items", "in tok", "cached", "out tok", "est. $", "latency"]))
+            let sorted = rowsIn.sorted { ($0.turn, $0.mode) < ($1.turn, $1.mode) }
             rows = sorted.map { t in
                 if let e = t.error { return (line(["\(t.turn)", t.mode]) + "  failed: " + e, true) }
-                return (line(["\(t.turn)", t.mode, "\(t.request_bytes)", "\(t.items_sent)", "\(t.input_tokens)", "\(t.cached_tokens)",
-                              "\(t.output_tokens)", String(format: "%.0fms", t.latency_ms)]), false)
+                return (line(cells(["\(t.turn)", t.mode, "\(t.request_bytes)", "\(t.items_sent)", "\(t.input_tokens)", "\(t.cached_tokens)",
+                                    "\(t.output_tokens)", t.cost_usd.map(CostEstimate.format) ?? "—", String(format: "%.0fms", t.latency_ms)])), false)
             }
             lastTurnRows = sorted.filter { $0.turn == sorted.last?.turn }.count
-            let summary = CompareSummary.of(c.rows, sessions: [:])
+            let summary = CompareSummary.of(rowsIn, sessions: [:], pricing: pricing, model: model)
             totals = summary.columns.map { col in
-                line(["total", col.mode, "\(col.total_request_bytes)", "", "\(col.total_input_tokens)", "\(col.total_cached_tokens)",
-                      "\(col.total_output_tokens)", String(format: "%.0fms", col.mean_latency_ms)])
+                line(cells(["total", col.mode, "\(col.total_request_bytes)", "", "\(col.total_input_tokens)", "\(col.total_cached_tokens)",
+                            "\(col.total_output_tokens)", col.total_cost_usd.map(CostEstimate.format) ?? "—", String(format: "%.0fms", col.mean_latency_ms)]))
+            }
+            // Each mode's total in dollars and its cache hit rate, whatever the width (wrapped, never cut).
+            if let pricing, !summary.columns.isEmpty {
+                let each = summary.columns.map { "\($0.mode) \($0.total_cost_usd.map { "≈" + CostEstimate.format($0) } ?? "—") (cache hit \(CompareSummary.pct($0.cache_hit_rate)))" }
+                let how = summary.price_model.map { "est., prices of \(summary.prices_taken ?? "?") for \($0)" } ?? "no price for \(pricing.model(for: model)) in the table"
+                totals += TextLayout.wrap([Span("cost: " + each.joined(separator: " · ") + " — " + how, .text)], width: width).map(\.text)
             }
             self.summary = summary.lines.prefix(max(0, summary.columns.count - 1)).map { text in
                 TextLayout.wrap([Span(text, .text)], width: width).map(\.text)

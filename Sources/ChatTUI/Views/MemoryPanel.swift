@@ -48,11 +48,27 @@ extension Views {
             if let x = t.policyEffect?.summary {
                 rows.append(("summary", "\(bytes(x.requestBytes)) · in \(x.inputTokens ?? 0) out \(x.outputTokens ?? 0)", .text))
             }
+            // The turn's every request is billed (a summary request made first included).
+            if let p = s.pricing {
+                let e = p.estimate(model: t.model, inputTokens: t.inputTokens ?? 0, cachedTokens: t.cachedTokens ?? 0, outputTokens: t.outputTokens ?? 0)
+                rows.append(("cost", e.dollars == nil ? "no price" : e.short + " est.", e.dollars == nil ? .dim : .text))
+            }
         } else {
             rows.append(("sent", "—", .dim))
         }
         rows.append(("all sent", "\(bytes(m.totalBytes)) · \(m.turns) turn\(m.turns == 1 ? "" : "s")", .text))
         rows.append(("all billed", "in \(m.totalInputTokens) out \(m.totalOutputTokens)", .text))
+        // The session's running totals priced as one model (its own, or --price-as): no turn is walked.
+        if let p = s.pricing {
+            let model = s.session?.model ?? m.last?.model ?? ""
+            let e = p.estimate(model: model, inputTokens: m.totalInputTokens, cachedTokens: m.totalCachedTokens, outputTokens: m.totalOutputTokens)
+            if let d = e.dollars, let name = e.priceModel {
+                rows.append(("all cost", "≈\(CostEstimate.format(d)) est.", .accent))
+                rows.append(("priced as", "\(OutsideText.line(name)), \(e.taken ?? "?")", .dim))
+            } else {
+                rows.append(("all cost", "no price for \(OutsideText.line(e.model))", .dim))
+            }
+        }
         rows.append(("context", "\(m.contextTokens) tok now · \(m.spentTokens) spent", .accent))
         return rows
     }
