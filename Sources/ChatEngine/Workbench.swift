@@ -95,9 +95,13 @@ public final class Workbench: @unchecked Sendable {
         public var profile: String?
         public var clientDB: String?
         public var model: String?
-        public init(mode: MemoryMode? = nil, policy: String? = nil, profile: String? = nil, clientDB: String? = nil, model: String? = nil) {
+        /// `ServerPolicy` text for the server modes.
+        public var serverPolicy: String?
+        public init(mode: MemoryMode? = nil, policy: String? = nil, profile: String? = nil, clientDB: String? = nil, model: String? = nil,
+                    serverPolicy: String? = nil) {
             self.mode = mode
             self.policy = policy
+            self.serverPolicy = serverPolicy
             self.profile = profile
             self.clientDB = clientDB
             self.model = model
@@ -108,6 +112,10 @@ public final class Workbench: @unchecked Sendable {
     /// switches it; the runner then carries what the new mode's store lacks.
     public func openSession(name: String, options o: SessionOptions = SessionOptions()) throws -> SessionRecord {
         if let policy = o.policy { _ = try MemoryPolicy(parsing: policy) }
+        if let serverPolicy = o.serverPolicy {
+            _ = try ServerPolicy(parsing: serverPolicy)
+            if statelessAPI { throw ConfigurationError("--server-policy needs a server that keeps state; --api chat keeps none") }
+        }
         if let profile = o.profile, profile.isEmpty { throw ConfigurationError("the profile name is empty") }
         var mode = o.mode
         if o.clientDB != nil && mode == nil { mode = .client }
@@ -151,6 +159,7 @@ public final class Workbench: @unchecked Sendable {
         }
         if let mode, mode != s.mode { s.mode = mode; changed = true }
         if let policy = o.policy, policy != s.policy { s.policy = policy; changed = true }
+        if let text = o.serverPolicy, case let p = try ServerPolicy(parsing: text).description, p != s.serverPolicy { s.serverPolicy = p; changed = true }
         if let profile = o.profile, profile != s.profile { s.profile = profile; changed = true }
         if let clientDB = o.clientDB {
             let absolute = try Self.clientStoreLocation(clientDB)

@@ -7,10 +7,10 @@ enum CompareCommand {
         name: "compare", summary: "run one scripted conversation through several memory modes and compare them",
         positionals: "", minPositionals: 0, maxPositionals: 0,
         flags: [
-            FlagSpec("--modes", "LIST", "one to four, comma-separated, each once: chain, conversation, client, hybrid, client:POLICY (default: chain,client)"),
+            FlagSpec("--modes", "LIST", "one to four, comma-separated, each once: chain, conversation, client, hybrid, client:POLICY, MODE+compact:N, MODE+truncate:auto (default: chain,client)"),
             FlagSpec("--policy", "POLICY", "the policy of a bare 'client' column (default: all)"),
             FlagSpec("--turns", "N", "repeat or cut the script to N turns"),
-            FlagSpec("--script", "FILE", "one message per line ('message => expected' adds a recall check)"),
+            FlagSpec("--script", "FILE", "one message per line ('message => expected' adds a recall check); builtin:long: facts, chatter, recall (200 turns unless --turns)"),
             FlagSpec("--format", "FORMAT", "table | md | csv | json (default: table)"),
             FlagSpec("--backend", "NAME", "offline | openai (default: openai with OPENAI_API_KEY, else offline)"),
             FlagSpec("--base-url", "URL", "OpenAI-compatible server"),
@@ -23,7 +23,8 @@ enum CompareCommand {
             whole words (case ignored).
             --format json: {"turns":[{"mode","turn","request_bytes","items_sent","input_tokens",
             "cached_tokens","output_tokens","latency_ms","cost_usd","reply",…}],"summary":{"columns":[{…,
-            "total_cost_usd","cache_hit_rate"}],"lines":[…],"price_model","prices_taken","cost_note"}}
+            "total_cost_usd","cache_hit_rate"}],"lines":[…],"price_model","prices_taken","cost_note",
+            "cost_ranking":[mode…],"cheapest_full_recall"}}
             Costs are estimates from the price table (see --price-table): each column's total is its
             token totals priced as one model; cache hit rate is cached input tokens / input tokens.
             """,
@@ -39,7 +40,9 @@ enum CompareCommand {
             turns = n
         }
         var script = ScriptLine.builtIn
-        if let file = inv.value("--script") {
+        if inv.value("--script") == "builtin:long" {
+            script = ScriptLine.long(turns: turns ?? 200)
+        } else if let file = inv.value("--script") {
             guard let data = FileManager.default.contents(atPath: file) else { throw ConfigurationError("cannot read the script file '\(file)'") }
             script = ScriptLine.parse(String(decoding: data, as: UTF8.self))
             guard !script.isEmpty else { throw ConfigurationError("the script file '\(file)' has no messages") }

@@ -10,6 +10,7 @@ enum SendCommand {
             FlagSpec("--session", "NAME", "session to use (created on first use; default: the last one used)"),
             FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid (default: the session's, else chain)"),
             FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
+            FlagSpec("--server-policy", "POLICY", "server modes: none | compact:N (compact past N tokens) | truncate:auto | compact:N+truncate:auto"),
             FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile (default: default)"),
             FlagSpec("--session-db", "FILE", "an Agents SDK SQLite session file to read and append to (client mode)"),
             FlagSpec("--store", "URL", "client mode on a Redis session shared with the Agents SDK's RedisSession: redis://[:PASSWORD@]HOST:PORT/DB[?key_prefix=…&ttl=S] (default for new sessions: $CHATBENCH_REDIS_URL)"),
@@ -28,7 +29,8 @@ enum SendCommand {
             the history into the new mode's store).
             --json prints: reply, session, mode, backend, model, turn, status, chain_event, response_id,
             previous_response_id, conversation_id, request_bytes, items_sent,
-            usage {input_tokens, cached_tokens, output_tokens}, latency_ms, and in client mode
+            usage {input_tokens, cached_tokens, output_tokens}, latency_ms, in the server modes server_policy and
+            server_event (compacted | truncated | null: what the server did to the context), in client mode
             policy {policy, kept, dropped, summarized, summary_request}, and the turn's estimated cost:
             cost_usd (all its requests, at the price table's prices; null when the table has no price),
             price_model (the table entry used), prices_taken (the date of those prices), cost (the label). request_bytes, items_sent and usage
@@ -95,6 +97,8 @@ enum SendCommand {
             "usage": usage(reply),
             "latency_ms": .double(((t.latencyMs ?? 0) * 1000).rounded() / 1000),
             "error_code": t.errorCode.map { .string($0) } ?? .null,
+            "server_policy": t.mode.isServerManaged ? .string(r.session.serverPolicy) : .null,
+            "server_event": t.serverEvent.map { .string($0.rawValue) } ?? .null,
             "cost_usd": cost?.dollars.map { .double($0) } ?? .null,
             "price_model": cost?.priceModel.map { .string($0) } ?? .null,
             "prices_taken": cost?.taken.map { .string($0) } ?? .null,

@@ -15,7 +15,7 @@ enum ServeCommand {
             FlagSpec("--allow-remote", nil, "allow a non-loopback --host (then --api-key is required)"),
             FlagSpec("--max-connections", "N", "open connections at most (default 4096); past it new ones get 503"),
             FlagSpec("--quiet", nil, "no access log"),
-            FlagSpec("--context-window", "TOKENS", "the model's context window (default 1047576, gpt-4.1-mini's; also CHATBENCH_CONTEXT_WINDOW)"),
+            FlagSpec("--context-window", "TOKENS", "the model's context window (default: the price table's max_input_tokens for gpt-4.1-mini; also CHATBENCH_CONTEXT_WINDOW)"),
             FlagSpec("--cache-retention", "SECONDS", "how long an in_memory prompt-cache entry lives unused (default 300; also CHATBENCH_CACHE_RETENTION)"),
             FlagSpec("--upstream", "URL", "gateway: answer turns with this Chat Completions server (e.g. http://127.0.0.1:11434/v1)"),
             FlagSpec("--upstream-key-env", "NAME", "gateway: the upstream's key is in environment variable NAME"),

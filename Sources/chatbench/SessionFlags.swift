@@ -66,7 +66,8 @@ enum SessionFlags {
         Trace.mark("workbench opened")
         let session = try bench.openSession(name: name, options: .init(mode: mode, policy: inv.value("--policy"), profile: inv.value("--profile"),
                                                                        clientDB: try clientStore(inv, newSession: existing == nil, mode: mode),
-                                                                       model: backendName == "offline" ? nil : inv.value("--model")))
+                                                                       model: backendName == "offline" ? nil : inv.value("--model"),
+                                                                       serverPolicy: inv.value("--server-policy")))
         return (bench, session, existing == nil)
     }
 }

@@ -362,7 +362,10 @@ enum Fixture {
         }
         #expect(s.compare?.inFlight == 0 && s.compare?.rows.count == 2 && s.compare?.pendingUser == nil)
         _ = App.update(&s, .key(.f(2)), layout: cache)
-        _ = App.update(&s, .key(.down), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)   // chain + compact: a column of its own
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.compareAddColumn(CompareColumn(mode: .chain, serverPolicy: "compact:20000"))])
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        for _ in 0..<3 { _ = App.update(&s, .key(.down), layout: cache) }
         #expect(App.update(&s, .key(.enter), layout: cache) == [.compareAddColumn(CompareColumn(mode: .conversation))])
         _ = App.update(&s, .key(.escape), layout: cache)
         #expect(s.compare == nil)

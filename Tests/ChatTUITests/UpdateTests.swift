@@ -76,15 +76,13 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
     @Test func tabCyclesModesThroughTheEngine() {
         for (from, to) in [(MemoryMode.chain, MemoryMode.conversation), (.conversation, .client), (.client, .hybrid), (.hybrid, .chain)] {
             var s = idleState(mode: from)
-            #expect(App.update(&s, .key(.tab), layout: cache) == [.switchMode(to, policy: nil)])
+            #expect(App.update(&s, .key(.tab), layout: cache) == [.switchMode(to, policy: nil, serverPolicy: nil)])
         }
         var s = idleState()
         _ = App.update(&s, .key(.f(2)), layout: cache)
         #expect(s.overlay == .modePicker(selected: 0))
-        _ = App.update(&s, .key(.down), layout: cache)
-        _ = App.update(&s, .key(.down), layout: cache)
-        _ = App.update(&s, .key(.down), layout: cache)
-        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "window:4")])
+        for _ in 0..<6 { _ = App.update(&s, .key(.down), layout: cache) }
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "window:4", serverPolicy: nil)])
         #expect(s.overlay == .none)
     }
 
@@ -228,22 +226,22 @@ func emptyMemory(_ mode: MemoryMode = .chain) -> MemoryState {
         var s = Fixture.state(.client, width: 100, height: 30)
         s.session?.policy = "window:2"
         _ = App.update(&s, .key(.f(2)), layout: cache)
-        #expect(s.overlay == .modePicker(selected: 3) && s.policyNumbers.window == 2)
+        #expect(s.overlay == .modePicker(selected: 6) && s.policyNumbers.window == 2)
         let g = Views.render(s, layout: cache)
         assertSnapshot(g, "picker-window2-100x30")
         #expect(g.text.contains("● client               window:2"))
         _ = App.update(&s, .key(.right), layout: cache)
-        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "window:3")])
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "window:3", serverPolicy: nil)])
         _ = App.update(&s, .key(.f(2)), layout: cache)
         _ = App.update(&s, .key(.down), layout: cache)
         _ = App.update(&s, .key(.down), layout: cache)   // summarize
         _ = App.update(&s, .key(.backspace), layout: cache)
         _ = App.update(&s, .key(.char("4")), layout: cache)
-        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "summarize:4")])
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "summarize:4", serverPolicy: nil)])
         _ = App.update(&s, .key(.f(2)), layout: cache)
         _ = App.update(&s, .key(.down), layout: cache)   // budget
         for _ in 0..<3 { _ = App.update(&s, .key(.left), layout: cache) }
-        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "budget:700")])
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.client, policy: "budget:700", serverPolicy: nil)])
         #expect(PolicyNumbers(from: "summarize:1").summarize == 6)   // below the minimum: the default
     }
 }
@@ -299,5 +297,32 @@ func emptyMemory(_ mode: MemoryMode = .chain) -> MemoryState {
         for e in runtime.perform(.browserRename(from: "trip", to: "travel"), nil) { runtime.apply(e, nil) }
         #expect(runtime.state.browser?.message == "renamed trip → travel")
         #expect(runtime.state.session?.name == "travel")
+    }
+
+    /// The server modes' compaction threshold and truncation are chosen in the same picker; a session
+    /// on compact:N is marked with its number, and the choice is sent as the server policy.
+    @Test func pickerSetsTheServerPolicy() {
+        let cache = LayoutCache()
+        var s = Fixture.state(.chain, width: 100, height: 30)
+        s.session?.serverPolicy = "compact:3000"
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        #expect(s.overlay == .modePicker(selected: 1) && s.policyNumbers.compact == 3000)
+        let g = Views.render(s, layout: cache)
+        assertSnapshot(g, "picker-compact-100x30")
+        #expect(g.text.contains("● server chain         + compact:3000 tokens"))
+        _ = App.update(&s, .key(.right), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.chain, policy: nil, serverPolicy: "compact:4000")])
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        _ = App.update(&s, .key(.down), layout: cache)   // truncate:auto
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.chain, policy: nil, serverPolicy: "truncate:auto")])
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        _ = App.update(&s, .key(.up), layout: cache)     // plain chain: no server policy
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.chain, policy: nil, serverPolicy: "none")])
+        _ = App.update(&s, .key(.f(2)), layout: cache)
+        for _ in 0..<3 { _ = App.update(&s, .key(.down), layout: cache) }   // conversation + compact
+        for _ in 0..<5 { _ = App.update(&s, .key(.backspace), layout: cache) }
+        _ = App.update(&s, .key(.char("5")), layout: cache)
+        // Below the API's minimum of 1,000 tokens: the minimum is sent.
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.conversation, policy: nil, serverPolicy: "compact:1000")])
     }
 }

@@ -36,8 +36,11 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     /// Seconds since 1970 (tests move it to expire the prompt cache).
     let clock: @Sendable () -> Double
 
-    /// The context window when none is given: gpt-4.1-mini's, the model offline runs are priced as.
-    public static let defaultContextWindow = 1_047_576
+    /// The context window when none is given: the price table's `max_input_tokens` for the model offline
+    /// runs are priced as (gpt-4.1-mini: 1,047,576), so truncation and prices come from one table.
+    public static let defaultContextWindow: Int = {
+        (try? PriceTable.shipped())?.contextWindow(for: Pricing.offlineDefault) ?? 1_047_576
+    }()
 
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: """

@@ -57,28 +57,60 @@ public struct ScriptLine: Sendable, Equatable {
         guard let turns, !script.isEmpty else { return script }
         return (0..<turns).map { script[$0 % script.count] }
     }
+
+    /// The long script (`--script builtin:long`): the built-in script's facts in the first turns,
+    /// then `turns` − 10 turns of varied chatter that states nothing about the user (about 60 tokens
+    /// each, so contexts pass the prompt cache's 1,024-token floor and a compaction threshold), then
+    /// the five recall questions. Deterministic, so runs compare.
+    public static func long(turns: Int) -> [ScriptLine] {
+        let facts = Array(builtIn.prefix(5))
+        let questions = builtIn.filter { $0.expect != nil }
+        let topics = ["the old harbour", "a train timetable", "the city library", "a recipe for soup", "the history of maps",
+                      "a walk along the river", "the night market", "an exhibition of clocks", "the rain last Tuesday", "a chess opening"]
+        let details = ["with long queues and patient people", "that changed twice this month", "full of quiet reading rooms",
+                       "that needs more salt than expected", "drawn by sailors from memory", "under bright autumn trees",
+                       "where the lanterns come on at dusk", "each one ticking a little out of step", "that flooded the lower streets",
+                       "that nobody in the club could remember"]
+        let chatter = max(0, turns - facts.count - questions.count)
+        let middle = (0..<chatter).map { i in
+            ScriptLine("Some chatter, part \(i + 1): today I thought about \(topics[i % topics.count]) \(details[(i / topics.count) % details.count]). "
+                       + "It reminded me of \(topics[(i * 7 + 3) % topics.count]) \(details[(i * 3 + 1) % details.count]). Nothing else to add.")
+        }
+        return Array((facts + middle + questions).prefix(max(turns, 1)))
+    }
 }
 
 /// A column of a comparison: a memory mode (and client policy).
 public struct CompareColumn: Sendable, Equatable {
     public var mode: MemoryMode
     public var policy: String
-    public init(mode: MemoryMode, policy: String = "all") {
+    /// The server modes' `ServerPolicy` ("none", "compact:N", "truncate:auto", both with "+").
+    public var serverPolicy: String
+    public init(mode: MemoryMode, policy: String = "all", serverPolicy: String = "none") {
         self.mode = mode
         self.policy = policy
+        self.serverPolicy = mode.isServerManaged ? serverPolicy : "none"
     }
-    public var label: String { mode == .client && policy != "all" ? "client[\(policy)]" : mode.rawValue }
+    public var label: String {
+        if mode == .client { return policy != "all" ? "client[\(policy)]" : "client" }
+        return serverPolicy == "none" ? mode.rawValue : "\(mode.rawValue)+\(serverPolicy)"
+    }
 
-    /// `chain,client,client:window:4,hybrid` (a bare `client` takes `defaultPolicy`).
+    /// `chain,chain+compact:20000,client,client:window:4,hybrid` (a bare `client` takes `defaultPolicy`).
     public static func parseList(_ text: String, defaultPolicy: String) throws -> [CompareColumn] {
-        let cols = try text.split(separator: ",").map { part -> CompareColumn in
-            let bits = part.split(separator: ":", maxSplits: 1).map(String.init)
+        let cols = try text.split(separator: ",").map { spec -> CompareColumn in
+            let plus = spec.split(separator: "+", maxSplits: 1).map(String.init)
+            let bits = plus[0].split(separator: ":", maxSplits: 1).map(String.init)
             guard let mode = MemoryMode(rawValue: bits[0]) else {
-                throw ConfigurationError("unknown mode '\(bits[0])' in --modes (use chain, conversation, client, hybrid; client:POLICY for a policy)")
+                throw ConfigurationError("unknown mode '\(OutsideText.line(bits[0]))' in --modes (use chain, conversation, client, hybrid; client:POLICY for a policy; MODE+compact:N or MODE+truncate:auto for a server policy)")
+            }
+            if plus.count == 2 && mode == .client {
+                throw ConfigurationError("'\(OutsideText.line(String(spec)))': a server policy applies to chain, conversation and hybrid, not client")
             }
             let policy = bits.count == 2 ? bits[1] : (mode == .client ? defaultPolicy : "all")
             _ = try MemoryPolicy(parsing: policy)
-            return CompareColumn(mode: mode, policy: policy)
+            let server = try ServerPolicy(parsing: plus.count == 2 ? plus[1] : "none")
+            return CompareColumn(mode: mode, policy: policy, serverPolicy: server.description)
         }
         guard (1...4).contains(cols.count) else { throw ConfigurationError("--modes takes one to four modes") }
         // Each column is its own session and its rows are keyed by the label: a label twice would mix them.
@@ -157,6 +189,10 @@ public struct CompareSummary: Codable, Sendable, Equatable {
     public var price_model: String?
     public var prices_taken: String?
     public var cost_note: String?
+    /// The priced columns from cheapest to dearest, and the cheapest one that answered every recall
+    /// question and failed no turn (nil: none did, or nothing was priced).
+    public var cost_ranking: [String] = []
+    public var cheapest_full_recall: String?
 
     /// Builds the summary from the turns (pure arithmetic, so tests can check it by hand).
     /// `pricing` and `model` (the model the comparison ran on) add the estimated costs.
@@ -212,7 +248,17 @@ public struct CompareSummary: Codable, Sendable, Equatable {
             if let e = costs[c.mode] { line += "; \(e.label)" }
             lines.append(line)
         }
-        return CompareSummary(columns: columns, lines: lines, price_model: basis?.priceModel, prices_taken: basis?.taken, cost_note: note)
+        let ranked = columns.filter { $0.total_cost_usd != nil }.sorted { ($0.total_cost_usd ?? 0, $0.mode) < ($1.total_cost_usd ?? 0, $1.mode) }
+        let cheapest = ranked.first { $0.recall_asked > 0 && $0.recall_correct == $0.recall_asked && $0.failed_turns == 0 }
+        if ranked.count > 1 {
+            lines.append("cost ranking: " + ranked.map { "\($0.mode) \(CostEstimate.format($0.total_cost_usd ?? 0))" }.joined(separator: " < "))
+            lines.append(cheapest.map { "cheapest that recalls everything: \($0.mode) (\(pct($0.cache_hit_rate)) of its input from the cache)" }
+                         ?? "no column recalled everything")
+        }
+        var summary = CompareSummary(columns: columns, lines: lines, price_model: basis?.priceModel, prices_taken: basis?.taken, cost_note: note)
+        summary.cost_ranking = ranked.map(\.mode)
+        summary.cheapest_full_recall = cheapest?.mode
+        return summary
     }
 
     /// How request bytes behave after the first turn (which carries no id yet): "flat" when they stay
@@ -279,6 +325,7 @@ public final class Comparison: @unchecked Sendable {
         while try store.session(named: name) != nil { name = "\(prefix)-\(c.label)-\(n)"; n += 1 }
         var s = try store.createSession(name: name, mode: c.mode, backend: backend.name, model: backend.defaultModel, policy: c.policy)
         s.policy = c.policy
+        s.serverPolicy = c.serverPolicy
         try store.save(s)
         return name
     }

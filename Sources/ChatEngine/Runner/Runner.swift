@@ -124,7 +124,7 @@ public final class Runner: @unchecked Sendable {
             draft.errorCode = exchange.repair?.code
             draft.errorMessage = exchange.repair?.message
             draft.policyEffect = exchange.policyEffect
-            draft.serverEvent = try serverEvent(r, exchange, session)
+            draft.serverEvent = try serverEvent(r, exchange, session, newMessage: userItem)
             let replyText = r.outputText
             let replyItem = r.output.first(where: { $0.role == "assistant" }) ?? .assistantMessage(id: nil, text: replyText)
             let mode = session.mode
@@ -251,14 +251,18 @@ public final class Runner: @unchecked Sendable {
         return final
     }
 
-    /// What the server did to this turn's context: it says so for a compaction (an output item); a
-    /// truncation is inferred, as a continued chain or conversation whose input shrank although no
-    /// compaction came before it.
-    func serverEvent(_ r: Response, _ exchange: Exchange, _ s: SessionRecord) throws -> ServerEvent? {
+    /// What the server did to this turn's context. A compaction the server reports (an output item). A
+    /// truncation is inferred, only under `truncate:auto` (without it the server cannot truncate): a
+    /// continued chain or conversation that did not follow a compaction, whose input is smaller than
+    /// the previous turn's input and output plus half the new message's estimated tokens (half, so a
+    /// server's own tokenizer counting fewer tokens than chatbench's estimate is not taken for one).
+    func serverEvent(_ r: Response, _ exchange: Exchange, _ s: SessionRecord, newMessage: Item) throws -> ServerEvent? {
         if r.output.contains(where: { $0.type == "compaction" }) { return .compacted }
-        guard s.mode.isServerManaged, exchange.event == .continue, let input = r.usage?.input_tokens,
+        guard (try? ServerPolicy(parsing: s.serverPolicy))?.truncateAuto == true,
+              s.mode.isServerManaged, exchange.event == .continue, let input = r.usage?.input_tokens,
               let previous = try store.lastCompletedTurn(session: s.id), previous.mode == s.mode,
               previous.serverEvent != .compacted, let before = previous.inputTokens else { return nil }
-        return input < before ? .truncated : nil
+        let least = before.saturatingAdd(previous.outputTokens ?? 0).saturatingAdd(TokenEstimator.tokens(newMessage) / 2)
+        return input < least ? .truncated : nil
     }
 }

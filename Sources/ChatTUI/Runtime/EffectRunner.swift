@@ -23,11 +23,14 @@ extension AppRuntime {
         case .loadPage(let page):
             guard let s = state.session else { return [] }
             return events { [.engine(try ScreenData.page(page, of: s, store: store))] } failure: { "could not read the transcript: \($0)" }
-        case .switchMode(let mode, let policy):
+        case .switchMode(let mode, let policy, let serverPolicy):
             guard let s = state.session else { return [] }
             return events {
-                // Only the mode and policy change: the anchors in `s` may be stale (another process's turn).
-                let switched = try store.setMode(session: s.id, mode, policy: policy ?? s.policy) ?? s
+                // Only the mode and policies change: the anchors in `s` may be stale (another process's turn).
+                var switched = try store.setMode(session: s.id, mode, policy: policy ?? s.policy) ?? s
+                if let serverPolicy, serverPolicy != switched.serverPolicy {
+                    switched = try store.setServerPolicy(session: s.id, try ServerPolicy(parsing: serverPolicy)) ?? switched
+                }
                 return [.engine(.modeSwitched(switched, try store.memoryState(for: switched)))]
             } failure: { "could not switch: \($0)" }
         case .newSession(let name):

@@ -7,7 +7,8 @@ public enum Effect: Equatable, Sendable {
     /// Read a page of the transcript (scrolling reached the end of what is loaded).
     case loadPage(TranscriptPage)
     case cancelStream
-    case switchMode(MemoryMode, policy: String?)
+    /// nil policies keep the session's own.
+    case switchMode(MemoryMode, policy: String?, serverPolicy: String?)
     case newSession(String)
     case quit
     case redraw

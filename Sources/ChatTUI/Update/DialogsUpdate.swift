@@ -8,14 +8,14 @@ extension App {
     static func picker(_ state: inout AppState, _ key: Key, _ selected: Int) -> [Effect] {
         let n = ModeChoice.all.count
         let c = ModeChoice.all[selected]
-        let kind = c.policyKind.flatMap { $0 == "all" ? nil : $0 }
+        let kind = c.numberKind
         switch key {
         case .up: state.overlay = .modePicker(selected: (selected + n - 1) % n)
         case .down, .tab: state.overlay = .modePicker(selected: (selected + 1) % n)
         case .escape, .f(2): state.overlay = .none
         case .left, .right:
             guard let kind else { return [] }
-            let step = kind == "budget" ? 100 : 1
+            let step = kind == "budget" ? 100 : kind == "compact" ? 1000 : 1
             state.policyNumbers[kind] += key == .right ? step : -step
         case .char(let ch) where ch.isASCII && ch.isNumber:
             guard let kind else { return [] }
@@ -26,12 +26,13 @@ extension App {
         case .enter:
             state.overlay = .none
             if let compare = state.compare {
-                let column = CompareColumn(mode: c.mode, policy: c.policy(state.policyNumbers) ?? "all")
+                let column = CompareColumn(mode: c.mode, policy: c.policy(state.policyNumbers) ?? "all",
+                                           serverPolicy: c.serverPolicy(state.policyNumbers) ?? "none")
                 if let refusal = compare.refusesColumn(column) { state.notice = refusal; return [] }
                 return [.compareAddColumn(column)]
             }
             if state.streaming != nil { state.notice = "wait for the reply (or Esc) before switching modes"; return [] }
-            return [.switchMode(c.mode, policy: c.policy(state.policyNumbers))]
+            return [.switchMode(c.mode, policy: c.policy(state.policyNumbers), serverPolicy: c.serverPolicy(state.policyNumbers))]
         case .ctrl("q"): return quit(&state)
         default: break
         }

@@ -56,10 +56,12 @@ extension App {
             if state.streaming != nil { state.notice = "wait for the reply (or Esc) before switching modes"; return [] }
             let all = MemoryMode.allCases
             let next = all[(all.firstIndex(of: mode)! + 1) % all.count]
-            return [.switchMode(next, policy: nil)]
+            return [.switchMode(next, policy: nil, serverPolicy: nil)]
         case .modePicker:
-            let current = ModeChoice.all.firstIndex { $0.isCurrent(mode: state.session?.mode, policy: state.session?.policy) } ?? 0
-            state.policyNumbers = PolicyNumbers(from: state.session?.policy)
+            let current = ModeChoice.all.firstIndex {
+                $0.isCurrent(mode: state.session?.mode, policy: state.session?.policy, serverPolicy: state.session?.serverPolicy)
+            } ?? 0
+            state.policyNumbers = PolicyNumbers(from: state.session?.policy, serverPolicy: state.session?.serverPolicy)
             state.overlay = .modePicker(selected: current)
         case .help:
             state.overlay = .help

@@ -47,6 +47,14 @@ extension Views {
             default:
                 break
             }
+            switch t.serverEvent {
+            case .compacted:
+                block.append(Line([Span("  ▣ server compacted (in \(t.inputTokens ?? 0) tok)", Style(.accent))]))
+            case .truncated:
+                block.append(Line([Span("  ✂ server truncated (inferred)", Style(.warning))]))
+            case nil:
+                break
+            }
             if let prev = t.previousResponseID, t.chainEvent != .repair {
                 block.append(Line([Span("  ↳ from \(IDs.short(prev))", Style(.dim))]))
             } else if t.mode == .client, let p = t.policyEffect {

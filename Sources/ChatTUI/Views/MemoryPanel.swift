@@ -19,12 +19,16 @@ extension Views {
     public static func memoryRows(_ s: AppState) -> [(String, String, StyleRole)] {
         guard let m = s.memory else { return [("memory", "loading…", .dim)] }
         var rows: [(String, String, StyleRole)] = []
+        // What the server holds: its items (after a compaction: the compaction item and what follows).
+        let held = m.serverItems.map { n in
+            m.compactedAtTurn == nil ? "\(n) items · \(m.serverTurns) turn\(m.serverTurns == 1 ? "" : "s")" : "compaction + \(n - 1) items"
+        } ?? "nothing yet"
         switch m.mode {
         case .chain, .hybrid:
-            rows.append(("server", m.serverItems.map { "\($0) items · \(m.serverTurns) turn\(m.serverTurns == 1 ? "" : "s")" } ?? "nothing yet", .text))
+            rows.append(("server", held, .text))
             if let head = m.chainHead { rows.append(("head", IDs.short(head, keep: 8), .chain)) }
         case .conversation:
-            rows.append(("server", m.serverItems.map { "\($0) items · \(m.serverTurns) turn\(m.serverTurns == 1 ? "" : "s")" } ?? "nothing yet", .text))
+            rows.append(("server", held, .text))
             if let c = m.conversationID { rows.append(("conv", IDs.short(c, keep: 8), .chain)) }
         case .client:
             rows.append(("server", "nothing kept", .dim))
@@ -38,8 +42,10 @@ extension Views {
             }
         case .hybrid:
             rows.append(("client", "\(m.facts) facts · profile \(m.profile)", .text))
+            rows.append(("srv policy", serverPolicyRow(m), .accent))
         default:
             rows.append(("client", "transcript, \(m.transcriptMessages) msgs", .dim))
+            rows.append(("srv policy", serverPolicyRow(m), .accent))
         }
         if let t = m.last {
             let r = t.reply
@@ -69,8 +75,14 @@ extension Views {
                 rows.append(("all cost", "no price for \(OutsideText.line(e.model))", .dim))
             }
         }
+        rows.append(("cache hits", "\(Int((m.cacheHitRate * 100).rounded()))% of input · \(m.totalCachedTokens) tok", m.totalCachedTokens > 0 ? .text : .dim))
         rows.append(("context", "\(m.contextTokens) tok now · \(m.spentTokens) spent", .accent))
         return rows
+    }
+
+    /// The server policy, and the turn of the last compaction (the chain panel marks each event).
+    static func serverPolicyRow(_ m: MemoryState) -> String {
+        m.serverPolicy + (m.compactedAtTurn.map { " · cmp t\($0)" } ?? "")
     }
 
     static func memoryPanel(_ g: inout Grid, _ rows: [(String, String, StyleRole)], _ r: Rect) {

@@ -55,11 +55,11 @@ extension Views {
         let inCompare = s.compare != nil
         for (i, c) in ModeChoice.all.enumerated() where i < r.height - 4 {
             // The session's mode and policy is marked with its own number (window:2 shows as such).
-            let current = !inCompare && c.isCurrent(mode: s.session?.mode, policy: s.session?.policy)
+            let current = !inCompare && c.isCurrent(mode: s.session?.mode, policy: s.session?.policy, serverPolicy: s.session?.serverPolicy)
             let style = i == selected ? Style(.selection, bold: true, reverse: true) : .text
             var label = c.label
-            if let kind = c.policyKind, kind != "all" {
-                label += "\(s.policyNumbers[kind])" + (kind == "budget" ? " tokens" : "")
+            if let kind = c.numberKind {
+                label += "\(s.policyNumbers[kind])" + (kind == "budget" || kind == "compact" ? " tokens" : "")
                 if i == selected { label += "  ◂ ▸" }
             }
             g.put((current ? "● " : "  ") + label, x: r.x + 2, y: r.y + 1 + i, style: style, maxX: r.x + r.width - 2)
