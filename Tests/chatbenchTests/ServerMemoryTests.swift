@@ -25,3 +25,15 @@ import Testing
         }
     }
 }
+
+/// The real binary in tmux (e2e/screen_server_memory_e2e.py): compaction chosen in F2, the server
+/// compacting a chain while the screen shows it, and the 80x24 picker and compare column.
+@Suite struct ScreenServerMemoryE2ETests {
+    @Test func compactionChosenOnTheScreen() async throws {
+        let (status, output) = await runE2E("screen_server_memory_e2e.py", [ChatbenchProcess.binary])
+        #expect(status == 0, "\(output)")
+        for flow in ["compaction_chosen_in_f2", "small_screen_picker_and_compare"] {
+            #expect(output.contains("ok \(flow)"), "\(flow): \(output)")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+"""End-to-end: the screen with server compaction chosen in F2 (#19). At 120x40: F2, "server chain +
+compact:", the threshold typed as 1000, then turns until the server compacts: the chain panel marks it,
+the memory panel says what the server holds, and the chain still recalls. At 80x24: the picker's server
+rows, and a compare column with a server policy. Usage: screen_server_memory_e2e.py BINARY."""
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from tmux_driver import Tmux  # noqa: E402
+
+BIN = os.path.abspath(sys.argv[1])
+WORDS = ["river", "stone", "cloud", "paper", "window", "garden", "lamp", "bridge"]
+
+
+def env(home):
+    pairs = {"LANG": "C.UTF-8", "CHATBENCH_HOME": home, "XDG_CONFIG_HOME": home + "/config"}
+    return " ".join(f"{k}={v}" for k, v in pairs.items())
+
+
+def chatter(i):
+    return " ".join(WORDS[(i + k) % len(WORDS)] for k in range(110))
+
+
+def send(t, text, wait):
+    t.type(text)
+    t.keys("Enter")
+    return t.wait_for(wait, timeout=15)
+
+
+def compaction_chosen_in_f2():
+    home = tempfile.mkdtemp(prefix="cb-srvmem-")
+    t = Tmux(f"env {env(home)} {BIN} --session s", 120, 40)
+    try:
+        t.wait_for("no turns yet")
+        t.keys("F2")
+        t.wait_for("+ compact:20000 tokens")
+        t.keys("Down")
+        for _ in range(5):
+            t.keys("BSpace")
+        t.type("1000")
+        t.wait_for("+ compact:1000 tokens")
+        t.keys("Enter")
+        t.wait_for("srv policy compact:1000")
+        send(t, "My name is Priya.", "Priya")
+        screen = ""
+        for i in range(12):
+            screen = send(t, chatter(i), f" t{i + 2} ")
+            if "server compacted" in screen:
+                break
+        assert "server compacted" in screen, screen
+        assert "compaction +" in screen and "cmp t" in screen, screen
+        screen = send(t, "What's my name?", "Your name is Priya")
+        t.keys("C-q")
+    finally:
+        t.close()
+    print("ok compaction_chosen_in_f2")
+
+
+def small_screen_picker_and_compare():
+    home = tempfile.mkdtemp(prefix="cb-srvmem80-")
+    t = Tmux(f"env {env(home)} {BIN} --session small", 80, 24)
+    try:
+        t.wait_for("no turns yet")
+        t.keys("F2")
+        s = t.wait_for("truncate:auto")
+        assert "+ compact:" in s, s
+        t.keys("Escape")
+        t.wait_for("truncate:auto", gone=True)
+        t.keys("F3")
+        t.wait_for("COMPARE")
+        t.keys("F2")
+        t.wait_for("add this column")
+        t.keys("Down")   # server chain + compact:20000
+        t.keys("Enter")
+        s = t.wait_for("compact:20000")
+        t.keys("Escape")
+        t.keys("C-q")
+    finally:
+        t.close()
+    print("ok small_screen_picker_and_compare")
+
+
+compaction_chosen_in_f2()
+small_screen_picker_and_compare()
