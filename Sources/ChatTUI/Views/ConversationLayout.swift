@@ -126,7 +126,9 @@ public final class LayoutCache: @unchecked Sendable {
         // Commit every newly complete line, once.
         if let lastNewline = rest.lastIndex(of: "\n") {
             for source in rest[..<lastNewline].split(separator: "\n", omittingEmptySubsequences: false) {
-                if st.characters < cap {
+                // `<=`: a line that starts exactly at the cap shows as the empty line the finished
+                // layout has there (its text is cut after the newline before it).
+                if st.characters <= cap {
                     let kept = source.prefix(cap - st.characters)
                     streamedLineLayouts += 1
                     st.rows += Self.labelled(TextLayout.markdownLine(kept, width: textWidth, base: Style(.text), inCode: &st.inCode), m, first: st.rows.isEmpty)
@@ -141,7 +143,7 @@ public final class LayoutCache: @unchecked Sendable {
         var inCode = st.inCode
         var open: [Line] = []
         var omitted = 0
-        if st.characters < cap {
+        if st.characters <= cap {
             let kept = rest.prefix(cap - st.characters)
             open = TextLayout.markdownLine(kept, width: textWidth, base: Style(.text), inCode: &inCode)
             if kept.endIndex < rest.endIndex { omitted = rest[kept.endIndex...].count }
