@@ -115,8 +115,9 @@ import Testing
         #expect(budget[5].reply.contains("don't know your name"))
     }
 
-    /// The summary request is the turn's cost but not the model's context: the reply's request is
-    /// the summary item, the kept items and the message, and its tokens are what the server billed it.
+    /// The summary request is overhead: billed apart from the turn (its `overhead`, the session's overhead
+    /// totals), not the model's context. The turn's request is the summary item, the kept items and the
+    /// message, and its tokens are what the server billed it.
     @Test func aSummaryRequestIsNotPartOfTheReplysContext() async throws {
         let rig = try Rig()
         var s = try rig.session("s", .client)
@@ -128,7 +129,12 @@ import Testing
         let summary = try #require(t.policyEffect?.summary)
         #expect(summary.items == 4 && summary.requestBytes > 0 && (summary.inputTokens ?? 0) > 0)
         #expect(t.reply.items == 1 + 2 + 1)   // summary item, the newest turn kept verbatim, the new message
-        #expect(t.reply.requestBytes + summary.requestBytes == t.requestBytes)
+        let overhead = try #require(t.overhead.first)
+        #expect(t.overhead.count == 1 && overhead.kind == "summarizer" && overhead.request_bytes == summary.requestBytes)
+        #expect(overhead.input_tokens == summary.inputTokens && overhead.output_tokens == summary.outputTokens)
+        let requests = try rig.store.requests(turn: t.id)
+        #expect(requests.map(\.kind) == [.summarizer, .reply])
+        #expect(requests[1].bytes == t.requestBytes && requests[0].bytes == summary.requestBytes)
         // The same reply request sent again (the offline model is deterministic) is billed the same.
         let stored = try rig.store.agentSession(for: try #require(try rig.store.session(named: "s"))).getItems(limit: nil).map(Runner.cleanForInput)
         let compaction = try #require(try rig.store.latestCompaction(session: s.id))
@@ -138,8 +144,9 @@ import Testing
         #expect(t.reply.inputTokens == billed.input_tokens && t.reply.outputTokens == billed.output_tokens)
         let memory = try rig.store.memoryState(for: try #require(try rig.store.session(named: "s")))
         #expect(memory.contextTokens == billed.input_tokens)
-        #expect(memory.totalInputTokens == (try rig.store.turns(session: s.id)).reduce(0) { $0 + ($1.inputTokens ?? 0) })
-        #expect(memory.totalInputTokens > memory.contextTokens + (summary.inputTokens ?? 0) - 1)
+        let turns = try rig.store.turns(session: s.id)
+        #expect(memory.totalInputTokens == turns.reduce(0) { $0 + ($1.inputTokens ?? 0) })
+        #expect(memory.overheadInputTokens == turns.reduce(0) { $0 + ($1.overhead.first?.input_tokens ?? 0) } && memory.overheadInputTokens >= (summary.inputTokens ?? 0))
     }
 
     @Test func summariesAreRecordedAsCompactionsAndReused() async throws {

@@ -53,10 +53,14 @@ import Testing
         do {
             // A file as chatbench wrote it before version 7, with two turns that took the same number.
             let old = try Database.open(path: path, migrations: WorkbenchStore.migrations.filter { $0.version <= 6 })
-            let store = WorkbenchStore(database: old)
-            let s = try store.createSession(name: "s", mode: .chain, backend: "offline", model: "m")
-            let other = try store.createSession(name: "t", mode: .chain, backend: "offline", model: "m")
-            for (session, number, response) in [(s.id, 1, "r1"), (s.id, 2, "r2a"), (s.id, 2, "r2b"), (s.id, 3, "r3"), (other.id, 1, "o1")] {
+            // Written with SQL of that version (today's store code reads columns it did not have).
+            for name in ["s", "t"] {
+                try old.execute("INSERT INTO sessions(name, mode, backend, model, policy, profile, created_at, updated_at) VALUES (?, 'chain', 'offline', 'm', 'all', 'default', 0, 0)",
+                                [.text(name)])
+            }
+            let sID = try old.query("SELECT id FROM sessions WHERE name = 's'")[0][0].int64 ?? 0
+            let otherID = try old.query("SELECT id FROM sessions WHERE name = 't'")[0][0].int64 ?? 0
+            for (session, number, response) in [(sID, 1, "r1"), (sID, 2, "r2a"), (sID, 2, "r2b"), (sID, 3, "r3"), (otherID, 1, "o1")] {
                 try old.execute("""
                     INSERT INTO turns(session_id, number, mode, backend, model, response_id, items_sent, request_bytes, status, created_at)
                     VALUES (?, ?, 'chain', 'offline', 'm', ?, 1, 10, 'completed', 0)

@@ -63,6 +63,10 @@ enum Fixture {
             return [t(1, .client, prev: nil, event: .client, input: 20, output: 14, bytes: 172, items: 1, policy: PolicyEffect(policy: "window:4", kept: 0, dropped: 0, summarized: 0)),
                     t(2, .client, prev: nil, event: .client, input: 49, output: 9, bytes: 402, items: 3, policy: PolicyEffect(policy: "window:4", kept: 2, dropped: 0, summarized: 0)),
                     t(3, .client, prev: nil, event: .client, input: 60, output: 13, bytes: 520, items: 5, policy: PolicyEffect(policy: "window:4", kept: 4, dropped: 0, summarized: 0))]
+        case .layered:
+            return [t(1, .layered, prev: nil, event: .client, input: 20, output: 14, bytes: 172, items: 1),
+                    t(2, .layered, prev: nil, event: .client, input: 49, output: 9, bytes: 402, items: 3),
+                    t(3, .layered, prev: nil, event: .client, input: 60, output: 13, bytes: 520, items: 5)]
         }
     }
 

@@ -48,6 +48,23 @@ public struct OfflineModel: TextModel {
         var messagesBeforeLast = 0             // messages before it: "I can see N earlier messages"
         var learnedFromLast: [String] = []     // keys stated in the last user message
         var replacedFromLast: [String: String] = [:]  // key -> the value it replaced
+        /// Passages of earlier sessions in the context (episodic memory), newest last, at most 8.
+        var episodes: [String] = []
+
+        init() {}
+
+        /// Tolerant of snapshots written before a field existed (the server keeps them for years).
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            facts = try c.decodeIfPresent([String: String].self, forKey: .facts) ?? [:]
+            order = try c.decodeIfPresent([String].self, forKey: .order) ?? []
+            messages = try c.decodeIfPresent(Int.self, forKey: .messages) ?? 0
+            lastUserText = try c.decodeIfPresent(String.self, forKey: .lastUserText)
+            messagesBeforeLast = try c.decodeIfPresent(Int.self, forKey: .messagesBeforeLast) ?? 0
+            learnedFromLast = try c.decodeIfPresent([String].self, forKey: .learnedFromLast) ?? []
+            replacedFromLast = try c.decodeIfPresent([String: String].self, forKey: .replacedFromLast) ?? [:]
+            episodes = try c.decodeIfPresent([String].self, forKey: .episodes) ?? []
+        }
 
         mutating func set(_ key: String, _ value: String) -> String? {
             let old = facts[key]
@@ -77,7 +94,17 @@ public struct OfflineModel: TextModel {
                 memory.order.insert(key, at: 0)
             }
         }
+        // The memory requests (structured output): answered from what was extracted.
+        if let instructions, instructions.contains("schema \(MemoryRequests.updaterSchemaName)") {
+            let facts: [JSONValue] = memory.learnedFromLast.compactMap { key in
+                memory.facts[key].map { .object(["key": .string(key), "value": .string($0)]) }
+            }
+            return (try? WireJSON.encodeString(JSONValue.object(["facts": .array(facts)]))) ?? "{\"facts\":[]}"
+        }
         if let instructions, instructions.lowercased().contains("summarize the conversation") {
+            if instructions.contains("schema \(MemoryRequests.summarySchemaName)") {
+                return (try? WireJSON.encodeString(JSONValue.object(["summary": .string(summary(of: memory))]))) ?? "{}"
+            }
             return summary(of: memory)
         }
         return Responder(memory: memory).reply()
@@ -109,6 +136,10 @@ public struct OfflineModel: TextModel {
                 if let old, old.lowercased() != value.lowercased() { memory.replacedFromLast[key] = old }
             }
         case "system", "developer":
+            if text.hasPrefix(EpisodicMemory.passagePrefix) {
+                memory.episodes.append(String(text.prefix(2000)))
+                if memory.episodes.count > 8 { memory.episodes.removeFirst() }
+            }
             for (key, value) in FactExtractor.facts(in: text) { _ = memory.set(key, value) }
         default:
             break

@@ -133,7 +133,26 @@ struct Responder {
 
     // MARK: answers
 
+    static let askEpisode = Pattern(#"\bwhat (?:did|have) i (?:say|said|tell you|told you|mention|mentioned|write|wrote) (?:about|regarding|on) ([a-z0-9' ]+)"#)
+    static let episodeNoise: Set<String> = ["last", "week", "month", "year", "yesterday", "before", "earlier", "the", "my", "a", "an",
+                                            "in", "on", "time", "ago", "session", "chat", "conversation", "other", "another", "day"]
+
+    /// "What did I say about Lisbon last week?": the passages of earlier sessions in the context that
+    /// mention the topic, quoted; or plainly that none does.
+    func episodeAnswer(_ q: String) -> String? {
+        guard let m = Self.askEpisode.match(q), m.count > 1 else { return nil }
+        let topic = m[1]
+        let words = topic.split(separator: " ").map(String.init).filter { !Self.episodeNoise.contains($0) }
+        guard !words.isEmpty else { return nil }
+        let hits = memory.episodes.filter { e in words.allSatisfy { e.lowercased().contains($0) } }
+        guard let last = hits.last else {
+            return "I don't see anything you said about \(words.joined(separator: " ")) in the passages of earlier sessions I was given."
+        }
+        return "Here is what I found in an earlier session: \(last.dropFirst(EpisodicMemory.passagePrefix.count).trimmingCharacters(in: .whitespaces))"
+    }
+
     func answer(_ q: String, raw: String) -> String? {
+        if let episode = episodeAnswer(q) { return episode }
         if Self.everything.matches(q) { return everythingAnswer() }
         if Self.askName.matches(q) {
             if q.contains("who am i"), let name = facts["name"] {

@@ -30,11 +30,12 @@ extension Runner {
             input = replayItems(history) + [user]
             event = history.isEmpty ? .start : .switch
         }
+        let sources = Array(repeating: ContextSource.carried, count: input.count - 1) + [.new]
         let serverPolicy = try ServerPolicy(parsing: s.serverPolicy)
         var request = CreateResponseRequest(model: s.model, input: .items(input), instructions: instructions, previousResponseID: prev)
         serverPolicy.apply(to: &request)
         do {
-            let r = try await exchange(&request, &sent, partial, onDelta)
+            let r = try await exchange(&request, &sent, partial, onDelta, sources: sources)
             return Exchange(response: r, previousSent: prev, conversationID: nil, event: event)
         } catch let e as APIError where e.isPreviousResponseNotFound {
             // The server lost the chain: replay the local history into a new one.
@@ -43,7 +44,9 @@ extension Runner {
             request = CreateResponseRequest(model: s.model, input: .items(replayItems(history) + [user]), instructions: instructions)
             serverPolicy.apply(to: &request)
             partial.text = ""
-            let r = try await exchange(&request, &sent, partial, onDelta)
+            sent.demoteReplies()
+            let r = try await exchange(&request, &sent, partial, onDelta,
+                                       sources: Array(repeating: .replayed, count: history.count) + [.new])
             return Exchange(response: r, previousSent: nil, conversationID: nil, event: .repair, repair: e)
         }
     }
@@ -75,18 +78,19 @@ extension Runner {
         var request = CreateResponseRequest(model: s.model, input: .items([user]), conversation: conversation)
         serverPolicy.apply(to: &request)
         do {
-            let r = try await exchange(&request, &sent, partial, onDelta)
+            let r = try await exchange(&request, &sent, partial, onDelta, sources: [.new])
             return Exchange(response: r, previousSent: nil, conversationID: conversation, event: event)
         } catch let e as APIError where e.status == 404 && e.param?.hasPrefix("conversation") == true {
             // The conversation is gone on the server: seed a new one from the local history.
             repair = e
+            sent.demoteReplies()
             let history = try store.completeMessages(session: s.id)
-            conversation = try await createConversation(seed: replayItems(history), &sent)
+            conversation = try await createConversation(seed: replayItems(history), &sent, source: .replayed)
             try keepConversation(s, conversation)
             request = CreateResponseRequest(model: s.model, input: .items([user]), conversation: conversation)
             serverPolicy.apply(to: &request)
             partial.text = ""
-            let r = try await exchange(&request, &sent, partial, onDelta)
+            let r = try await exchange(&request, &sent, partial, onDelta, sources: [.new])
             return Exchange(response: r, previousSent: nil, conversationID: conversation, event: .repair, repair: repair)
         }
     }
@@ -110,8 +114,7 @@ extension Runner {
         var context: [Item]
         var effect: PolicyEffect
         var compaction: WorkbenchStore.Compaction?
-        var extraUsage: Usage?
-        var summaryCost: RequestCost?
+        var contextSources: [ContextSource]
         if case .summarize(let n) = policy, total > n {
             let keep = policy.summarizeKeep
             let olderCount = total - keep
@@ -119,26 +122,22 @@ extension Runner {
             // Items the previous summary already covers (none if it covers more than is old now).
             let covered = prior.map { $0.covers <= olderCount ? $0.covers : 0 } ?? 0
             let recent = try newest(total - covered)   // what the summary lacks, then the items kept verbatim
-            let summary: String
+            var summary: String
+            var summaryCost: RequestCost?
             if let prior, prior.covers == olderCount {
                 summary = prior.summary
             } else {
-                // Incremental: the previous summary plus what became old since it.
+                // Incremental: the previous summary plus what became old since it (overhead, billed apart).
                 var input: [Item] = []
                 if let prior, prior.covers < olderCount { input.append(Self.summaryItem(prior.summary)) }
                 input += recent.dropLast(keep)
-                let request = CreateResponseRequest(model: s.model, input: .items(input), instructions: MemoryPolicy.summaryInstructions, store: false)
-                let bytes = try backend.requestBody(request).count
-                sent.bytes += bytes
-                sent.items += input.count
-                let r = try await backend.createResponse(request)
-                summary = r.outputText
-                extraUsage = r.usage
-                summaryCost = RequestCost(requestBytes: bytes, items: input.count, inputTokens: r.usage?.input_tokens,
-                                          cachedTokens: r.usage?.cachedTokens, outputTokens: r.usage?.output_tokens)
+                let written = try await summarize(s, input, &sent)
+                summary = written.summary
+                summaryCost = written.cost
                 compaction = WorkbenchStore.Compaction(covers: olderCount, summarized: olderCount, summary: summary)
             }
             context = [Self.summaryItem(summary)] + recent.suffix(keep)
+            contextSources = [.summary] + Array(repeating: .working, count: context.count - 1)
             effect = PolicyEffect(policy: policy.description, kept: keep, dropped: 0, summarized: olderCount, summary: summaryCost)
         } else {
             var kept: [Item]
@@ -158,13 +157,14 @@ extension Runner {
                 kept = try newest(total)
             }
             context = kept
+            contextSources = Array(repeating: .working, count: kept.count)
             effect = PolicyEffect(policy: policy.description, kept: kept.count, dropped: total - kept.count, summarized: 0)
         }
         // store:false: the client holds the history, so the server need not keep a copy.
         var request = CreateResponseRequest(model: s.model, input: .items(context + [user]), store: false)
-        let r = try await exchange(&request, &sent, partial, onDelta)
+        let r = try await exchange(&request, &sent, partial, onDelta, sources: contextSources + [.new])
         return Exchange(response: r, previousSent: nil, conversationID: nil, event: .client, policyEffect: effect,
-                        clientSeed: seed, compaction: compaction, extraUsage: extraUsage)
+                        clientSeed: seed, compaction: compaction)
     }
 
     /// A summary as an input item: developer text the model reads as context.

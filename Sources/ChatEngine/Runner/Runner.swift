@@ -43,9 +43,20 @@ public final class Runner: @unchecked Sendable {
         var items = 0
         /// Input items of the last create request (the one whose response the turn keeps).
         var lastInputItems = 0
-        mutating func add<T: Encodable>(_ body: T, items n: Int) throws {
-            bytes += try WireJSON.encode(body).count
+        /// Every request of the turn as sent, with its items' sources (the X-ray's record).
+        var requests: [SentRequest] = []
+        /// Requests besides the reply (summarizer, memory updater): billed apart from the turn.
+        var overhead: [OverheadRequest] = []
+        /// A setup request (a conversation created or filled).
+        mutating func add<T: Encodable>(_ body: T, items n: Int, sources: [ContextSource]) throws {
+            let data = try WireJSON.encode(body)
+            bytes += data.count
             items += n
+            requests.append(SentRequest(kind: .setup, body: String(decoding: data, as: UTF8.self), sources: sources))
+        }
+        /// A reply attempt the server refused (the turn then repairs): a setup request after all.
+        mutating func demoteReplies() {
+            for i in requests.indices where requests[i].kind == .reply { requests[i].kind = .setup }
         }
     }
 
@@ -60,8 +71,8 @@ public final class Runner: @unchecked Sendable {
         var policyEffect: PolicyEffect? = nil
         var clientSeed: [Item] = []
         var compaction: WorkbenchStore.Compaction? = nil
-        /// Tokens billed by extra requests of the turn (a summary).
-        var extraUsage: Usage? = nil
+        /// Layered mode: a new summary of the turns that left working memory.
+        var memorySummary: WorkbenchStore.MemorySummary? = nil
     }
 
     /// Partial reply text collected while streaming (kept when the turn is interrupted).
@@ -103,7 +114,14 @@ public final class Runner: @unchecked Sendable {
                     return try await conversationTurn(session, userItem, &sent, partial, onDelta)
                 case .client:
                     return try await clientTurn(session, userItem, &sent, partial, onDelta)
+                case .layered:
+                    return try await layeredTurn(session, userItem, &sent, partial, onDelta)
                 }
+            }
+            // The memory updater (hybrid, layered): facts from the new message, written with the turn.
+            var newFacts: [(String, String)] = []
+            if session.mode == .hybrid || session.mode == .layered {
+                newFacts = await updateMemory(session, userItem, &sent)
             }
             // A turn in another mode than the last one is a recorded switch (a repair says more).
             if exchange.event != .repair, let last = try store.lastTurnMode(session: session.id), last != session.mode {
@@ -116,21 +134,24 @@ public final class Runner: @unchecked Sendable {
             draft.itemsSent = sent.items
             draft.inputItems = sent.lastInputItems
             draft.requestBytes = sent.bytes.saturatingAdd(retries.bytes)
-            draft.inputTokens = r.usage.map { $0.input_tokens.saturatingAdd(exchange.extraUsage?.input_tokens ?? 0) }
-            draft.cachedTokens = r.usage.map { $0.cachedTokens.saturatingAdd(exchange.extraUsage?.cachedTokens ?? 0) }
-            draft.outputTokens = r.usage.map { $0.output_tokens.saturatingAdd(exchange.extraUsage?.output_tokens ?? 0) }
+            draft.inputTokens = r.usage?.input_tokens
+            draft.cachedTokens = r.usage?.cachedTokens
+            draft.outputTokens = r.usage?.output_tokens
             draft.latencyMs = Date().timeIntervalSince(started) * 1000
             draft.chainEvent = exchange.event
             draft.errorCode = exchange.repair?.code
             draft.errorMessage = exchange.repair?.message
             draft.policyEffect = exchange.policyEffect
             draft.serverEvent = try serverEvent(r, exchange, session, newMessage: userItem)
+            draft.context = contextParts(sent, r, session)
+            draft.overhead = sent.overhead
             let replyText = r.outputText
             let replyItem = r.output.first(where: { $0.role == "assistant" }) ?? .assistantMessage(id: nil, text: replyText)
             let mode = session.mode
             let store = self.store
+            let requests = sent.requests
             let (turn, updated) = try store.recordTurn(draft, userItem: userItem, userStatus: .complete, reply: replyItem,
-                                                       replyStatus: .complete) { s, _, replyID in
+                                                       replyStatus: .complete, requests: requests) { s, _, replyID in
                 guard let replyID else { return }
                 switch mode {
                 case .chain:
@@ -139,9 +160,10 @@ public final class Runner: @unchecked Sendable {
                 case .hybrid:
                     s.chainHead = r.id
                     s.chainCovers = replyID
-                    for (key, value) in FactExtractor.facts(in: text) {
-                        try store.saveFact(profile: s.profile, key: key, value: value, session: s.name)
-                    }
+                    for (key, value) in newFacts { try store.saveFact(profile: s.profile, key: key, value: value, session: s.name) }
+                case .layered:
+                    for (key, value) in newFacts { try store.saveFact(profile: s.profile, key: key, value: value, session: s.name) }
+                    if let summary = exchange.memorySummary { try store.saveMemorySummary(session: s.id, summary) }
                 case .conversation:
                     s.conversationID = exchange.conversationID
                     s.conversationCovers = replyID
@@ -164,8 +186,9 @@ public final class Runner: @unchecked Sendable {
             draft.errorCode = interrupted ? "interrupted" : (api?.code ?? api.map { String($0.status) } ?? "error")
             draft.errorMessage = interrupted ? "cancelled by the user" : Secrets.redact(api.map { "\($0)" } ?? "\(error)")
             let reply: Item? = partial.text.isEmpty ? nil : .assistantMessage(id: nil, text: partial.text, status: "incomplete")
+            draft.overhead = sent.overhead
             let (turn, _) = try store.recordTurn(draft, userItem: userItem, userStatus: interrupted ? .interrupted : .failed,
-                                                 reply: reply, replyStatus: .interrupted)
+                                                 reply: reply, replyStatus: .interrupted, requests: sent.requests)
             if interrupted { throw CancellationError() }
             throw TurnFailure(turn: turn, underlying: Secrets.redact(api.map { "\($0)" } ?? "\(error)"), apiError: api)
         }
@@ -175,7 +198,7 @@ public final class Runner: @unchecked Sendable {
     func factsInstructions(_ profile: String) throws -> String? {
         let facts = try store.facts(profile: profile)
         guard !facts.isEmpty else { return nil }
-        let statements = facts.map { FactExtractor.statement(key: $0.0, value: $0.1) }.joined(separator: " ")
+        let statements = facts.map { MemoryRequests.statement(key: $0.0, value: $0.1) }.joined(separator: " ")
         return "Long-term memory: facts the user told you in earlier conversations, in the user's words. " + statements
     }
 
@@ -191,30 +214,33 @@ public final class Runner: @unchecked Sendable {
     }
 
     /// Creates a conversation seeded with `seed` (20 items at creation, the rest added in batches of 20).
-    func createConversation(seed: [Item], _ sent: inout Sent) async throws -> String {
+    func createConversation(seed: [Item], _ sent: inout Sent, source: ContextSource = .carried) async throws -> String {
         let first = Array(seed.prefix(20))
         let body = CreateConversationBody(items: first, metadata: [:])
-        try sent.add(body, items: first.count)
+        try sent.add(body, items: first.count, sources: Array(repeating: source, count: first.count))
         let conv = try await backend.createConversation(items: first, metadata: [:])
-        try await addItems(conv.id, Array(seed.dropFirst(20)), &sent)
+        try await addItems(conv.id, Array(seed.dropFirst(20)), &sent, source: source)
         return conv.id
     }
 
-    func addItems(_ id: String, _ items: [Item], _ sent: inout Sent) async throws {
+    func addItems(_ id: String, _ items: [Item], _ sent: inout Sent, source: ContextSource = .carried) async throws {
         var rest = items[...]
         while !rest.isEmpty {
             let batch = Array(rest.prefix(20))
             rest = rest.dropFirst(20)
-            try sent.add(AddItemsBody(items: batch), items: batch.count)
+            try sent.add(AddItemsBody(items: batch), items: batch.count, sources: Array(repeating: source, count: batch.count))
             _ = try await backend.addConversationItems(conversationID: id, items: batch)
         }
     }
 
-    /// Sends one create request (streamed or not) and returns the final response.
+    /// Sends one create request (streamed or not) and returns the final response. `sources`: where
+    /// each input item came from (the X-ray's tags), one per item.
     func exchange(_ request: inout CreateResponseRequest, _ sent: inout Sent, _ partial: Partial,
-                  _ onDelta: @escaping @Sendable (String) -> Void) async throws -> Response {
+                  _ onDelta: @escaping @Sendable (String) -> Void, sources: [ContextSource]) async throws -> Response {
         request.stream = streaming ? true : nil
-        sent.bytes += try backend.requestBody(request).count
+        let body = try backend.requestBody(request)
+        sent.bytes += body.count
+        sent.requests.append(SentRequest(kind: .reply, body: String(decoding: body, as: UTF8.self), sources: sources))
         sent.items += request.input?.items.count ?? 0
         sent.lastInputItems = request.input?.items.count ?? 0
         if !streaming {

@@ -35,6 +35,11 @@ public struct MemoryState: Sendable, Equatable {
     public var compactedAtTurn: Int? = nil
     /// The current chain's (or conversation's) last inferred truncation.
     public var truncatedAtTurn: Int? = nil
+    /// The session's overhead requests (summarizer, memory updater): billed apart from its turns.
+    public var overheadBytes = 0
+    public var overheadInputTokens = 0
+    public var overheadCachedTokens = 0
+    public var overheadOutputTokens = 0
 
     public init(mode: MemoryMode, policy: String, profile: String, serverItems: Int? = nil, serverTurns: Int, chainHead: String? = nil, conversationID: String? = nil, transcriptMessages: Int, clientItems: Int, facts: Int, last: TurnRecord? = nil, lastCompleted: TurnRecord? = nil, turns: Int, totalBytes: Int, totalInputTokens: Int, totalCachedTokens: Int, totalOutputTokens: Int, forkedFrom: String? = nil, forks: [String] = []) {
         self.mode = mode
@@ -99,11 +104,12 @@ extension WorkbenchStore {
                                               headItems: serverItems ?? 0, headTurns: serverTurns, conversation: conv)
                 }
             }
-        case .client:
+        case .client, .layered:
             serverItems = nil
         }
         let counts = try db.query("""
-            SELECT message_count, turn_count, total_request_bytes, total_input_tokens, total_cached_tokens, total_output_tokens
+            SELECT message_count, turn_count, total_request_bytes, total_input_tokens, total_cached_tokens, total_output_tokens,
+                total_overhead_bytes, total_overhead_input_tokens, total_overhead_cached_tokens, total_overhead_output_tokens
             FROM sessions WHERE id = ?
             """, [.integer(s.id)]).first
         func count(_ i: Int) -> Int { counts?[i].int ?? 0 }
@@ -124,6 +130,7 @@ extension WorkbenchStore {
                                .map { "\($0[0].string ?? "")@\(($0[1].string ?? "").split(separator: "@", maxSplits: 1).last ?? "")" })
             .with(serverPolicy: s.serverPolicy, compactedAt: events.compacted, truncatedAt: events.truncated,
                   serverItems: events.compacted == nil ? serverItems : serverItems.map { $0 - events.compactedItems + 2 })
+            .with(overhead: (count(6), count(7), count(8), count(9)))
     }
 
     /// The last compaction and truncation among the turns of the chain (or conversation) that ends at
@@ -149,6 +156,12 @@ extension WorkbenchStore {
 }
 
 extension MemoryState {
+    func with(overhead o: (Int, Int, Int, Int)) -> MemoryState {
+        var m = self
+        (m.overheadBytes, m.overheadInputTokens, m.overheadCachedTokens, m.overheadOutputTokens) = o
+        return m
+    }
+
     func with(serverPolicy: String, compactedAt: Int?, truncatedAt: Int?, serverItems: Int?) -> MemoryState {
         var m = self
         m.serverPolicy = serverPolicy

@@ -6,6 +6,7 @@ public enum MemoryMode: String, Sendable, CaseIterable, Codable {
     case conversation   // server: a Conversations API object
     case client         // client: the whole (policy-filtered) history every turn
     case hybrid         // server chain + long-term facts from the client store as instructions
+    case layered        // client: working window + summary + semantic facts + episodic passages, assembled each turn
 
     public var title: String {
         switch self {
@@ -13,9 +14,10 @@ public enum MemoryMode: String, Sendable, CaseIterable, Codable {
         case .conversation: return "SERVER CONVERSATION"
         case .client: return "CLIENT"
         case .hybrid: return "HYBRID"
+        case .layered: return "LAYERED"
         }
     }
-    public var isServerManaged: Bool { self != .client }
+    public var isServerManaged: Bool { self != .client && self != .layered }
 }
 
 public struct SessionRecord: Sendable, Equatable {
@@ -115,14 +117,10 @@ public struct RequestCost: Codable, Sendable, Equatable {
 }
 
 extension TurnRecord {
-    /// The part of the turn that produced the reply: the turn's totals without its summary request.
-    /// Its `inputTokens` are the model's context for the reply.
+    /// The request that produced the reply (with the setup requests its mode made first); overhead
+    /// (a summarizer, the memory updater) is apart, in `overhead`.
     public var reply: RequestCost {
-        let x = policyEffect?.summary
-        func minus(_ a: Int?, _ b: Int?) -> Int? { a.map { $0 - (b ?? 0) } }
-        return RequestCost(requestBytes: requestBytes - (x?.requestBytes ?? 0), items: itemsSent - (x?.items ?? 0),
-                           inputTokens: minus(inputTokens, x?.inputTokens), cachedTokens: minus(cachedTokens, x?.cachedTokens),
-                           outputTokens: minus(outputTokens, x?.outputTokens))
+        RequestCost(requestBytes: requestBytes, items: itemsSent, inputTokens: inputTokens, cachedTokens: cachedTokens, outputTokens: outputTokens)
     }
 }
 
@@ -153,6 +151,10 @@ public struct TurnRecord: Sendable, Equatable {
     public var policyEffect: PolicyEffect?
     /// What the server did to this turn's context (compaction, truncation).
     public var serverEvent: ServerEvent? = nil
+    /// The reply request's context by source (and what the server held), for the X-ray.
+    public var context: [ContextPart]? = nil
+    /// Requests made besides the reply (summarizer, memory updater): billed apart from the turn.
+    public var overhead: [OverheadRequest] = []
     public var userMessageID: Int64?
     public var replyMessageID: Int64?
     public var createdAt: Double
@@ -191,4 +193,24 @@ extension SessionRecord {
 
 extension TurnRecord {
     func with(serverEvent: ServerEvent?) -> TurnRecord { var t = self; t.serverEvent = serverEvent; return t }
+    func with(context: [ContextPart]?, overhead: [OverheadRequest]) -> TurnRecord {
+        var t = self
+        t.context = context
+        t.overhead = overhead
+        return t
+    }
+
+    /// The overhead requests' totals: bytes, input, cached and output tokens.
+    public var overheadTotals: (bytes: Int, input: Int, cached: Int, output: Int) {
+        (overhead.saturatingSum(\.request_bytes), overhead.saturatingSum { $0.input_tokens ?? 0 },
+         overhead.saturatingSum { $0.cached_tokens ?? 0 }, overhead.saturatingSum { $0.output_tokens ?? 0 })
+    }
+
+    /// The values of the columns `context, overhead, overhead_bytes, overhead_input_tokens,
+    /// overhead_cached_tokens, overhead_output_tokens`.
+    var overheadColumns: [SQLValue] {
+        let o = overheadTotals
+        return [SQLValue(context.flatMap { try? WireJSON.encodeString($0) }), SQLValue(overhead.isEmpty ? nil : try? WireJSON.encodeString(overhead)),
+                .integer(Int64(o.bytes)), .integer(Int64(o.input)), .integer(Int64(o.cached)), .integer(Int64(o.output))]
+    }
 }

@@ -146,6 +146,8 @@ extension WorkbenchStore {
             try db.execute("DELETE FROM messages WHERE session_id = ?", [.integer(s.id)])
             try db.execute("DELETE FROM turns WHERE session_id = ?", [.integer(s.id)])
             try db.execute("DELETE FROM compactions WHERE session_id = ?", [.integer(s.id)])
+            try db.execute("DELETE FROM memory_summaries WHERE session_id = ?", [.integer(s.id)])
+            try db.execute("DELETE FROM turn_requests WHERE session_id = ?", [.integer(s.id)])
             if s.clientDB == nil {
                 try db.execute("DELETE FROM agent_messages WHERE session_id = ?", [.text(s.name)])
                 try db.execute("DELETE FROM agent_sessions WHERE session_id = ?", [.text(s.name)])
@@ -218,14 +220,15 @@ extension WorkbenchStore {
         try db.execute("""
             INSERT INTO turns(session_id, number, mode, backend, model, previous_response_id, response_id, conversation_id, items_sent,
                 request_bytes, input_tokens, cached_tokens, output_tokens, latency_ms, status, error_code, error_message, chain_event,
-                policy_effect, created_at, input_items, user_message_id, reply_message_id, server_event)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                policy_effect, created_at, input_items, user_message_id, reply_message_id, server_event, context, overhead, overhead_bytes,
+                overhead_input_tokens, overhead_cached_tokens, overhead_output_tokens)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.integer(t.sessionID), .integer(Int64(t.number)), .text(t.mode.rawValue), .text(t.backend), .text(t.model),
                   SQLValue(t.previousResponseID), SQLValue(t.responseID), SQLValue(t.conversationID), .integer(Int64(t.itemsSent)),
                   .integer(Int64(t.requestBytes)), SQLValue(t.inputTokens), SQLValue(t.cachedTokens), SQLValue(t.outputTokens),
                   SQLValue(t.latencyMs), .text(t.status.rawValue), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent?.rawValue),
                   SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt), .integer(Int64(t.inputItems)),
-                  SQLValue(userID.map(Int.init)), SQLValue(replyID.map(Int.init)), SQLValue(t.serverEvent?.rawValue)])
+                  SQLValue(userID.map(Int.init)), SQLValue(replyID.map(Int.init)), SQLValue(t.serverEvent?.rawValue)] + t.overheadColumns)
     }
 
     // MARK: Export

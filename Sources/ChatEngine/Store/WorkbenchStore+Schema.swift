@@ -107,5 +107,6 @@ extension WorkbenchStore {
             ALTER TABLE turns ADD COLUMN server_event TEXT;
             CREATE INDEX turns_server_events ON turns(session_id, number) WHERE server_event IS NOT NULL;
             """),
+        turnRequestsMigration,
     ]
 }

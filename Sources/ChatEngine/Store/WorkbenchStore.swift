@@ -120,9 +120,9 @@ public final class WorkbenchStore: @unchecked Sendable {
 
     // MARK: Transcript
 
-    private static let messageColumns = "id, session_id, parent_id, role, content, item, status, turn_id, created_at"
+    static let messageColumns = "id, session_id, parent_id, role, content, item, status, turn_id, created_at"
 
-    private func message(from r: Row) -> MessageRecord {
+    func message(from r: Row) -> MessageRecord {
         let item = Item.parse(r["item"].string ?? "") ?? .userText(r["content"].string ?? "")
         return MessageRecord(id: r["id"].int64 ?? 0, sessionID: r["session_id"].int64 ?? 0, parentID: r["parent_id"].int64,
                              role: Role(r["role"].string ?? ""), content: r["content"].string ?? "", item: item,
@@ -169,6 +169,8 @@ public final class WorkbenchStore: @unchecked Sendable {
                    userMessageID: r["user_message_id"].int64, replyMessageID: r["reply_message_id"].int64,
                    createdAt: r["created_at"].double ?? 0)
             .with(serverEvent: r["server_event"].string.flatMap(ServerEvent.init(rawValue:)))
+            .with(context: r["context"].string.flatMap { try? WireJSON.decode([ContextPart].self, from: $0) },
+                  overhead: r["overhead"].string.flatMap { try? WireJSON.decode([OverheadRequest].self, from: $0) } ?? [])
     }
 
     public func turns(session: Int64) throws -> [TurnRecord] {
@@ -206,6 +208,7 @@ public final class WorkbenchStore: @unchecked Sendable {
     /// message ids, to move the session's anchors and write other rows (client items, facts).
     @discardableResult
     public func recordTurn(_ draft: TurnRecord, userItem: Item, userStatus: MessageStatus, reply: Item?, replyStatus: MessageStatus,
+                           requests: [SentRequest] = [],
                            update: (inout SessionRecord, _ userMessageID: Int64, _ replyMessageID: Int64?) throws -> Void = { _, _, _ in })
         throws -> (TurnRecord, SessionRecord) {
         try db.transaction {
@@ -217,14 +220,15 @@ public final class WorkbenchStore: @unchecked Sendable {
             try db.execute("""
                 INSERT INTO turns(session_id, number, mode, backend, model, previous_response_id, response_id, conversation_id, items_sent,
                     request_bytes, input_tokens, cached_tokens, output_tokens, latency_ms, status, error_code, error_message, chain_event,
-                    policy_effect, created_at, input_items, server_event)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    policy_effect, created_at, input_items, server_event, context, overhead, overhead_bytes, overhead_input_tokens,
+                    overhead_cached_tokens, overhead_output_tokens)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.integer(t.sessionID), .integer(Int64(t.number)), .text(t.mode.rawValue), .text(t.backend), .text(t.model),
                       SQLValue(t.previousResponseID), SQLValue(t.responseID), SQLValue(t.conversationID), .integer(Int64(t.itemsSent)),
                       .integer(Int64(t.requestBytes)), SQLValue(t.inputTokens), SQLValue(t.cachedTokens), SQLValue(t.outputTokens),
                       SQLValue(t.latencyMs), .text(t.status.rawValue), SQLValue(t.errorCode), SQLValue(t.errorMessage), SQLValue(t.chainEvent?.rawValue),
                       SQLValue(t.policyEffect.flatMap { try? WireJSON.encodeString($0) }), .double(t.createdAt), .integer(Int64(t.inputItems)),
-                      SQLValue(t.serverEvent?.rawValue)])
+                      SQLValue(t.serverEvent?.rawValue)] + t.overheadColumns)
             t.id = db.lastInsertRowID
             let userID = try insertMessage(session: t.sessionID, role: .user, item: userItem, status: userStatus, turn: t.id)
             t.userMessageID = userID
@@ -233,6 +237,7 @@ public final class WorkbenchStore: @unchecked Sendable {
             }
             try db.execute("UPDATE turns SET user_message_id = ?, reply_message_id = ? WHERE id = ?",
                            [.integer(userID), SQLValue(t.replyMessageID.map(Int.init)), .integer(t.id)])
+            try saveRequests(requests, turn: t)
             try update(&s, userID, t.replyMessageID)
             try save(s)
             return (t, s)

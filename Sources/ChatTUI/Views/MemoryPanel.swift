@@ -30,7 +30,7 @@ extension Views {
         case .conversation:
             rows.append(("server", held, .text))
             if let c = m.conversationID { rows.append(("conv", IDs.short(c, keep: 8), .chain)) }
-        case .client:
+        case .client, .layered:
             rows.append(("server", "nothing kept", .dim))
         }
         switch m.mode {
@@ -43,6 +43,9 @@ extension Views {
         case .hybrid:
             rows.append(("client", "\(m.facts) facts · profile \(m.profile)", .text))
             rows.append(("srv policy", serverPolicyRow(m), .accent))
+        case .layered:
+            rows.append(("client", "\(m.facts) facts · profile \(m.profile)", .text))
+            rows.append(("layers", layersRow(m.last), .accent))
         default:
             rows.append(("client", "transcript, \(m.transcriptMessages) msgs", .dim))
             rows.append(("srv policy", serverPolicyRow(m), .accent))
@@ -51,12 +54,14 @@ extension Views {
             let r = t.reply
             rows.append(("sent", "\(bytes(r.requestBytes)) · \(r.items) item\(r.items == 1 ? "" : "s")", .text))
             rows.append(("billed", "in \(r.inputTokens ?? 0) out \(r.outputTokens ?? 0) · \(r.cachedTokens ?? 0) cached", .text))
-            if let x = t.policyEffect?.summary {
-                rows.append(("summary", "\(bytes(x.requestBytes)) · in \(x.inputTokens ?? 0) out \(x.outputTokens ?? 0)", .text))
+            let o = t.overheadTotals
+            if !t.overhead.isEmpty {
+                rows.append(("overhead", "\(bytes(o.bytes)) · in \(o.input) out \(o.output) · \(t.overhead.count) req", .text))
             }
-            // The turn's every request is billed (a summary request made first included).
+            // The turn's every request is billed: the reply's and the overhead's.
             if let p = s.pricing {
-                let e = p.estimate(model: t.model, inputTokens: t.inputTokens ?? 0, cachedTokens: t.cachedTokens ?? 0, outputTokens: t.outputTokens ?? 0)
+                let e = p.estimate(model: t.model, inputTokens: (t.inputTokens ?? 0).saturatingAdd(o.input),
+                                   cachedTokens: (t.cachedTokens ?? 0).saturatingAdd(o.cached), outputTokens: (t.outputTokens ?? 0).saturatingAdd(o.output))
                 rows.append(("cost", e.dollars == nil ? "no price" : e.short + " est.", e.dollars == nil ? .dim : .text))
             }
         } else {
@@ -67,7 +72,9 @@ extension Views {
         // The session's running totals priced as one model (its own, or --price-as): no turn is walked.
         if let p = s.pricing {
             let model = s.session?.model ?? m.last?.model ?? ""
-            let e = p.estimate(model: model, inputTokens: m.totalInputTokens, cachedTokens: m.totalCachedTokens, outputTokens: m.totalOutputTokens)
+            let e = p.estimate(model: model, inputTokens: m.totalInputTokens.saturatingAdd(m.overheadInputTokens),
+                               cachedTokens: m.totalCachedTokens.saturatingAdd(m.overheadCachedTokens),
+                               outputTokens: m.totalOutputTokens.saturatingAdd(m.overheadOutputTokens))
             if let d = e.dollars, let name = e.priceModel {
                 rows.append(("all cost", "≈\(CostEstimate.format(d)) est.", .accent))
                 rows.append(("priced as", "\(OutsideText.line(name)), \(e.taken ?? "?")", .dim))
@@ -83,6 +90,16 @@ extension Views {
     /// The server policy, and the turn of the last compaction (the chain panel marks each event).
     static func serverPolicyRow(_ m: MemoryState) -> String {
         m.serverPolicy + (m.compactedAtTurn.map { " · cmp t\($0)" } ?? "")
+    }
+
+    /// Layered memory's last turn in one row: working items, summary, facts, episodes, and what the
+    /// updater wrote ("w6 s1 f3 e2 → +1 fact").
+    static func layersRow(_ t: TurnRecord?) -> String {
+        guard let t, t.mode == .layered, let parts = t.context else { return "—" }
+        func n(_ s: ContextSource) -> Int { parts.first { $0.source == s.rawValue }?.items ?? 0 }
+        let facts = parts.first { $0.source == ContextSource.semantic.rawValue } != nil
+        let written = t.overhead.first { $0.kind == "updater" }.map { $0.note.hasPrefix("no new") || $0.note.hasPrefix("failed") || $0.note.hasPrefix("the reply") ? "" : " → +" + ($0.note.split(separator: ":").first.map(String.init) ?? "") } ?? ""
+        return "w\(n(.working)) s\(n(.summary)) f\(facts ? "✓" : "0") e\(n(.episodic))" + written
     }
 
     static func memoryPanel(_ g: inout Grid, _ rows: [(String, String, StyleRole)], _ r: Rect) {
