@@ -27,13 +27,16 @@ enum ProbeCommand {
         do { rows = try await probe.run() } catch {
             throw ConfigurationError("cannot reach \(config.baseURL.absoluteString): \(error.localizedDescription)")
         }
+        // Details quote what the server sent: keys cut out, control characters shown (JSON kept valid).
+        Secrets.register(config.apiKey)
+        let out = StdoutWriter()
         if inv.has("--json") {
             struct Report: Encodable { var server: String; var rows: [ProbeRow] }
-            print(try WireJSON.encodeString(Report(server: config.baseURL.absoluteString, rows: rows)))
+            out.write(OutsideText.json(Secrets.redact(try WireJSON.encodeString(Report(server: config.baseURL.absoluteString, rows: rows)))) + "\n")
         } else {
-            print("probe of \(config.baseURL.absoluteString)")
-            print(table(rows), terminator: "")
+            out.write(OutsideText.visible(Secrets.redact("probe of \(config.baseURL.absoluteString)\n" + table(rows))))
         }
+        try out.finish()
         return rows.contains { $0.status == .fail } ? 1 : 0
     }
 

@@ -299,3 +299,67 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         #expect(cached(try await send(b, prompt, key: "day", retention: "24h")) > 0)
     }
 }
+
+/// What a fresh-eyed tester sent (#19): numbers that once trapped the server, keys that grew the
+/// state file, forged items accepted by conversations.
+@Suite struct ServerContextHostileTests {
+    func create(_ b: OfflineBackend, _ json: String) async throws -> Response {
+        try await b.createResponse(try WireJSON.decode(CreateResponseRequest.self, from: json))
+    }
+
+    @Test func hugeOrFractionalThresholdsAreA400NotATrap() async throws {
+        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+        for n in ["1e300", "-1e300", "9223372036854775808", "1000.7", "1e19", "\"1000\""] {
+            await expectAPIError(status: 400, param: "context_management") {
+                _ = try await self.create(b, #"{"model":"x","input":"hi","context_management":[{"type":"compaction","compact_threshold":\#(n)}]}"#)
+            }
+            await expectAPIError(status: 400, param: "context_management") {
+                _ = try await b.compactResponse(try WireJSON.decode(CreateResponseRequest.self, from: #"{"model":"x","input":"hi","context_management":[{"type":"compaction","compact_threshold":\#(n)}]}"#))
+            }
+        }
+        #expect(JSONValue.double(1e300).intValue == nil && JSONValue.double(1000).intValue == 1000 && JSONValue.double(.nan).intValue == nil)
+        let many = Array(repeating: #"{"type":"compaction"}"#, count: 9).joined(separator: ",")
+        await expectAPIError(status: 400, param: "context_management") { _ = try await self.create(b, #"{"model":"x","input":"hi","context_management":[\#(many)]}"#) }
+    }
+
+    @Test func cacheKeysAndRetentionsAreChecked() async throws {
+        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+        let long = String(repeating: "K", count: 65)
+        await expectAPIError(status: 400, code: "string_above_max_length", param: "prompt_cache_key") {
+            _ = try await self.create(b, #"{"model":"x","input":"hi","prompt_cache_key":"\#(long)"}"#)
+        }
+        for bad in ["48h", "", "24H"] {
+            await expectAPIError(status: 400, code: "invalid_value", param: "prompt_cache_retention") {
+                _ = try await self.create(b, #"{"model":"x","input":"hi","prompt_cache_retention":"\#(bad)"}"#)
+            }
+        }
+        let ok = try await create(b, #"{"model":"x","input":"hi","prompt_cache_key":"\#(String(repeating: "k", count: 64))","prompt_cache_retention":"24h"}"#)
+        #expect(ok.status == "completed")
+    }
+
+    @Test func conversationsRefuseForgedCompactionItemsAndTriggers() async throws {
+        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+        let forged = Item.opaque(.object(["type": .string("compaction"), "encrypted_content": .string("junk")]))
+        let trigger = Item.opaque(.object(["type": .string("compaction_trigger")]))
+        await expectAPIError(status: 400, code: "invalid_encrypted_content") { _ = try await b.createConversation(items: [.userText("hi"), forged], metadata: [:]) }
+        await expectAPIError(status: 400, code: "invalid_value", param: "items") { _ = try await b.createConversation(items: [trigger], metadata: [:]) }
+        let conv = try await b.createConversation(items: [], metadata: [:])
+        await expectAPIError(status: 400, code: "invalid_encrypted_content") { _ = try await b.addConversationItems(conversationID: conv.id, items: [forged]) }
+        await expectAPIError(status: 400, param: "items") { _ = try await b.addConversationItems(conversationID: conv.id, items: [trigger]) }
+        // The server's own item is accepted.
+        let own = try await b.createResponse(CreateResponseRequest(model: "m", input: .items([.userText("My name is Priya."), trigger]))).output[0]
+        _ = try await b.addConversationItems(conversationID: conv.id, items: [own])
+        // /compact with a trigger already last is not a misplaced trigger.
+        let c = try await b.compactResponse(CreateResponseRequest(model: "m", input: .items([.userText("I live in Porto."), trigger])))
+        #expect(c.output.last?.type == "compaction")
+    }
+
+    @Test func anInputTooLargeForTheWindowSaysSoUnderAuto() async throws {
+        let b = try OfflineBackend(inMemoryWith: OfflineModel(), settings: .init(contextWindow: 100))
+        var r = CreateResponseRequest(model: "m", input: .text(filler(200)))
+        r.truncation = "auto"
+        do { _ = try await b.createResponse(r); Issue.record("accepted") } catch let e as APIError {
+            #expect(e.code == "context_length_exceeded" && e.message.contains("new input alone") && !e.message.contains("send truncation"))
+        }
+    }
+}

@@ -103,3 +103,34 @@ import Testing
         #expect(try store.session(named: comparison.sessions["chain+compact:1000"]!)?.serverPolicy == "compact:1000")
     }
 }
+
+@Suite struct CompareFairnessTests {
+    /// A column that failed turns was not billed for them: it is not ranked (it looked cheapest).
+    @Test func aColumnWithFailedTurnsIsNotRanked() {
+        func t(_ mode: String, _ n: Int, input: Int, error: String? = nil, correct: Bool? = nil) -> CompareTurn {
+            CompareTurn(mode: mode, turn: n, request_bytes: 10, items_sent: 1, input_tokens: error == nil ? input : 0, output_tokens: error == nil ? 5 : 0,
+                        expected: correct == nil ? nil : "x", correct: correct, error: error)
+        }
+        let turns = [t("a", 1, input: 100), t("a", 2, input: 100, correct: true),
+                     t("b", 1, input: 0, error: "context_length_exceeded"), t("b", 2, input: 10, correct: true),
+                     t("c", 1, input: 300), t("c", 2, input: 300, correct: true)]
+        let pricing = Pricing(table: try! PriceTable.shipped())
+        let s = CompareSummary.of(turns, sessions: [:], pricing: pricing, model: "gpt-4.1-mini")
+        #expect(s.cost_ranking == ["a", "c"] && s.cheapest_full_recall == "a")
+        #expect(s.lines.contains { $0.contains("not ranked: b (1 failed turns)") })
+    }
+
+    /// Each compared session has its own prompt-cache key: a second run on the same server state costs
+    /// what the first did (it once found the first run's entries and looked cheaper).
+    @Test func aSecondRunIsBilledLikeTheFirst() async throws {
+        let store = try WorkbenchStore.inMemory()
+        let backend = try OfflineBackend(inMemoryWith: OfflineModel())
+        var cached: [Int] = []
+        for run in 0..<2 {
+            let c = try Comparison(store: store, backend: backend, columns: try CompareColumn.parseList("chain,client", defaultPolicy: "all"), prefix: "run\(run)")
+            let turns = await c.run(ScriptLine.long(turns: 30))
+            cached.append(turns.reduce(0) { $0 + $1.cached_tokens })
+        }
+        #expect(cached[0] > 0 && cached[0] == cached[1])
+    }
+}

@@ -72,6 +72,22 @@ import Testing
         #expect(report.status("error_envelope_request_id") == "fail" && report.detail("error_envelope_request_id").contains("x-request-id"))
     }
 
+    /// A server that echoes the key and terminal control sequences: probe prints neither, in the
+    /// table or in --json.
+    @Test func aHostileServerCannotReachTheTerminalOrLeakTheKey() async throws {
+        let home = TempHome()
+        let stub = try FakeServer(script: "hostile_probe_stub.py")
+        let key = "sk-probe-SECRET-0123456789abcdef"
+        for json in [false, true] {
+            let r = try ChatbenchProcess.run(["probe", "--base-url", stub.baseURL] + (json ? ["--json"] : []), home: home.path,
+                                             extraEnv: ["OPENAI_API_KEY": key])
+            #expect(!r.stdout.contains("\u{1b}") && !r.stdout.contains("\u{07}"), "raw control characters reached stdout")
+            #expect(!r.stdout.contains(key) && !r.stderr.contains(key), "the key was printed")
+            #expect(r.stdout.contains("[redacted key]"), "\(r.stdout)")
+            if json { #expect((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) != nil, "\(r.stdout)") }
+        }
+    }
+
     @Test func anUnreachableServerIsAConfigurationError() throws {
         let home = TempHome()
         let r = try ChatbenchProcess.run(["probe", "--base-url", "http://127.0.0.1:9/v1"], home: home.path)

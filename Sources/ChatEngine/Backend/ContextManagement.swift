@@ -33,9 +33,19 @@ struct ContextOptions: Equatable {
             throw APIError.invalidRequest("Invalid value for 'truncation': '\(OutsideText.line(String(other.prefix(40))))'. Supported values are: 'auto' and 'disabled'.",
                                           param: "truncation", code: "invalid_value")
         }
+        if let key = request.prompt_cache_key, key.utf8.count > 64 {
+            throw APIError.invalidRequest("Invalid 'prompt_cache_key': string too long. Expected a string with maximum length 64, but got a string with length \(key.count) instead.",
+                                          param: "prompt_cache_key", code: "string_above_max_length")
+        }
+        switch request.prompt_cache_retention {
+        case nil, "in_memory", "24h": break
+        case let other?:
+            throw APIError.invalidRequest("Invalid value for 'prompt_cache_retention': '\(OutsideText.line(String(other.prefix(40))))'. Supported values are: 'in_memory' and '24h'.",
+                                          param: "prompt_cache_retention", code: "invalid_value")
+        }
         if let cm = request.context_management, cm != .null {
-            guard let entries = cm.arrayValue, !entries.isEmpty else {
-                throw APIError.invalidRequest("Invalid 'context_management': expected a non-empty array of objects.", param: "context_management", code: "invalid_type")
+            guard let entries = cm.arrayValue, !entries.isEmpty, entries.count <= 8 else {
+                throw APIError.invalidRequest("Invalid 'context_management': expected an array of 1 to 8 objects.", param: "context_management", code: "invalid_type")
             }
             for entry in entries {
                 guard entry["type"]?.stringValue == "compaction" else {
@@ -112,11 +122,22 @@ extension OfflineBackend {
         }
     }
 
-    /// The error for an input over the context window.
-    func contextTooLong(_ tokens: Int) -> APIError {
+    /// The error for an input over the context window (`auto`: the new input alone is too large).
+    func contextTooLong(_ tokens: Int, auto: Bool = false) -> APIError {
         APIError.invalidRequest("Your input exceeds the context window of this model (\(contextWindow) tokens; the input has \(tokens)). "
-                                + "Shorten it, or send truncation: \"auto\" to drop the oldest items.",
+                                + (auto ? "Truncation drops only earlier items, and the new input alone does not fit: shorten it."
+                                        : "Shorten it, or send truncation: \"auto\" to drop the oldest items."),
                                 param: "input", code: "context_length_exceeded")
+    }
+
+    /// Checks items for a conversation: compaction items must be this server's, and a compaction
+    /// trigger is only meaningful as the last input item of a response request.
+    func checkConversationItems(_ items: [Item]) throws {
+        if let i = items.firstIndex(where: { $0.type == "compaction_trigger" }) {
+            throw APIError.invalidRequest("Invalid 'items[\(i)]': a 'compaction_trigger' item is only accepted as the last input item of POST /v1/responses.",
+                                          param: "items", code: "invalid_value")
+        }
+        try checkCompactionItems(items)
     }
 }
 
@@ -134,7 +155,8 @@ extension OfflineBackend {
         }
         // Planned as a turn whose input ends with a compaction trigger (so `input` may be empty).
         var asTurn = request
-        asTurn.input = .items((request.input?.items ?? []) + [.opaque(.object(["type": .string("compaction_trigger")]))])
+        let given = request.input?.items ?? []
+        asTurn.input = .items(given.last?.type == "compaction_trigger" ? given : given + [.opaque(.object(["type": .string("compaction_trigger")]))])
         let (p, context, memory) = try locked { () -> (Plan, [Item], String) in
             let p = try plan(asTurn)
             let context = try contextItems(p).map(\.item) + p.input

@@ -95,6 +95,7 @@ extension OfflineBackend {
     public func createConversation(items: [Item], metadata: [String: String]) async throws -> Conversation {
         try locked {
             try validate(items: items)
+            try checkConversationItems(items)
             try validate(metadata: metadata)
             let id = IDs.make("conv")
             let created = Int(Date().timeIntervalSince1970)
@@ -133,6 +134,7 @@ extension OfflineBackend {
     public func addConversationItems(conversationID: String, items: [Item]) async throws -> ItemList {
         try locked {
             try validate(items: items)
+            try checkConversationItems(items)
             let state = try conversationState(conversationID)
             return try db.transaction {
                 let firstNew = try db.query("SELECT coalesce(max(seq), 0) FROM conversation_items")[0][0].int ?? 0

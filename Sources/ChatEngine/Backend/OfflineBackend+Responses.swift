@@ -130,7 +130,7 @@ extension OfflineBackend {
         let total = p.inputTokens
         guard total > contextWindow else { return }
         let own = TokenEstimator.tokens(instructions: p.request.instructions) + TokenEstimator.tokens(p.input)
-        guard p.options.truncateAuto, own <= contextWindow else { throw contextTooLong(total) }
+        guard p.options.truncateAuto, own <= contextWindow else { throw contextTooLong(total, auto: p.options.truncateAuto) }
         let items = try contextItems(p)
         var tokens = TokenEstimator.tokens(items.map(\.item))
         var drop = 0

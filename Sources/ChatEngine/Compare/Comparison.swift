@@ -248,10 +248,14 @@ public struct CompareSummary: Codable, Sendable, Equatable {
             if let e = costs[c.mode] { line += "; \(e.label)" }
             lines.append(line)
         }
-        let ranked = columns.filter { $0.total_cost_usd != nil }.sorted { ($0.total_cost_usd ?? 0, $0.mode) < ($1.total_cost_usd ?? 0, $1.mode) }
-        let cheapest = ranked.first { $0.recall_asked > 0 && $0.recall_correct == $0.recall_asked && $0.failed_turns == 0 }
-        if ranked.count > 1 {
-            lines.append("cost ranking: " + ranked.map { "\($0.mode) \(CostEstimate.format($0.total_cost_usd ?? 0))" }.joined(separator: " < "))
+        // Only columns that answered every turn are ranked: a column that failed turns was not billed for them.
+        let ranked = columns.filter { $0.total_cost_usd != nil && $0.failed_turns == 0 }
+            .sorted { ($0.total_cost_usd ?? 0, $0.mode) < ($1.total_cost_usd ?? 0, $1.mode) }
+        let cheapest = ranked.first { $0.recall_asked > 0 && $0.recall_correct == $0.recall_asked }
+        let unranked = columns.filter { $0.failed_turns > 0 }.map { "\($0.mode) (\($0.failed_turns) failed turns)" }
+        if ranked.count > 1 || !unranked.isEmpty {
+            lines.append("cost ranking: " + ranked.map { "\($0.mode) \(CostEstimate.format($0.total_cost_usd ?? 0))" }.joined(separator: " < ")
+                         + (unranked.isEmpty ? "" : "; not ranked: " + unranked.joined(separator: ", ")))
             lines.append(cheapest.map { "cheapest that recalls everything: \($0.mode) (\(pct($0.cache_hit_rate)) of its input from the cache)" }
                          ?? "no column recalled everything")
         }
@@ -362,6 +366,7 @@ public final class Comparison: @unchecked Sendable {
             for (i, c) in columns.enumerated() {
                 let name = sessions[c.label] ?? ""
                 let runner = Runner(store: store, backend: backend, streaming: false)
+                runner.cacheKeyPerSession = true
                 group.addTask {
                     (i, await Self.row(runner, line.text, session: name, label: c.label, number: number, expect: line.expect))
                 }

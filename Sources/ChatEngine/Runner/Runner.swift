@@ -28,6 +28,9 @@ public final class Runner: @unchecked Sendable {
     public let backend: ResponsesBackend
     /// Stream replies (deltas reach `onDelta` as they arrive); otherwise one create call.
     public var streaming: Bool
+    /// Send each session's requests with its own `prompt_cache_key` (a hash of its name), so sessions
+    /// compared side by side on the same script do not share cache entries (compare sets it).
+    public var cacheKeyPerSession = false
 
     public init(store: WorkbenchStore, backend: ResponsesBackend, streaming: Bool = true) {
         self.store = store
@@ -47,6 +50,8 @@ public final class Runner: @unchecked Sendable {
         var requests: [SentRequest] = []
         /// Requests besides the reply (summarizer, memory updater): billed apart from the turn.
         var overhead: [OverheadRequest] = []
+        /// The `prompt_cache_key` of this turn's reply request (`cacheKeyPerSession`).
+        var cacheKey: String?
         /// A setup request (a conversation created or filled).
         mutating func add<T: Encodable>(_ body: T, items n: Int, sources: [ContextSource]) throws {
             let data = try WireJSON.encode(body)
@@ -97,6 +102,7 @@ public final class Runner: @unchecked Sendable {
         }
         let userItem = Item.userText(text)
         var sent = Sent()
+        if cacheKeyPerSession { sent.cacheKey = "chatbench-" + SHA256.hash(Array(session.name.utf8)).prefix(8).map { $0 }.hex }
         let partial = Partial()
         let started = Date()
         // The number is given when the turn is recorded (in the same transaction as its insertion).
@@ -238,6 +244,7 @@ public final class Runner: @unchecked Sendable {
     func exchange(_ request: inout CreateResponseRequest, _ sent: inout Sent, _ partial: Partial,
                   _ onDelta: @escaping @Sendable (String) -> Void, sources: [ContextSource]) async throws -> Response {
         request.stream = streaming ? true : nil
+        if let key = sent.cacheKey { request.prompt_cache_key = key }
         let body = try backend.requestBody(request)
         sent.bytes += body.count
         sent.requests.append(SentRequest(kind: .reply, body: String(decoding: body, as: UTF8.self), sources: sources))

@@ -68,7 +68,7 @@ public struct MemoryState: Sendable, Equatable {
     public var contextTokens: Int { lastCompleted?.reply.inputTokens ?? 0 }
     public var spentTokens: Int { totalInputTokens.saturatingAdd(totalOutputTokens) }
     /// Cached input tokens as a share of all input tokens this session (0 before any).
-    public var cacheHitRate: Double { totalInputTokens > 0 ? Double(totalCachedTokens) / Double(totalInputTokens) : 0 }
+    public var cacheHitRate: Double { totalInputTokens > 0 ? Double(min(totalCachedTokens, totalInputTokens)) / Double(totalInputTokens) : 0 }
 }
 
 extension WorkbenchStore {

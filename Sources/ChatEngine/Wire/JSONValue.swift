@@ -65,7 +65,7 @@ public enum JSONValue: Codable, Equatable, Hashable, Sendable {
     public var intValue: Int? {
         switch self {
         case .int(let i): return Int(i)
-        case .double(let d): return Int(d)
+        case .double(let d): return Int(exactly: d)   // nil for 1e300, NaN or 1000.7: never a trap
         default: return nil
         }
     }

@@ -156,7 +156,9 @@ extension AppRuntime {
         compareTasks = c.columns.enumerated().map { i, col in
             let lastID = col.messages.last?.id ?? 0
             return Task.detached {
-                let row = await Comparison.row(Runner(store: store, backend: backend), text, session: col.session, label: col.column.label,
+                let runner = Runner(store: store, backend: backend)
+                runner.cacheKeyPerSession = true   // each column its own cache, as in `chatbench compare`
+                let row = await Comparison.row(runner, text, session: col.session, label: col.column.label,
                                                number: number, expect: nil) { inbox.push(.engine(.compareDelta(column: i, text: $0))) }
                 var new: [ChatMessage] = []
                 if let s = try? store.session(named: col.session) { new = (try? ScreenData.messages(store, session: s, after: lastID)) ?? [] }

@@ -16,7 +16,7 @@ extension App {
         case .left, .right:
             guard let kind else { return [] }
             let step = kind == "budget" ? 100 : kind == "compact" ? 1000 : 1
-            state.policyNumbers[kind] += key == .right ? step : -step
+            state.policyNumbers[kind] = max(PolicyNumbers.minimum[kind] ?? 1, state.policyNumbers[kind] + (key == .right ? step : -step))
         case .char(let ch) where ch.isASCII && ch.isNumber:
             guard let kind else { return [] }
             state.policyNumbers[kind] = state.policyNumbers[kind] * 10 + Int(String(ch))!
