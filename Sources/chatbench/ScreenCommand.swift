@@ -8,7 +8,7 @@ enum ScreenCommand {
         name: "", summary: "open the workbench screen (offline by default)", positionals: "", minPositionals: 0, maxPositionals: 0,
         flags: [
             FlagSpec("--session", "NAME", "session to open (default: the last one used)"),
-            FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid"),
+            FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid | layered"),
             FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
             FlagSpec("--server-policy", "POLICY", "server modes: none | compact:N (compact past N tokens) | truncate:auto | compact:N+truncate:auto"),
             FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile"),

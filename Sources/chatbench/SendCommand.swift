@@ -8,7 +8,7 @@ enum SendCommand {
         positionals: "MESSAGE...", minPositionals: 1, maxPositionals: Int.max,
         flags: [
             FlagSpec("--session", "NAME", "session to use (created on first use; default: the last one used)"),
-            FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid (default: the session's, else chain)"),
+            FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid | layered (default: the session's, else chain)"),
             FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
             FlagSpec("--server-policy", "POLICY", "server modes: none | compact:N (compact past N tokens) | truncate:auto | compact:N+truncate:auto"),
             FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile (default: default)"),
@@ -36,8 +36,16 @@ enum SendCommand {
             price_model (the table entry used), prices_taken (the date of those prices), cost (the label). request_bytes, items_sent and usage
             describe the request that produced the reply; a summary request made first (summarize:N) has its
             own request_bytes, items_sent and usage under policy.summary_request.
+            context: the reply request by source [{source, items, tokens, bytes}] (new, working, summary,
+            semantic, episodic, carried, replayed, server: what the server held, envelope: the JSON around
+            the items; bytes add up to the request, tokens to the estimate); overhead: the summarizer and
+            memory-updater requests [{kind, request_bytes, items, input_tokens, cached_tokens, output_tokens,
+            note}], billed apart from the turn (cost_usd includes them).
             Hybrid mode chains like chain mode and sends the profile's long-term facts as instructions;
-            facts you state in a hybrid session are saved to its profile (chatbench's local extractor).
+            a memory updater request (structured output) saves the facts you state to the profile.
+            Layered mode assembles each request from working memory (the newest messages; --policy
+            window:N, default 8), a rolling summary of older turns, the profile's facts and passages of your
+            other sessions retrieved for the message (episodic memory), with store:false.
             """,
         run: { try await run($0) })
 
@@ -71,8 +79,10 @@ enum SendCommand {
 
     static func jsonReport(_ r: TurnResult, backend: BackendInfo, pricing: Pricing?) throws -> String {
         let t = r.turn
-        // The whole turn is billed, a summary request made first included.
-        let cost = pricing?.estimate(model: t.model, inputTokens: t.inputTokens ?? 0, cachedTokens: t.cachedTokens ?? 0, outputTokens: t.outputTokens ?? 0)
+        // The whole turn is billed: its requests and its overhead (a summarizer, the memory updater).
+        let o = t.overheadTotals
+        let cost = pricing?.estimate(model: t.model, inputTokens: (t.inputTokens ?? 0).saturatingAdd(o.input),
+                                     cachedTokens: (t.cachedTokens ?? 0).saturatingAdd(o.cached), outputTokens: (t.outputTokens ?? 0).saturatingAdd(o.output))
         // The reply's request and a summary request the turn made first, each with its own numbers.
         func usage(_ c: RequestCost) -> JSONValue {
             .object(["input_tokens": c.inputTokens.map { .int(Int64($0)) } ?? .null,
@@ -98,6 +108,14 @@ enum SendCommand {
             "latency_ms": .double(((t.latencyMs ?? 0) * 1000).rounded() / 1000),
             "error_code": t.errorCode.map { .string($0) } ?? .null,
             "server_policy": t.mode.isServerManaged ? .string(r.session.serverPolicy) : .null,
+            "context": .array((t.context ?? []).map { p in
+                .object(["source": .string(p.source), "items": .int(Int64(p.items)), "tokens": .int(Int64(p.tokens)), "bytes": .int(Int64(p.bytes))])
+            }),
+            "overhead": .array(t.overhead.map { o in
+                .object(["kind": .string(o.kind), "request_bytes": .int(Int64(o.request_bytes)), "items": .int(Int64(o.items)),
+                         "input_tokens": o.input_tokens.map { .int(Int64($0)) } ?? .null, "cached_tokens": o.cached_tokens.map { .int(Int64($0)) } ?? .null,
+                         "output_tokens": o.output_tokens.map { .int(Int64($0)) } ?? .null, "note": .string(o.note)])
+            }),
             "server_event": t.serverEvent.map { .string($0.rawValue) } ?? .null,
             "cost_usd": cost?.dollars.map { .double($0) } ?? .null,
             "price_model": cost?.priceModel.map { .string($0) } ?? .null,

@@ -7,7 +7,7 @@ enum SessionFlags {
     static func mode(_ inv: Invocation) throws -> MemoryMode? {
         guard let m = inv.value("--mode") else { return nil }
         guard let parsed = MemoryMode(rawValue: m) else {
-            throw ConfigurationError("unknown mode '\(m)' (choose chain, conversation, client or hybrid)")
+            throw ConfigurationError("unknown mode '\(m)' (choose chain, conversation, client, hybrid or layered)")
         }
         return parsed
     }

@@ -74,7 +74,7 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
     }
 
     @Test func tabCyclesModesThroughTheEngine() {
-        for (from, to) in [(MemoryMode.chain, MemoryMode.conversation), (.conversation, .client), (.client, .hybrid), (.hybrid, .chain)] {
+        for (from, to) in [(MemoryMode.chain, MemoryMode.conversation), (.conversation, .client), (.client, .hybrid), (.hybrid, .layered), (.layered, .chain)] {
             var s = idleState(mode: from)
             #expect(App.update(&s, .key(.tab), layout: cache) == [.switchMode(to, policy: nil, serverPolicy: nil)])
         }

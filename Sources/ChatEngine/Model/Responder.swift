@@ -145,7 +145,8 @@ struct Responder {
         let words = topic.split(separator: " ").map(String.init).filter { !Self.episodeNoise.contains($0) }
         guard !words.isEmpty else { return nil }
         let hits = memory.episodes.filter { e in words.allSatisfy { e.lowercased().contains($0) } }
-        guard let last = hits.last else {
+        // The user's own words first: what they said, not what was replied.
+        guard let last = hits.last(where: { $0.contains(") the user said:") }) ?? hits.last else {
             return "I don't see anything you said about \(words.joined(separator: " ")) in the passages of earlier sessions I was given."
         }
         return "Here is what I found in an earlier session: \(last.dropFirst(EpisodicMemory.passagePrefix.count).trimmingCharacters(in: .whitespaces))"

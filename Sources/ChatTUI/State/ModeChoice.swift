@@ -27,6 +27,7 @@ public struct ModeChoice: Equatable, Sendable {
         ModeChoice(label: "client               budget:", mode: .client, policyKind: "budget"),
         ModeChoice(label: "client               summarize:", mode: .client, policyKind: "summarize"),
         ModeChoice(label: "hybrid               chain + long-term facts", mode: .hybrid),
+        ModeChoice(label: "layered              window+summary+facts+episodes", mode: .layered),
     ]
 
     /// The kind of number this choice takes (window, budget, summarize, compact), if any.
