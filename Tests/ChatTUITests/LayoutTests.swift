@@ -126,23 +126,24 @@ import Testing
         #expect(Views.bytes(3 * 1024 * 1024 * 1024) == "3.0 GB")
     }
 
-    /// The memory panel after a summarize turn: "sent" and "billed" are the reply's request, the
-    /// summary request has its own row, the context is the reply's input tokens.
+    /// The memory panel after a summarize turn: "sent" and "billed" are the turn's own request, the
+    /// summary request is overhead with its own row, the context is the reply's input tokens.
     @Test func memoryPanelKeepsTheSummaryRequestApart() {
         var s = Fixture.state(.client, width: 120, height: 40)
         var t = Fixture.turns(.client)[2]
         t.policyEffect = PolicyEffect(policy: "summarize:4", kept: 2, dropped: 0, summarized: 4,
                                       summary: RequestCost(requestBytes: 300, items: 4, inputTokens: 40, cachedTokens: 0, outputTokens: 5))
+        t.overhead = [OverheadRequest(kind: "summarizer", request_bytes: 300, items: 4, usage: Usage(input: 40, output: 5), note: "summary of 4 items")]
         s.memory?.policy = "summarize:4"
         s.memory?.last = t
         s.memory?.lastCompleted = t
         let rows = Dictionary(Views.memoryRows(s).map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
-        // The turn: 520 bytes, 5 items, in 60 out 13; less the summary request's share.
-        #expect(rows["sent"] == "220 B · 1 item")
-        #expect(rows["billed"] == "in 20 out 8 · 0 cached")
-        #expect(rows["summary"] == "300 B · in 40 out 5")
+        // The turn: 520 bytes, 5 items, in 60 out 13; the summary request apart, as overhead.
+        #expect(rows["sent"] == "520 B · 5 items")
+        #expect(rows["billed"] == "in 60 out 13 · 0 cached")
+        #expect(rows["overhead"] == "300 B · in 40 out 5 · 1 req")
         #expect(rows["client"] == "6 items stored")
-        #expect(s.memory?.contextTokens == 20)
+        #expect(s.memory?.contextTokens == 60)
     }
 }
 

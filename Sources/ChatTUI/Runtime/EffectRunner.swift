@@ -39,6 +39,8 @@ extension AppRuntime {
                 let s = try bench.openSession(name: name, options: .init(mode: mode))
                 return [.engine(try ScreenData.load(store, s)), .engine(.notice("session \"\(name)\""))]
             }
+        case .loadXRay(let id):
+            return events { [.engine(.xrayLoaded(XRayData(turnID: id, requests: try store.requests(turn: id))))] } failure: { "could not read the turn's requests: \($0)" }
         case .forkHere(let messageID):
             guard let s = state.session else { return [] }
             return events {

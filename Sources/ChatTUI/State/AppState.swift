@@ -29,6 +29,8 @@ public struct AppState: Sendable {
     public var overlay: Overlay = .none
     /// The first row of the help shown (when it is taller than the screen).
     public var helpScroll = 0
+    /// The X-ray's requests (F5), once read.
+    public var xray: XRayData?
     /// The numbers the mode picker offers for window:N, budget:N and summarize:N.
     public var policyNumbers = PolicyNumbers()
     public var quitArmed = false

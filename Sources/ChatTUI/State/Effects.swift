@@ -23,4 +23,6 @@ public enum Effect: Equatable, Sendable {
     case browserExport(String)
     case browserFork(String, as: String, at: String)
     case forkHere(messageID: Int64)
+    /// Read a turn's requests for the X-ray.
+    case loadXRay(turnID: Int64)
 }

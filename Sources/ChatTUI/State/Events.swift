@@ -32,6 +32,7 @@ public enum EngineEvent: Sendable {
     /// A turn that ended without being recorded (its session was deleted meanwhile).
     case turnAbandoned(String)
     case notice(String)
+    case xrayLoaded(XRayData)
     case failure(String)
     case compareOpened(CompareViewState)
     case compareDelta(column: Int, text: String)

@@ -9,6 +9,18 @@ public enum Overlay: Equatable, Sendable {
     case newSession(InputEditor)
     /// Ctrl-F: choosing the message to fork at (an index into the messages), marked in the pane.
     case forkPick(Int)
+    /// F5: the context X-ray of a turn (an index into the loaded turns), scrolled by `scroll` lines.
+    case xray(turn: Int, scroll: Int)
+}
+
+/// The requests of the turn the X-ray shows, as read from the store.
+public struct XRayData: Equatable, Sendable {
+    public var turnID: Int64
+    public var requests: [SentRequest]
+    public init(turnID: Int64, requests: [SentRequest]) {
+        self.turnID = turnID
+        self.requests = requests
+    }
 }
 
 /// A reply arriving.

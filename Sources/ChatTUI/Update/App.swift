@@ -56,6 +56,8 @@ public enum App {
                 return newSessionPrompt(&state, key, editor)
             case .forkPick(let selected):
                 return forkPick(&state, key, selected, layout: layout)
+            case .xray(let turn, let scroll):
+                return xrayKey(&state, key, turn: turn, scroll: scroll)
             case .none:
                 if state.browser != nil { return browserKey(&state, key) }
                 if state.compare != nil { return compareKey(&state, key, layout: layout) }

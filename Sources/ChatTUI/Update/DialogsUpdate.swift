@@ -86,4 +86,30 @@ extension App {
         state.overlay = .newSession(e)
         return []
     }
+
+    /// Opens the X-ray on a loaded turn and reads its requests.
+    static func openXRay(_ state: inout AppState, turn: Int) -> [Effect] {
+        state.overlay = .xray(turn: turn, scroll: 0)
+        let id = state.turns[turn].id
+        if state.xray?.turnID == id { return [] }
+        state.xray = nil
+        return [.loadXRay(turnID: id)]
+    }
+
+    /// The X-ray: ◂ ▸ an earlier or later turn, Up/Down/PgUp/PgDn/Home scroll, Esc or F5 close.
+    static func xrayKey(_ state: inout AppState, _ key: Key, turn: Int, scroll: Int) -> [Effect] {
+        switch key {
+        case .left where turn > 0: return openXRay(&state, turn: turn - 1)
+        case .right where turn + 1 < state.turns.count: return openXRay(&state, turn: turn + 1)
+        case .up, .wheelUp: state.overlay = .xray(turn: turn, scroll: max(0, scroll - 1))
+        case .down, .wheelDown: state.overlay = .xray(turn: turn, scroll: scroll + 1)   // the view stops at the end
+        case .pageUp: state.overlay = .xray(turn: turn, scroll: max(0, scroll - 10))
+        case .pageDown: state.overlay = .xray(turn: turn, scroll: scroll + 10)
+        case .home: state.overlay = .xray(turn: turn, scroll: 0)
+        case .escape, .f(5), .char("q"): state.overlay = .none
+        case .ctrl("q"): return quit(&state)
+        default: break
+        }
+        return []
+    }
 }

@@ -84,6 +84,8 @@ extension App {
             guard state.browser?.current?.name == name else { break }
             state.browser?.preview = messages
             state.browser?.previewTurns = turns
+        case .xrayLoaded(let data):
+            state.xray = data
         case .browserMessage(let m):
             state.browser?.message = m
         case .compareTurn(let i, let row, let new):

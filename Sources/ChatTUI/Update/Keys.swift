@@ -14,7 +14,7 @@ public enum Key: Equatable, Hashable, Sendable {
 /// What a key does. The key table maps keys to actions; footer hints and the help screen are
 /// generated from the same table, so they cannot disagree with what the keys do.
 public enum Action: String, Sendable, CaseIterable {
-    case send, newline, cancel, quit, interrupt, toggleMode, modePicker, compare, browse, fork, help, newSession, redraw
+    case send, newline, cancel, quit, interrupt, toggleMode, modePicker, compare, browse, fork, help, newSession, redraw, xray
     case scrollUp, scrollDown, scrollTop, scrollBottom, historyPrevious, historyNext
     case lineStart, lineEnd, killToEnd, killToStart, deleteWordBack
 }
@@ -31,11 +31,12 @@ public enum KeyTable {
     public static let bindings: [KeyBinding] = [
         KeyBinding(keys: [.enter], label: "Enter", action: .send, help: "send the message", inFooter: true),
         KeyBinding(keys: [.ctrl("j"), .altEnter], label: "Ctrl-J", action: .newline, help: "insert a newline (also Alt-Enter; pasting never sends)", inFooter: false),
-        KeyBinding(keys: [.tab], label: "Tab", action: .toggleMode, help: "switch memory mode: chain → conversation → client → hybrid", inFooter: true),
+        KeyBinding(keys: [.tab], label: "Tab", action: .toggleMode, help: "switch memory mode: chain → conversation → client → hybrid → layered", inFooter: true),
         KeyBinding(keys: [.f(2)], label: "F2", action: .modePicker, help: "pick a mode and client memory policy (◂ ▸ or digits set window:N, budget:N, summarize:N)", inFooter: true),
         KeyBinding(keys: [.f(3)], label: "F3", action: .compare, help: "compare modes side by side: every message goes to each column (F2 adds a mode, up to four; Backspace on an empty input drops one; Esc cancels replies; F3/Esc back)", inFooter: true),
         KeyBinding(keys: [.f(4), .ctrl("o")], label: "F4", action: .browse, help: "browse sessions (also Ctrl-O): / search, Enter open, r rename, d delete, e export, f fork", inFooter: true),
         KeyBinding(keys: [.ctrl("n")], label: "Ctrl-N", action: .newSession, help: "start a new session", inFooter: true),
+        KeyBinding(keys: [.f(5)], label: "F5", action: .xray, help: "context X-ray: the last turn's request as sent, each item by memory source with tokens and bytes; ◂ ▸ other turns", inFooter: false),
         KeyBinding(keys: [.ctrl("f")], label: "Ctrl-F", action: .fork, help: "fork the session: Up/Down choose the message, Enter forks (it keeps that message and all before)", inFooter: false),
         KeyBinding(keys: [.escape], label: "Esc", action: .cancel, help: "cancel a streaming reply (it is kept, marked interrupted); close a dialog", inFooter: false),
         KeyBinding(keys: [.pageUp], label: "PgUp", action: .scrollUp, help: "scroll the conversation up a page (mouse wheel: 3 lines)", inFooter: false),

@@ -81,6 +81,9 @@ extension App {
             if case .anchored(let m, _) = state.scroll { index = min(m, state.messages.count - 1) }
             guard index >= 0 else { state.notice = "nothing to fork yet"; return [] }
             state.overlay = .forkPick(index)
+        case .xray:
+            guard let last = state.turns.indices.last else { state.notice = "no turns yet: the X-ray shows what a turn sent"; return [] }
+            return openXRay(&state, turn: last)
         case .redraw:
             return [.redraw]
         case .scrollUp:

@@ -77,6 +77,7 @@ public enum Views {
         case .modePicker(let selected): picker(&g, state, selected)
         case .newSession(let editor): newSession(&g, editor)
         case .forkPick: break   // drawn in the conversation pane and the footer
+        case .xray(let turn, let scroll): xray(&g, state, turn: turn, scroll: scroll)
         }
         return g
     }

@@ -1,0 +1,60 @@
+import ChatEngine
+import Foundation
+import Testing
+@testable import ChatTUI
+
+/// The context X-ray (F5, #20): the memory flow with this turn's counts, the parts by source with
+/// totals, the overhead, and the requests as sent with each item's source; ◂ ▸ move between turns.
+@Suite struct XRayViewTests {
+    static func state(width: Int, height: Int) -> AppState {
+        var s = Fixture.state(.chain, width: width, height: height)
+        s.session?.mode = .layered
+        s.turns[2].mode = .layered
+        s.turns[2].context = [ContextPart(source: .summary, items: 1, tokens: 30, bytes: 140), ContextPart(source: .working, items: 4, tokens: 44, bytes: 210),
+                              ContextPart(source: .episodic, items: 1, tokens: 35, bytes: 160), ContextPart(source: .new, items: 1, tokens: 9, bytes: 48),
+                              ContextPart(source: .semantic, items: 0, tokens: 20, bytes: 90), ContextPart(source: .envelope, items: 0, tokens: 0, bytes: 60)]
+        s.turns[2].overhead = [OverheadRequest(kind: "updater", request_bytes: 700, items: 1, usage: Usage(input: 80, output: 12), note: "1 fact: pet:cat=Miso")]
+        let items: [Item] = [.message(Message(role: "developer", content: .text("Summary of the earlier conversation. The user said: My name is Priya."))),
+                             .userText("I live in Lisbon."), .message(Message(role: "assistant", content: .text("Noted."))),
+                             .message(Message(role: "developer", content: .text("From an earlier session (\"trip\", 2026-11-24) the user said: I'm planning a trip to Lisbon."))),
+                             .userText("What did I say about Lisbon?")]
+        var request = CreateResponseRequest(model: "offline-model", input: .items(items), instructions: "Long-term memory: My name is Priya.", store: false)
+        request.stream = true
+        let body = (try? WireJSON.encodeString(request)) ?? ""
+        s.xray = XRayData(turnID: s.turns[2].id, requests: [SentRequest(kind: .reply, body: body, sources: [.summary, .working, .working, .episodic, .new])])
+        s.overlay = .xray(turn: 2, scroll: 0)
+        return s
+    }
+
+    @Test func anOldTurnsRequestIsShownAsSentWithItsSources() {
+        for (w, h) in [(120, 40), (80, 24)] {
+            let g = Views.render(Self.state(width: w, height: h), layout: LayoutCache())
+            assertSnapshot(g, "xray-\(w)x\(h)")
+            for y in 0..<g.height { #expect(DisplayWidth.of(g.row(y)) == w) }
+        }
+        let text = Views.render(Self.state(width: 120, height: 40), layout: LayoutCache()).text
+        #expect(text.contains("[working 4] [summary 1] [semantic ✓] [episodic 1]"))
+        #expect(text.contains("updater: 1 fact: pet:cat=Miso"))
+        #expect(text.contains("[episodic] {\"content\":\"From an earlier session"))
+        #expect(text.contains("total           7      138      708"))   // 1+4+1+1 items; the parts' sums
+    }
+
+    @Test func keysMoveBetweenTurnsAndLoadTheirRequests() {
+        var s = Fixture.state(.chain, width: 120, height: 40)
+        let cache = LayoutCache()
+        #expect(App.update(&s, .key(.f(5)), layout: cache) == [.loadXRay(turnID: s.turns[2].id)])
+        #expect(s.overlay == .xray(turn: 2, scroll: 0))
+        #expect(App.update(&s, .key(.left), layout: cache) == [.loadXRay(turnID: s.turns[1].id)])
+        #expect(s.overlay == .xray(turn: 1, scroll: 0))
+        _ = App.update(&s, .engine(.xrayLoaded(XRayData(turnID: s.turns[1].id, requests: []))), layout: cache)
+        #expect(App.update(&s, .key(.right), layout: cache) == [.loadXRay(turnID: s.turns[2].id)])
+        #expect(App.update(&s, .key(.right), layout: cache).isEmpty && s.overlay == .xray(turn: 2, scroll: 0))   // the newest
+        _ = App.update(&s, .key(.pageDown), layout: cache)
+        #expect(s.overlay == .xray(turn: 2, scroll: 10))
+        _ = App.update(&s, .key(.escape), layout: cache)
+        #expect(s.overlay == .none)
+        var empty = Fixture.state(.chain, width: 120, height: 40)
+        empty.turns = []
+        #expect(App.update(&empty, .key(.f(5)), layout: cache).isEmpty && empty.notice?.contains("no turns yet") == true)
+    }
+}
