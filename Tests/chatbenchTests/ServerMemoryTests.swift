@@ -27,12 +27,13 @@ import Testing
 }
 
 /// The real binary in tmux (e2e/screen_server_memory_e2e.py): compaction chosen in F2, the server
-/// compacting a chain while the screen shows it, and the 80x24 picker and compare column.
+/// compacting a chain while the screen shows it, the 80x24 picker and compare column, and the context
+/// X-ray opened on an old turn of a layered session (#20).
 @Suite struct ScreenServerMemoryE2ETests {
     @Test func compactionChosenOnTheScreen() async throws {
         let (status, output) = await runE2E("screen_server_memory_e2e.py", [ChatbenchProcess.binary])
         #expect(status == 0, "\(output)")
-        for flow in ["compaction_chosen_in_f2", "small_screen_picker_and_compare"] {
+        for flow in ["compaction_chosen_in_f2", "small_screen_picker_and_compare", "xray_on_an_old_turn"] {
             #expect(output.contains("ok \(flow)"), "\(flow): \(output)")
         }
     }

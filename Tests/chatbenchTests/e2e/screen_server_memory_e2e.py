@@ -81,5 +81,35 @@ def small_screen_picker_and_compare():
     print("ok small_screen_picker_and_compare")
 
 
+def xray_on_an_old_turn():
+    import subprocess
+    home = tempfile.mkdtemp(prefix="cb-xray-")
+    subprocess.run([BIN, "send", "--session", "last-week", "I'm planning a trip to Lisbon in the spring."],
+                   env={**os.environ, "CHATBENCH_HOME": home, "XDG_CONFIG_HOME": home + "/config"}, check=True, capture_output=True)
+    t = Tmux(f"env {env(home)} {BIN} --session today --mode layered", 120, 40)
+    try:
+        t.wait_for("no turns yet")
+        send(t, "What did I say about Lisbon?", "trip to Lisbon in the spring")
+        send(t, "My name is Priya.", "Nice to meet you, Priya")
+        send(t, "I have a cat named Miso.", "Noted: you have a cat named Miso")
+        t.keys("F5")
+        s = t.wait_for("Context X-ray · turn 3")
+        assert "[new]" in s and "updater:" in s, s
+        t.keys("Left")
+        t.keys("Left")
+        s = t.wait_for("Context X-ray · turn 1")
+        s = t.wait_for("[episodic]")
+        assert "[episodic 1]" in s or "[episodic 2]" in s, s
+        assert "From an earlier session" in s, s
+        t.keys("PageDown")
+        t.keys("Escape")
+        t.wait_for("Context X-ray", gone=True)
+        t.keys("C-q")
+    finally:
+        t.close()
+    print("ok xray_on_an_old_turn")
+
+
 compaction_chosen_in_f2()
 small_screen_picker_and_compare()
+xray_on_an_old_turn()
