@@ -7,7 +7,7 @@ enum CompareCommand {
         name: "compare", summary: "run one scripted conversation through several memory modes and compare them",
         positionals: "", minPositionals: 0, maxPositionals: 0,
         flags: [
-            FlagSpec("--modes", "LIST", "one to four, comma-separated, each once: chain, conversation, client, hybrid, client:POLICY, MODE+compact:N, MODE+truncate:auto (default: chain,client)"),
+            FlagSpec("--modes", "LIST", "one to four, comma-separated, each once: chain, conversation, client, hybrid, layered, client:POLICY, layered:window:N, MODE+compact:N, MODE+truncate:auto (default: chain,client)"),
             FlagSpec("--policy", "POLICY", "the policy of a bare 'client' column (default: all)"),
             FlagSpec("--turns", "N", "repeat or cut the script to N turns"),
             FlagSpec("--script", "FILE", "one message per line ('message => expected' adds a recall check); builtin:long: facts, chatter, recall (200 turns unless --turns)"),
@@ -18,8 +18,10 @@ enum CompareCommand {
         ] + PricingFlags.flags,
         details: """
             The built-in script states facts early and asks about them late, so a window policy shows
-            what it forgets. At most four modes, each listed once; each runs in its own saved session
-            (compare-TIME-MODE). A recall check passes when the reply contains the expected words as
+            what it forgets; before it, an earlier session (compare-TIME-earlier) mentions a parrot, and the
+            script's last question asks about it: only layered mode's episodic memory brings it back.
+            At most four modes, each listed once; each runs in its own saved session (compare-TIME-MODE),
+            all with the comparison's own long-term memory profile (compare-TIME). A recall check passes when the reply contains the expected words as
             whole words (case ignored).
             --format json: {"turns":[{"mode","turn","request_bytes","items_sent","input_tokens",
             "cached_tokens","output_tokens","latency_ms","cost_usd","reply",…}],"summary":{"columns":[{…,
@@ -40,6 +42,7 @@ enum CompareCommand {
             turns = n
         }
         var script = ScriptLine.builtIn
+        var earlier = inv.value("--script") == nil ? ScriptLine.earlierSession : []
         if inv.value("--script") == "builtin:long" {
             script = ScriptLine.long(turns: turns ?? 200)
         } else if let file = inv.value("--script") {
@@ -55,7 +58,8 @@ enum CompareCommand {
                                   connection: .init(baseURL: inv.value("--base-url"), model: inv.value("--model"), environment: inv.environment))
         let f = DateFormatter()
         f.dateFormat = "MMdd-HHmmss"
-        let comparison = try Comparison(store: bench.store, backend: bench.backend, columns: columns, prefix: "compare-\(f.string(from: Date()))")
+        let comparison = try Comparison(store: bench.store, backend: bench.backend, columns: columns, prefix: "compare-\(f.string(from: Date()))",
+                                        earlier: earlier)
         // Every column runs on the backend's model: its turns and totals are priced as that one model.
         let model = bench.backend.info.defaultModel
         let all = CompareSummary.priced(await comparison.run(script), pricing: pricing, model: model)

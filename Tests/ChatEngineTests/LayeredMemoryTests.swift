@@ -150,3 +150,27 @@ import TestSupport
         }
     }
 }
+
+@Suite struct LayeredCompareTests {
+    /// `compare` takes layered, and its built-in script's earlier session exercises episodic recall:
+    /// only layered answers what was said about Kiwi in that session.
+    @Test func theBuiltInScriptsEarlierSessionIsRecalledOnlyByLayered() async throws {
+        let store = try WorkbenchStore.inMemory()
+        let backend = try OfflineBackend(inMemoryWith: OfflineModel())
+        let columns = try CompareColumn.parseList("chain,layered,layered:window:4", defaultPolicy: "all")
+        #expect(columns.map(\.label) == ["chain", "layered", "layered[window:4]"])
+        #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("layered+compact:2000", defaultPolicy: "all") }
+        #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("chain:window:4", defaultPolicy: "all") }
+        let c = try Comparison(store: store, backend: backend, columns: columns, prefix: "cmp", earlier: ScriptLine.earlierSession)
+        let turns = await c.run(ScriptLine.builtIn)
+        let kiwi = turns.filter { $0.expected == "parrot" }
+        #expect(kiwi.first { $0.mode == "chain" }?.correct == false)
+        #expect(kiwi.first { $0.mode == "layered" }?.correct == true, "\(kiwi.map(\.reply))")
+        let summary = CompareSummary.of(turns, sessions: c.sessions)
+        let layered = try #require(summary.columns.first { $0.mode == "layered" })
+        #expect(layered.recall_correct == layered.recall_asked && layered.recall_asked == 6)
+        // Its sessions share the comparison's own profile, and the earlier session is not a column.
+        #expect(try store.session(named: try #require(c.earlierSession))?.profile == "cmp")
+        #expect(try store.session(named: c.sessions["layered"]!)?.profile == "cmp" && summary.columns.count == 3)
+    }
+}

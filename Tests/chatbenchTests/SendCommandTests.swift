@@ -41,8 +41,8 @@ import ChatEngine
         }
     }
 
-    /// With summarize:N the numbers describe the reply's request; the summary request has its own,
-    /// and the two add up to the turn the store recorded.
+    /// With summarize:N the numbers describe the turn's own request, as the store recorded it; the
+    /// summary request has its own, as overhead, billed apart.
     @Test func jsonSeparatesTheSummaryRequestFromTheReply() throws {
         let home = TempHome()
         let flags = ["send", "--session", "s", "--mode", "client", "--policy", "summarize:4"]
@@ -57,9 +57,14 @@ import ChatEngine
         let store = try WorkbenchStore(path: home.path + "/workbench.sqlite")
         let session = try #require(try store.session(named: "s"))
         let turn = try #require(try store.turns(session: session.id).last)
-        #expect((obj["request_bytes"] as? Int ?? 0) + (summary["request_bytes"] as? Int ?? 0) == turn.requestBytes)
-        #expect((usage["input_tokens"] as? Int ?? 0) + (summaryUsage["input_tokens"] as? Int ?? 0) == turn.inputTokens)
-        #expect((obj["request_bytes"] as? Int ?? 0) > 0 && (summaryUsage["input_tokens"] as? Int ?? 0) > 0)
+        #expect(obj["request_bytes"] as? Int == turn.requestBytes && usage["input_tokens"] as? Int == turn.inputTokens)
+        let overhead = try #require((obj["overhead"] as? [[String: Any]])?.first)
+        #expect(overhead["kind"] as? String == "summarizer" && overhead["request_bytes"] as? Int == summary["request_bytes"] as? Int)
+        #expect(overhead["input_tokens"] as? Int == summaryUsage["input_tokens"] as? Int && (summaryUsage["input_tokens"] as? Int ?? 0) > 0)
+        // The context parts add up to the reply request.
+        let parts = try #require(obj["context"] as? [[String: Any]])
+        #expect(parts.reduce(0) { $0 + ($1["bytes"] as? Int ?? 0) } == turn.requestBytes)
+        #expect(parts.contains { $0["source"] as? String == "summary" } && parts.contains { $0["source"] as? String == "new" })
     }
 
     @Test func aNewSessionKnowsNothing() throws {

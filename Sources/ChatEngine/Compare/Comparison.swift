@@ -23,6 +23,13 @@ public struct ScriptLine: Sendable, Equatable {
         ScriptLine("What's my cat's name?", expect: "Miso"),
         ScriptLine("What's my name?", expect: "Priya"),
         ScriptLine("What's my favourite food?", expect: "pastel de nata"),
+        ScriptLine("What did I say about Kiwi?", expect: "parrot"),
+    ]
+
+    /// What the built-in script's earlier session said (only episodic memory brings it back).
+    public static let earlierSession: [ScriptLine] = [
+        ScriptLine("I adopted a parrot named Kiwi last spring."),
+        ScriptLine("The weather was grey that week."),
     ]
 
     /// One message per line; `message => expected` adds a recall check. Blank lines and `#` comments skip.
@@ -64,7 +71,7 @@ public struct ScriptLine: Sendable, Equatable {
     /// the five recall questions. Deterministic, so runs compare.
     public static func long(turns: Int) -> [ScriptLine] {
         let facts = Array(builtIn.prefix(5))
-        let questions = builtIn.filter { $0.expect != nil }
+        let questions = builtIn.filter { $0.expect != nil && !$0.text.contains("Kiwi") }   // no earlier session here
         let topics = ["the old harbour", "a train timetable", "the city library", "a recipe for soup", "the history of maps",
                       "a walk along the river", "the night market", "an exhibition of clocks", "the rain last Tuesday", "a chess opening"]
         let details = ["with long queues and patient people", "that changed twice this month", "full of quiet reading rooms",
@@ -92,7 +99,7 @@ public struct CompareColumn: Sendable, Equatable {
         self.serverPolicy = mode.isServerManaged ? serverPolicy : "none"
     }
     public var label: String {
-        if mode == .client { return policy != "all" ? "client[\(policy)]" : "client" }
+        if !mode.isServerManaged { return policy != "all" ? "\(mode.rawValue)[\(policy)]" : mode.rawValue }
         return serverPolicy == "none" ? mode.rawValue : "\(mode.rawValue)+\(serverPolicy)"
     }
 
@@ -104,10 +111,13 @@ public struct CompareColumn: Sendable, Equatable {
             guard let mode = MemoryMode(rawValue: bits[0]) else {
                 throw ConfigurationError("unknown mode '\(OutsideText.line(bits[0]))' in --modes (use chain, conversation, client, hybrid; client:POLICY for a policy; MODE+compact:N or MODE+truncate:auto for a server policy)")
             }
-            if plus.count == 2 && mode == .client {
-                throw ConfigurationError("'\(OutsideText.line(String(spec)))': a server policy applies to chain, conversation and hybrid, not client")
+            if plus.count == 2 && !mode.isServerManaged {
+                throw ConfigurationError("'\(OutsideText.line(String(spec)))': a server policy applies to chain, conversation and hybrid, not \(mode.rawValue)")
             }
             let policy = bits.count == 2 ? bits[1] : (mode == .client ? defaultPolicy : "all")
+            if bits.count == 2 && mode != .client && mode != .layered {
+                throw ConfigurationError("'\(OutsideText.line(String(spec)))': a memory policy applies to client and layered, not \(mode.rawValue)")
+            }
             _ = try MemoryPolicy(parsing: policy)
             let server = try ServerPolicy(parsing: plus.count == 2 ? plus[1] : "none")
             return CompareColumn(mode: mode, policy: policy, serverPolicy: server.description)
@@ -314,20 +324,34 @@ public final class Comparison: @unchecked Sendable {
     public let backend: ResponsesBackend
     public let columns: [CompareColumn]
     public private(set) var sessions: [String: String] = [:]
+    /// The long-term memory profile of this comparison's sessions: its own (named like its sessions),
+    /// so facts a hybrid or layered column writes stay in this comparison.
+    public let profile: String
+    /// The session the earlier script ran in ("an earlier session", for episodic memory), and that script.
+    public private(set) var earlierSession: String?
+    let earlier: [ScriptLine]
 
-    public init(store: WorkbenchStore, backend: ResponsesBackend, columns: [CompareColumn], prefix: String) throws {
+    /// `earlier`: messages sent first, in a chain session of the same profile, before any column's
+    /// turn (they are not table rows): what layered mode can retrieve as episodes.
+    public init(store: WorkbenchStore, backend: ResponsesBackend, columns: [CompareColumn], prefix: String, earlier: [ScriptLine] = []) throws {
         self.store = store
         self.backend = backend
         self.columns = columns
-        for c in columns { sessions[c.label] = try Self.makeSession(c, prefix: prefix, store: store, backend: backend.info) }
+        self.earlier = earlier
+        profile = prefix
+        for c in columns { sessions[c.label] = try Self.makeSession(c, prefix: prefix, store: store, backend: backend.info, profile: prefix) }
+        if !earlier.isEmpty {
+            earlierSession = try Self.makeSession(CompareColumn(mode: .chain), prefix: prefix + "-earlier", store: store, backend: backend.info, profile: prefix)
+        }
     }
 
     /// A new session for a column, named PREFIX-LABEL (numbered when taken); returns its name.
-    public static func makeSession(_ c: CompareColumn, prefix: String, store: WorkbenchStore, backend: BackendInfo) throws -> String {
+    public static func makeSession(_ c: CompareColumn, prefix: String, store: WorkbenchStore, backend: BackendInfo,
+                                   profile: String = "default") throws -> String {
         var name = "\(prefix)-\(c.label)"
         var n = 2
         while try store.session(named: name) != nil { name = "\(prefix)-\(c.label)-\(n)"; n += 1 }
-        var s = try store.createSession(name: name, mode: c.mode, backend: backend.name, model: backend.defaultModel, policy: c.policy)
+        var s = try store.createSession(name: name, mode: c.mode, backend: backend.name, model: backend.defaultModel, policy: c.policy, profile: profile)
         s.policy = c.policy
         s.serverPolicy = c.serverPolicy
         try store.save(s)
@@ -378,6 +402,10 @@ public final class Comparison: @unchecked Sendable {
     }
 
     public func run(_ script: [ScriptLine], onTurn: ([CompareTurn]) -> Void = { _ in }) async -> [CompareTurn] {
+        if let earlierSession {
+            let runner = Runner(store: store, backend: backend, streaming: false)
+            for line in earlier { _ = try? await runner.send(line.text, in: earlierSession) }
+        }
         var all: [CompareTurn] = []
         for (i, line) in script.enumerated() {
             let row = await turn(line, number: i + 1)
