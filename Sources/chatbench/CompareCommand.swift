@@ -42,7 +42,6 @@ enum CompareCommand {
             turns = n
         }
         var script = ScriptLine.builtIn
-        var earlier = inv.value("--script") == nil ? ScriptLine.earlierSession : []
         if inv.value("--script") == "builtin:long" {
             script = ScriptLine.long(turns: turns ?? 200)
         } else if let file = inv.value("--script") {
@@ -58,6 +57,8 @@ enum CompareCommand {
                                   connection: .init(baseURL: inv.value("--base-url"), model: inv.value("--model"), environment: inv.environment))
         let f = DateFormatter()
         f.dateFormat = "MMdd-HHmmss"
+        // The earlier session only when the script still asks about it (--turns may cut the question).
+        let earlier = script.contains(ScriptLine.episodicQuestion) ? ScriptLine.earlierSession : []
         let comparison = try Comparison(store: bench.store, backend: bench.backend, columns: columns, prefix: "compare-\(f.string(from: Date()))",
                                         earlier: earlier)
         // Every column runs on the backend's model: its turns and totals are priced as that one model.

@@ -101,8 +101,11 @@ import Testing
     }
 
     @Test func aReallyFullDiskSaysSoAndKeepsWhatWasWritten() async throws {
-        try await withTmpfs(size: "1200k") { dir in
+        try await withTmpfs(size: "2400k") { dir in
             let home = dir + "/home"
+            // Ballast, removed after the disk filled: what a user does on "free some space and try again".
+            let ballast = dir + "/ballast"
+            FileManager.default.createFile(atPath: ballast, contents: Data(count: 300_000))
             var lastOK = -1
             var failure = ""
             let filler = String(repeating: "pack layers and documents ", count: 2_000)
@@ -112,6 +115,7 @@ import Testing
             }
             #expect(failure.contains("disk is full"), "\(failure)")
             #expect(lastOK >= 0, "no turn fitted before the disk was full: the test needs a bigger tmpfs")
+            try FileManager.default.removeItem(atPath: ballast)
             let db = try Database.open(path: home + "/workbench.sqlite", migrations: WorkbenchStore.migrations)
             #expect(try db.integrityCheck() == "ok")
             let users = try db.query("SELECT content FROM messages WHERE role = 'user' AND status = 'complete'").compactMap { $0[0].string }

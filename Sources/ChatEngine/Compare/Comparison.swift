@@ -23,8 +23,11 @@ public struct ScriptLine: Sendable, Equatable {
         ScriptLine("What's my cat's name?", expect: "Miso"),
         ScriptLine("What's my name?", expect: "Priya"),
         ScriptLine("What's my favourite food?", expect: "pastel de nata"),
-        ScriptLine("What did I say about Kiwi?", expect: "parrot"),
+        episodicQuestion,
     ]
+
+    /// The built-in script's question about its earlier session.
+    public static let episodicQuestion = ScriptLine("What did I say about Kiwi?", expect: "parrot")
 
     /// What the built-in script's earlier session said (only episodic memory brings it back).
     public static let earlierSession: [ScriptLine] = [
@@ -71,7 +74,7 @@ public struct ScriptLine: Sendable, Equatable {
     /// the five recall questions. Deterministic, so runs compare.
     public static func long(turns: Int) -> [ScriptLine] {
         let facts = Array(builtIn.prefix(5))
-        let questions = builtIn.filter { $0.expect != nil && !$0.text.contains("Kiwi") }   // no earlier session here
+        let questions = builtIn.filter { $0.expect != nil && $0 != episodicQuestion }   // no earlier session here
         let topics = ["the old harbour", "a train timetable", "the city library", "a recipe for soup", "the history of maps",
                       "a walk along the river", "the night market", "an exhibition of clocks", "the rain last Tuesday", "a chess opening"]
         let details = ["with long queues and patient people", "that changed twice this month", "full of quiet reading rooms",

@@ -67,6 +67,8 @@ def recall_chain_toggle_cancel_resize_quit():
         # Cancel a stream: the partial reply stays, marked interrupted.
         t.keys("Tab")  # hybrid
         t.wait_for("HYBRID")
+        t.keys("Tab")  # layered
+        t.wait_for("LAYERED")
         t.keys("Tab")  # back to chain
         t.wait_for("SERVER CHAIN")
         t.type("What do you know about me and what should I pack for the move?")
