@@ -174,3 +174,40 @@ import TestSupport
         #expect(try store.session(named: c.sessions["layered"]!)?.profile == "cmp" && summary.columns.count == 3)
     }
 }
+
+/// "Ask the server" (#20): what the server holds, read through the API, agrees with what the workbench
+/// infers from its own rows.
+@Suite struct ServerObservationTests {
+    @Test(arguments: [MemoryMode.chain, .conversation])
+    func observedMatchesInferred(mode: MemoryMode) async throws {
+        let store = try WorkbenchStore.inMemory()
+        let backend = try OfflineBackend(inMemoryWith: OfflineModel())
+        let runner = Runner(store: store, backend: backend)
+        _ = try store.createSession(name: "s", mode: mode, backend: "offline", model: "offline-model")
+        for text in ["My name is Priya.", "I live in Porto.", "I have a cat named Miso."] { _ = try await runner.send(text, in: "s") }
+        let s = try #require(try store.session(named: "s"))
+        let last = try #require(try store.turns(session: s.id).last)
+        let inferred = try #require(try store.memoryState(for: s).serverItems)
+        let observed = try await ServerObservation.observe(last, backend: backend)
+        #expect(observed.hasPrefix("\(inferred) items in"), "observed \(observed); inferred \(inferred)")
+    }
+
+    @Test func aChainIsObservedFromItsLastCompaction() async throws {
+        let store = try WorkbenchStore.inMemory()
+        let backend = try OfflineBackend(inMemoryWith: OfflineModel())
+        let runner = Runner(store: store, backend: backend)
+        var s = try store.createSession(name: "c", mode: .chain, backend: "offline", model: "offline-model")
+        s.serverPolicy = "compact:1000"
+        try store.save(s)
+        _ = try await runner.send("My name is Priya.", in: "c")
+        var compacted = false
+        for i in 0..<20 where !compacted { compacted = try await runner.send(filler(150, i), in: "c").turn.serverEvent == .compacted }
+        _ = try await runner.send("Hello.", in: "c")
+        let fresh = try #require(try store.session(named: "c"))
+        let last = try #require(try store.turns(session: fresh.id).last)
+        let observed = try await ServerObservation.observe(last, backend: backend)
+        // The compaction item and its reply, then one turn of two: what the memory panel says too.
+        #expect(observed.hasPrefix("4 items in 2 responses") && observed.contains("1 compaction"), "\(observed)")
+        #expect(try store.memoryState(for: fresh).serverItems == 4)
+    }
+}

@@ -57,4 +57,17 @@ import Testing
         empty.turns = []
         #expect(App.update(&empty, .key(.f(5)), layout: cache).isEmpty && empty.notice?.contains("no turns yet") == true)
     }
+
+    @Test func askingTheServerIsForServerTurnsOnly() {
+        let cache = LayoutCache()
+        var s = Fixture.state(.chain, width: 120, height: 40)
+        _ = App.update(&s, .key(.f(5)), layout: cache)
+        _ = App.update(&s, .engine(.xrayLoaded(XRayData(turnID: s.turns[2].id, requests: []))), layout: cache)
+        #expect(App.update(&s, .key(.char("a")), layout: cache) == [.askServer(s.turns[2])])
+        _ = App.update(&s, .engine(.serverObserved(turnID: s.turns[2].id, "8 items in 2 responses (8 message)")), layout: cache)
+        #expect(Views.render(s, layout: cache).text.contains("asked the server: 8 items in 2 responses (8 message) · the workbench infers 8 items"))
+        var c = Fixture.state(.client, width: 120, height: 40)
+        _ = App.update(&c, .key(.f(5)), layout: cache)
+        #expect(App.update(&c, .key(.char("a")), layout: cache).isEmpty && c.notice?.contains("holds nothing") == true)
+    }
 }

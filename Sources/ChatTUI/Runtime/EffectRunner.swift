@@ -39,6 +39,14 @@ extension AppRuntime {
                 let s = try bench.openSession(name: name, options: .init(mode: mode))
                 return [.engine(try ScreenData.load(store, s)), .engine(.notice("session \"\(name)\""))]
             }
+        case .askServer(let t):
+            let backend = bench.backend, inbox = self.inbox
+            Task.detached {
+                let text: String
+                do { text = try await ServerObservation.observe(t, backend: backend) } catch { text = "failed: " + Secrets.redact("\(error)") }
+                inbox.push(.engine(.serverObserved(turnID: t.id, text)))
+            }
+            return []
         case .loadXRay(let id):
             return events { [.engine(.xrayLoaded(XRayData(turnID: id, requests: try store.requests(turn: id))))] } failure: { "could not read the turn's requests: \($0)" }
         case .forkHere(let messageID):

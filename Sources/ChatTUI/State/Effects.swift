@@ -25,4 +25,6 @@ public enum Effect: Equatable, Sendable {
     case forkHere(messageID: Int64)
     /// Read a turn's requests for the X-ray.
     case loadXRay(turnID: Int64)
+    /// Ask the server what it holds for a turn's chain or conversation.
+    case askServer(TurnRecord)
 }

@@ -33,6 +33,7 @@ public enum EngineEvent: Sendable {
     case turnAbandoned(String)
     case notice(String)
     case xrayLoaded(XRayData)
+    case serverObserved(turnID: Int64, String)
     case failure(String)
     case compareOpened(CompareViewState)
     case compareDelta(column: Int, text: String)

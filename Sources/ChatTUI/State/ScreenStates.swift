@@ -17,6 +17,8 @@ public enum Overlay: Equatable, Sendable {
 public struct XRayData: Equatable, Sendable {
     public var turnID: Int64
     public var requests: [SentRequest]
+    /// What the server said it holds, once asked ("a" in the X-ray).
+    public var observed: String?
     public init(turnID: Int64, requests: [SentRequest]) {
         self.turnID = turnID
         self.requests = requests

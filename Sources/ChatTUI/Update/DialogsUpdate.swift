@@ -106,6 +106,14 @@ extension App {
         case .pageUp: state.overlay = .xray(turn: turn, scroll: max(0, scroll - 10))
         case .pageDown: state.overlay = .xray(turn: turn, scroll: scroll + 10)
         case .home: state.overlay = .xray(turn: turn, scroll: 0)
+        case .char("a"):
+            let t = state.turns[turn]
+            guard t.mode.isServerManaged, t.responseID != nil else {
+                state.notice = "the server holds nothing for a \(t.mode.rawValue) turn (its requests say store: false)"
+                return []
+            }
+            state.xray?.observed = "asking the server…"
+            return [.askServer(t)]
         case .escape, .f(5), .char("q"): state.overlay = .none
         case .ctrl("q"): return quit(&state)
         default: break

@@ -86,6 +86,8 @@ extension App {
             state.browser?.previewTurns = turns
         case .xrayLoaded(let data):
             state.xray = data
+        case .serverObserved(let id, let text):
+            if state.xray?.turnID == id { state.xray?.observed = text }
         case .browserMessage(let m):
             state.browser?.message = m
         case .compareTurn(let i, let row, let new):

@@ -39,6 +39,14 @@ extension Views {
         for o in t.overhead {
             add("  overhead \(o.kind): \(o.request_bytes) B · in \(o.input_tokens ?? 0) out \(o.output_tokens ?? 0) · \(OutsideText.line(o.note))", .dim)
         }
+        if t.mode.isServerManaged {
+            let inferred = s.memory?.serverItems.map { "the workbench infers \($0) items held now" } ?? ""
+            if let observed = s.xray?.turnID == t.id ? s.xray?.observed : nil {
+                add("  asked the server: \(OutsideText.line(observed)) · \(inferred)", .accent)
+            } else {
+                add("  a: ask the server what it holds (input_items / conversation items) · \(inferred)", .dim)
+            }
+        }
         lines.append(Line())
         // The requests as sent.
         guard let data = s.xray, data.turnID == t.id else {
@@ -89,7 +97,7 @@ extension Views {
             for span in line.spans { x = g.put(span.text, x: x, y: r.y + 1 + i, style: span.style, maxX: r.x + r.width - 2) }
         }
         let more = lines.count > innerH ? " · \(first + 1)–\(min(lines.count, first + innerH)) of \(lines.count)" : ""
-        g.put("◂ ▸ turn · Up/Down/PgUp/PgDn scroll · Esc close\(more)", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 2)
+        g.put("◂ ▸ turn · Up/Down/PgUp/PgDn scroll · a ask the server · Esc close\(more)", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 2)
     }
 }
 

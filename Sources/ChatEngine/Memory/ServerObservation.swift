@@ -1,0 +1,62 @@
+import Foundation
+
+/// "Ask the server": what a server really holds for a turn's chain or conversation, read through the
+/// API (paged), to set beside what the workbench infers from its own rows. Bounded: at most
+/// `maxRequests` requests, and it says when it stopped early.
+public enum ServerObservation {
+    public static let maxRequests = 60
+
+    public static func observe(_ t: TurnRecord, backend: ResponsesBackend) async throws -> String {
+        var requests = 0
+        if t.mode == .conversation, let conv = t.conversationID {
+            var counts: [String: Int] = [:]
+            var after: String?
+            var total = 0
+            repeat {
+                let page = try await backend.listConversationItems(conversationID: conv, query: ListQuery(limit: 100, order: "asc", after: after))
+                requests += 1
+                for item in page.data { counts[item.type, default: 0] += 1 }
+                total += page.data.count
+                after = page.has_more ? page.data.last?.id : nil
+            } while after != nil && requests < maxRequests
+            return "\(total) items in \(IDs.short(conv)) (\(describe(counts)))" + (after != nil ? ", stopped after \(requests) pages" : "")
+        }
+        guard let id = t.responseID else { return "no response to ask about" }
+        // A chain: each response's own input items and output, walking back along previous_response_id.
+        var cursor: String? = id
+        var responses = 0, total = 0
+        var counts: [String: Int] = [:]
+        while let current = cursor, requests < maxRequests {
+            let r: Response
+            do { r = try await backend.retrieveResponse(id: current) } catch let e as APIError where e.status == 404 {
+                return "\(total) items in \(responses) responses; \(IDs.short(current)) is gone (\(e.code ?? "404"))"
+            }
+            requests += 1
+            // Past a compaction the server no longer reads what came before it: the compaction item on.
+            if let c = r.output.firstIndex(where: { $0.type == "compaction" }) {
+                for item in r.output[c...] { counts[item.type, default: 0] += 1 }
+                total += r.output.count - c
+                responses += 1
+                cursor = nil
+                break
+            }
+            var after: String?
+            repeat {
+                let page = try await backend.listInputItems(responseID: current, query: ListQuery(limit: 100, order: "asc", after: after))
+                requests += 1
+                for item in page.data { counts[item.type, default: 0] += 1 }
+                total += page.data.count
+                after = page.has_more ? page.data.last?.id : nil
+            } while after != nil && requests < maxRequests
+            for item in r.output { counts[item.type, default: 0] += 1 }
+            total += r.output.count
+            responses += 1
+            cursor = r.previous_response_id
+        }
+        return "\(total) items in \(responses) response\(responses == 1 ? "" : "s") (\(describe(counts)))" + (cursor != nil ? ", stopped after \(requests) requests" : "")
+    }
+
+    static func describe(_ counts: [String: Int]) -> String {
+        counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+    }
+}
