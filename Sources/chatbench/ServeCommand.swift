@@ -52,10 +52,15 @@ enum ServeCommand {
         }
         let paths = Paths(environment: inv.environment)
         try Paths.ensureDirectory(paths.dataDirectory)
-        var env = inv.environment
-        if let w = inv.value("--context-window") { env["CHATBENCH_CONTEXT_WINDOW"] = w }
-        if let r = inv.value("--cache-retention") { env["CHATBENCH_CACHE_RETENTION"] = r }
-        let settings = try OfflineBackend.ServerSettings.from(environment: env)
+        var settings = try OfflineBackend.ServerSettings.from(environment: inv.environment)
+        if let w = inv.value("--context-window") {
+            guard let n = Int(w), (16...100_000_000).contains(n) else { throw ConfigurationError("--context-window takes a whole number of tokens from 16 to 100000000") }
+            settings.contextWindow = n
+        }
+        if let r = inv.value("--cache-retention") {
+            guard let v = Double(r), v.isFinite, (0...86_400).contains(v) else { throw ConfigurationError("--cache-retention takes a number of seconds from 0 to 86400") }
+            settings.cache.inMemoryRetention = v
+        }
         let backend: OfflineBackend
         var what = "offline model"
         if let upstream = inv.value("--upstream") {

@@ -13,7 +13,7 @@ import Testing
 
     @Test func parsesAndAppliesTheRealFields() throws {
         #expect(try ServerPolicy(parsing: "none") == .none)
-        #expect(try ServerPolicy(parsing: "").description == "none")
+        #expect(throws: ConfigurationError.self) { try ServerPolicy(parsing: " ") }
         let both = try ServerPolicy(parsing: "truncate:auto+compact:20000")
         #expect(both.description == "compact:20000+truncate:auto")
         var r = CreateResponseRequest(model: "m", input: .text("hi"))

@@ -320,8 +320,8 @@ func emptyMemory(_ mode: MemoryMode = .chain) -> MemoryState {
         #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.chain, policy: nil, serverPolicy: "none")])
         _ = App.update(&s, .key(.f(2)), layout: cache)
         for _ in 0..<3 { _ = App.update(&s, .key(.down), layout: cache) }   // conversation + compact
-        for _ in 0..<5 { _ = App.update(&s, .key(.backspace), layout: cache) }
-        _ = App.update(&s, .key(.char("5")), layout: cache)
+        for ch in "999" { _ = App.update(&s, .key(.char(ch)), layout: cache) }   // typed over the 3000 shown, not appended
+        #expect(s.policyNumbers.compact == 999)
         // Below the API's minimum of 1,000 tokens: the minimum is sent.
         #expect(App.update(&s, .key(.enter), layout: cache) == [.switchMode(.conversation, policy: nil, serverPolicy: "compact:1000")])
     }

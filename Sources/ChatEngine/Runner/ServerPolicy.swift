@@ -14,7 +14,10 @@ public struct ServerPolicy: Equatable, Sendable, CustomStringConvertible {
     /// "none", "compact:N" (N ≥ 1000, the API's minimum), "truncate:auto", or both joined with "+".
     public init(parsing text: String) throws {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        guard !trimmed.isEmpty, trimmed != "none" else { return }
+        guard !trimmed.isEmpty else {
+            throw ConfigurationError("the server policy is empty; use none, compact:N (N ≥ 1000 tokens), truncate:auto, or compact:N+truncate:auto")
+        }
+        guard trimmed != "none" else { return }
         for part in trimmed.split(separator: "+").map(String.init) {
             if part == "truncate:auto" && !truncateAuto {
                 truncateAuto = true

@@ -33,6 +33,8 @@ public struct AppState: Sendable {
     public var xray: XRayData?
     /// The numbers the mode picker offers for window:N, budget:N and summarize:N.
     public var policyNumbers = PolicyNumbers()
+    /// The picker's number is being typed: the first digit on a row replaces it, later digits append.
+    public var typingPolicyNumber = false
     public var quitArmed = false
     public var cancelling = false
     /// Messages entered while a reply streamed, each its own: sent one by one as turns are recorded.

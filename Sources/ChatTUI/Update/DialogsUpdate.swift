@@ -10,19 +10,23 @@ extension App {
         let c = ModeChoice.all[selected]
         let kind = c.numberKind
         switch key {
-        case .up: state.overlay = .modePicker(selected: (selected + n - 1) % n)
-        case .down, .tab: state.overlay = .modePicker(selected: (selected + 1) % n)
+        case .up: state.overlay = .modePicker(selected: (selected + n - 1) % n); state.typingPolicyNumber = false
+        case .down, .tab: state.overlay = .modePicker(selected: (selected + 1) % n); state.typingPolicyNumber = false
         case .escape, .f(2): state.overlay = .none
         case .left, .right:
             guard let kind else { return [] }
             let step = kind == "budget" ? 100 : kind == "compact" ? 1000 : 1
             state.policyNumbers[kind] = max(PolicyNumbers.minimum[kind] ?? 1, state.policyNumbers[kind] + (key == .right ? step : -step))
+            state.typingPolicyNumber = false
         case .char(let ch) where ch.isASCII && ch.isNumber:
             guard let kind else { return [] }
-            state.policyNumbers[kind] = state.policyNumbers[kind] * 10 + Int(String(ch))!
+            // Typing a number replaces the one shown (20000 then "5000" is 5000, not 200005000).
+            state.policyNumbers[kind] = (state.typingPolicyNumber ? state.policyNumbers[kind] * 10 : 0) + Int(String(ch))!
+            state.typingPolicyNumber = true
         case .backspace:
             guard let kind else { return [] }
             state.policyNumbers[kind] /= 10
+            state.typingPolicyNumber = true
         case .enter:
             state.overlay = .none
             if let compare = state.compare {

@@ -62,6 +62,7 @@ extension App {
                 $0.isCurrent(mode: state.session?.mode, policy: state.session?.policy, serverPolicy: state.session?.serverPolicy)
             } ?? 0
             state.policyNumbers = PolicyNumbers(from: state.session?.policy, serverPolicy: state.session?.serverPolicy)
+            state.typingPolicyNumber = false
             state.overlay = .modePicker(selected: current)
         case .help:
             state.overlay = .help
