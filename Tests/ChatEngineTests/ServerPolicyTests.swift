@@ -134,3 +134,25 @@ import Testing
         #expect(cached[0] > 0 && cached[0] == cached[1])
     }
 }
+
+@Suite struct CompareOverheadTests {
+    /// A summarizing column pays for its summaries: overhead tokens are in each turn's cost and in the
+    /// column's total (a summarize column once looked cheaper than it was).
+    @Test func overheadIsPriced() async throws {
+        let pricing = Pricing(table: try PriceTable.shipped())
+        var t = CompareTurn(mode: "client[summarize:4]", turn: 1, input_tokens: 100, cached_tokens: 0, output_tokens: 10)
+        t.overhead_input_tokens = 400
+        t.overhead_output_tokens = 50
+        let priced = CompareSummary.priced([t], pricing: pricing, model: "gpt-4.1-mini")
+        let byHand = pricing.estimate(model: "gpt-4.1-mini", inputTokens: 500, cachedTokens: 0, outputTokens: 60).dollars!
+        #expect(abs((priced[0].cost_usd ?? 0) - byHand) < 1e-12)
+        let s = CompareSummary.of(priced, sessions: [:], pricing: pricing, model: "gpt-4.1-mini")
+        #expect(abs((s.columns[0].total_cost_usd ?? 0) - byHand) < 1e-12 && s.columns[0].total_overhead_input_tokens == 400)
+        // From the real runner: a summarize column's rows carry its summarizer's tokens.
+        let store = try WorkbenchStore.inMemory()
+        let c = try Comparison(store: store, backend: try OfflineBackend(inMemoryWith: OfflineModel()),
+                               columns: try CompareColumn.parseList("client:summarize:4", defaultPolicy: "all"), prefix: "o")
+        let rows = await c.run(Array(ScriptLine.builtIn.prefix(8)))
+        #expect(rows.contains { $0.overhead_input_tokens > 0 })
+    }
+}

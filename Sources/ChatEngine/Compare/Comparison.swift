@@ -144,6 +144,11 @@ public struct CompareTurn: Codable, Sendable, Equatable {
     public var input_tokens: Int
     public var cached_tokens: Int
     public var output_tokens: Int
+    /// The turn's overhead requests (a summarizer, the memory updater): billed apart from the turn's
+    /// own tokens above, but part of its cost.
+    public var overhead_input_tokens = 0
+    public var overhead_cached_tokens = 0
+    public var overhead_output_tokens = 0
     public var latency_ms: Double
     /// The turn's estimated cost at the price table's prices (nil: not priced, or no price for the model).
     public var cost_usd: Double?
@@ -181,6 +186,9 @@ public struct CompareSummary: Codable, Sendable, Equatable {
         public var total_input_tokens: Int
         public var total_cached_tokens: Int
         public var total_output_tokens: Int
+        /// The overhead requests' input and output tokens (in the cost, not in the totals above).
+        public var total_overhead_input_tokens = 0
+        public var total_overhead_output_tokens = 0
         public var mean_latency_ms: Double
         public var recall_correct: Int
         public var recall_asked: Int
@@ -227,10 +235,16 @@ public struct CompareSummary: Codable, Sendable, Equatable {
         }
         var costs: [String: CostEstimate] = [:]
         for i in columns.indices {
+            let ts = turns.filter { $0.mode == columns[i].mode }
+            columns[i].total_overhead_input_tokens = ts.saturatingSum { $0.overhead_input_tokens }
+            columns[i].total_overhead_output_tokens = ts.saturatingSum { $0.overhead_output_tokens }
+            let overheadCached = ts.saturatingSum { $0.overhead_cached_tokens }
             let c = columns[i]
             columns[i].cache_hit_rate = c.total_input_tokens > 0 ? Double(min(c.total_cached_tokens, c.total_input_tokens)) / Double(c.total_input_tokens) : 0
             if let pricing {
-                let e = pricing.estimate(model: model, inputTokens: c.total_input_tokens, cachedTokens: c.total_cached_tokens, outputTokens: c.total_output_tokens)
+                let e = pricing.estimate(model: model, inputTokens: c.total_input_tokens.saturatingAdd(c.total_overhead_input_tokens),
+                                         cachedTokens: c.total_cached_tokens.saturatingAdd(overheadCached),
+                                         outputTokens: c.total_output_tokens.saturatingAdd(c.total_overhead_output_tokens))
                 costs[c.mode] = e
                 columns[i].total_cost_usd = e.dollars
             }
@@ -302,7 +316,9 @@ public struct CompareSummary: Codable, Sendable, Equatable {
         turns.map { t in
             var t = t
             if t.error == nil {
-                t.cost_usd = pricing.estimate(model: model, inputTokens: t.input_tokens, cachedTokens: t.cached_tokens, outputTokens: t.output_tokens).dollars
+                t.cost_usd = pricing.estimate(model: model, inputTokens: t.input_tokens.saturatingAdd(t.overhead_input_tokens),
+                                              cachedTokens: t.cached_tokens.saturatingAdd(t.overhead_cached_tokens),
+                                              outputTokens: t.output_tokens.saturatingAdd(t.overhead_output_tokens)).dollars
             }
             return t
         }
@@ -372,6 +388,8 @@ public final class Comparison: @unchecked Sendable {
             t.input_tokens = r.turn.inputTokens ?? 0
             t.cached_tokens = r.turn.cachedTokens ?? 0
             t.output_tokens = r.turn.outputTokens ?? 0
+            let o = r.turn.overheadTotals
+            (t.overhead_input_tokens, t.overhead_cached_tokens, t.overhead_output_tokens) = (o.input, o.cached, o.output)
             t.latency_ms = ((r.turn.latencyMs ?? 0) * 1000).rounded() / 1000
             t.reply = r.reply
         } catch let f as TurnFailure {
