@@ -9,17 +9,10 @@ public enum ServerObservation {
     public static func observe(_ t: TurnRecord, backend: ResponsesBackend) async throws -> String {
         var requests = 0
         if t.mode == .conversation, let conv = t.conversationID {
-            var counts: [String: Int] = [:]
-            var after: String?
-            var total = 0
-            repeat {
-                let page = try await backend.listConversationItems(conversationID: conv, query: ListQuery(limit: 100, order: "asc", after: after))
-                requests += 1
-                for item in page.data { counts[item.type, default: 0] += 1 }
-                total += page.data.count
-                after = page.has_more ? page.data.last?.id : nil
-            } while after != nil && requests < maxRequests
-            return "\(total) items in \(IDs.short(conv)) (\(describe(counts)))" + (after != nil ? ", stopped after \(requests) pages" : "")
+            let (items, complete) = try await all(&requests) { after in
+                try await backend.listConversationItems(conversationID: conv, query: ListQuery(limit: 100, order: "asc", after: after))
+            }
+            return "\(items.count) items in \(IDs.short(conv)) (\(describe(counts(items))))" + (complete ? "" : ", stopped after \(requests) pages")
         }
         guard let id = t.responseID else { return "no response to ask about" }
         // A chain: each response's own input items and output, walking back along previous_response_id.
@@ -40,14 +33,11 @@ public enum ServerObservation {
                 cursor = nil
                 break
             }
-            var after: String?
-            repeat {
-                let page = try await backend.listInputItems(responseID: current, query: ListQuery(limit: 100, order: "asc", after: after))
-                requests += 1
-                for item in page.data { counts[item.type, default: 0] += 1 }
-                total += page.data.count
-                after = page.has_more ? page.data.last?.id : nil
-            } while after != nil && requests < maxRequests
+            let (input, _) = try await all(&requests) { after in
+                try await backend.listInputItems(responseID: current, query: ListQuery(limit: 100, order: "asc", after: after))
+            }
+            for item in input { counts[item.type, default: 0] += 1 }
+            total += input.count
             for item in r.output { counts[item.type, default: 0] += 1 }
             total += r.output.count
             responses += 1
@@ -55,6 +45,21 @@ public enum ServerObservation {
         }
         return "\(total) items in \(responses) response\(responses == 1 ? "" : "s") (\(describe(counts)))" + (cursor != nil ? ", stopped after \(requests) requests" : "")
     }
+
+    /// Every item of a paged list, oldest first, within the request budget (`complete`: it was all read).
+    static func all(_ requests: inout Int, _ page: (String?) async throws -> ItemList) async throws -> (items: [Item], complete: Bool) {
+        var items: [Item] = []
+        var after: String?
+        repeat {
+            let p = try await page(after)
+            requests += 1
+            items += p.data
+            after = p.has_more ? p.data.last?.id : nil
+        } while after != nil && requests < maxRequests
+        return (items, after == nil)
+    }
+
+    static func counts(_ items: [Item]) -> [String: Int] { items.reduce(into: [:]) { $0[$1.type, default: 0] += 1 } }
 
     static func describe(_ counts: [String: Int]) -> String {
         counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
