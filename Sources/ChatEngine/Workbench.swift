@@ -111,7 +111,10 @@ public final class Workbench: @unchecked Sendable {
     /// Opens the session `name`, creating it on first use. A `mode` that differs from the session's
     /// switches it; the runner then carries what the new mode's store lacks.
     public func openSession(name: String, options o: SessionOptions = SessionOptions()) throws -> SessionRecord {
-        if let policy = o.policy { _ = try MemoryPolicy(parsing: policy) }
+        if let policy = o.policy {
+            let parsed = try MemoryPolicy(parsing: policy)
+            if o.mode == .layered { try Self.checkLayeredPolicy(parsed) }
+        }
         if let serverPolicy = o.serverPolicy {
             _ = try ServerPolicy(parsing: serverPolicy)
             if statelessAPI { throw ConfigurationError("--server-policy needs a server that keeps state; --api chat keeps none") }
@@ -120,10 +123,10 @@ public final class Workbench: @unchecked Sendable {
         var mode = o.mode
         if o.clientDB != nil && mode == nil { mode = .client }
         if statelessAPI {
-            if let m = mode, m != .client {
-                throw ConfigurationError("--api chat keeps no server state, so it supports client mode only (not \(m.rawValue))")
+            if let m = mode, m.isServerManaged {
+                throw ConfigurationError("--api chat keeps no server state, so it supports the client-side modes only, client and layered (not \(m.rawValue))")
             }
-            mode = .client
+            if mode == nil { mode = .client }
         }
         if let clientDB = o.clientDB, mode != .client {
             if RedisURL.isRedis(clientDB) {
@@ -134,6 +137,15 @@ public final class Workbench: @unchecked Sendable {
         // Read, change and write the session in one transaction, so a turn another process records
         // meanwhile is not overwritten; a failure (a bad --session-db) leaves no new session behind.
         return try store.db.transaction { try openSessionLocked(name: name, mode: mode, options: o) }
+    }
+
+    /// Layered mode's working memory is a window (`window:N`, or `all` for its default of 8 items):
+    /// its summary and episodes take the place of budgets and summaries.
+    public static func checkLayeredPolicy(_ p: MemoryPolicy) throws {
+        switch p {
+        case .all, .window: return
+        default: throw ConfigurationError("layered mode takes window:N (its working memory; default 8 items), not \(p)")
+        }
     }
 
     /// How a client store given on the command line is saved with the session: a file as its absolute

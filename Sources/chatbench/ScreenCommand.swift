@@ -11,7 +11,7 @@ enum ScreenCommand {
             FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid | layered"),
             FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
             FlagSpec("--server-policy", "POLICY", "server modes: none | compact:N (compact past N tokens) | truncate:auto | compact:N+truncate:auto"),
-            FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile"),
+            FlagSpec("--profile", "NAME", "whose long-term memory (facts, and other sessions as episodes) hybrid and layered use"),
             FlagSpec("--backend", "NAME", "offline | openai | gateway (default: openai with OPENAI_API_KEY, else offline); gateway: chatbench keeps the Responses state, the Chat Completions server at --base-url answers"),
             FlagSpec("--base-url", "URL", "OpenAI-compatible server (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)"),
             FlagSpec("--api", "API", "responses | chat (chat: Chat Completions, client mode only)"),

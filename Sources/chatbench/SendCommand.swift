@@ -11,7 +11,7 @@ enum SendCommand {
             FlagSpec("--mode", "MODE", "chain | conversation | client | hybrid | layered (default: the session's, else chain)"),
             FlagSpec("--policy", "POLICY", "client memory policy: all | window:N | budget:TOKENS | summarize:N"),
             FlagSpec("--server-policy", "POLICY", "server modes: none | compact:N (compact past N tokens) | truncate:auto | compact:N+truncate:auto"),
-            FlagSpec("--profile", "NAME", "hybrid mode's long-term fact profile (default: default)"),
+            FlagSpec("--profile", "NAME", "whose long-term memory (facts, and other sessions as episodes) hybrid and layered use (default: default)"),
             FlagSpec("--session-db", "FILE", "an Agents SDK SQLite session file to read and append to (client mode)"),
             FlagSpec("--store", "URL", "client mode on a Redis session shared with the Agents SDK's RedisSession: redis://[:PASSWORD@]HOST:PORT/DB[?key_prefix=…&ttl=S] (default for new sessions: $CHATBENCH_REDIS_URL)"),
             FlagSpec("--attach", "ID", "start the session from server-side history: a conversation (conv_…) or the chain ending at resp_…"),

@@ -169,9 +169,17 @@ import TestSupport
         let summary = CompareSummary.of(turns, sessions: c.sessions)
         let layered = try #require(summary.columns.first { $0.mode == "layered" })
         #expect(layered.recall_correct == layered.recall_asked && layered.recall_asked == 6)
-        // Its sessions share the comparison's own profile, and the earlier session is not a column.
-        #expect(try store.session(named: try #require(c.earlierSession))?.profile == "cmp")
-        #expect(try store.session(named: c.sessions["layered"]!)?.profile == "cmp" && summary.columns.count == 3)
+        // Each column is its own user: its own profile, its own earlier session; no column reads another's.
+        let layeredName = try #require(c.sessions["layered"])
+        #expect(try store.session(named: layeredName)?.profile == layeredName && summary.columns.count == 3)
+        #expect(try store.session(named: try #require(c.earlierSessions["layered"]))?.profile == layeredName)
+        let windowSession = try #require(try store.session(named: c.sessions["layered[window:4]"]!))
+        let first = try #require(try store.turns(session: windowSession.id).first)
+        let episodes = try store.requests(turn: first.id).first { $0.kind == .reply }?.sources.filter { $0 == "episodic" } ?? []
+        #expect(episodes.count <= 2, "at most its own earlier session's two messages")
+        let bodies = try store.requests(turn: first.id).map(\.body).joined()
+        #expect(!bodies.contains("cmp-chain") && !bodies.contains("cmp-layered\\\""), "another column's session was retrieved")
+        #expect(try store.facts(profile: "default").isEmpty, "nothing reached the user's default profile")
     }
 }
 
@@ -209,5 +217,36 @@ import TestSupport
         // The compaction item and its reply, then one turn of two: what the memory panel says too.
         #expect(observed.hasPrefix("4 items in 2 responses") && observed.contains("1 compaction"), "\(observed)")
         #expect(try store.memoryState(for: fresh).serverItems == 4)
+    }
+}
+
+/// From a fresh-eyed test of #20: semantic memory has a budget, layered takes only a window, and a
+/// Chat Completions server is asked for the memory requests' structured output.
+@Suite struct LayeredBoundsTests {
+    @Test func semanticMemoryKeepsTheNewestFactsThatFitItsBudget() async throws {
+        let store = try WorkbenchStore.inMemory()
+        let runner = Runner(store: store, backend: try OfflineBackend(inMemoryWith: OfflineModel()))
+        for i in 0..<300 { try store.saveFact(profile: "p", key: "note_\(i)", value: "value number \(i) of many", session: "s") }
+        let text = try #require(try runner.factsInstructions("p"))
+        #expect(TokenEstimator.tokens(text) <= Runner.semanticTokenBudget + 30)
+        #expect(text.contains("note 299") && !text.contains("note 0 "), "the newest facts, not the oldest")
+    }
+
+    @Test func layeredTakesOnlyAWindow() throws {
+        #expect(throws: ConfigurationError.self) { try Workbench.checkLayeredPolicy(.budget(100)) }
+        #expect(throws: ConfigurationError.self) { try Workbench.checkLayeredPolicy(.summarize(6)) }
+        try Workbench.checkLayeredPolicy(.window(4))
+        #expect(throws: ConfigurationError.self) { try CompareColumn.parseList("layered:budget:100", defaultPolicy: "all") }
+    }
+
+    @Test func chatCompletionsAreAskedForTheSchema() throws {
+        let backend = ChatCompletionsBackend(config: HTTPConfig(baseURL: URL(string: "http://127.0.0.1:1/v1")!, apiKey: nil), defaultModel: "m")
+        let body = try backend.requestBody(MemoryRequests.updater(model: "m", message: .userText("My name is Priya.")))
+        let json = try #require(JSONValue.parse(String(decoding: body, as: UTF8.self)))
+        #expect(json["response_format"]?["type"]?.stringValue == "json_schema")
+        #expect(json["response_format"]?["json_schema"]?["name"]?.stringValue == MemoryRequests.updaterSchemaName)
+        #expect(json["response_format"]?["json_schema"]?["schema"]?["properties"]?["facts"] != nil)
+        let plain = try backend.requestBody(CreateResponseRequest(model: "m", input: .text("hi")))
+        #expect(JSONValue.parse(String(decoding: plain, as: UTF8.self))?["response_format"] == nil)
     }
 }

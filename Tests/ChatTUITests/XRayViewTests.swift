@@ -50,7 +50,11 @@ import Testing
         #expect(App.update(&s, .key(.right), layout: cache) == [.loadXRay(turnID: s.turns[2].id)])
         #expect(App.update(&s, .key(.right), layout: cache).isEmpty && s.overlay == .xray(turn: 2, scroll: 0))   // the newest
         _ = App.update(&s, .key(.pageDown), layout: cache)
-        #expect(s.overlay == .xray(turn: 2, scroll: 10))
+        if case .xray(_, let scrolled) = s.overlay { #expect(scrolled == 0 || scrolled == 35, "a page is the screen's height less 5") }
+        _ = App.update(&s, .key(.end), layout: cache)
+        _ = App.update(&s, .key(.up), layout: cache)
+        let lines = Views.xrayLines(s, turn: 2, width: 116).count
+        #expect(s.overlay == .xray(turn: 2, scroll: max(0, lines - 35) - (lines > 35 ? 1 : 0)), "End then Up: one line above the last page")
         _ = App.update(&s, .key(.escape), layout: cache)
         #expect(s.overlay == .none)
         var empty = Fixture.state(.chain, width: 120, height: 40)
@@ -68,6 +72,8 @@ import Testing
         #expect(Views.render(s, layout: cache).text.contains("asked the server: 8 items in 2 responses (8 message) · the workbench infers 8 items"))
         var c = Fixture.state(.client, width: 120, height: 40)
         _ = App.update(&c, .key(.f(5)), layout: cache)
-        #expect(App.update(&c, .key(.char("a")), layout: cache).isEmpty && c.notice?.contains("holds nothing") == true)
+        _ = App.update(&c, .engine(.xrayLoaded(XRayData(turnID: c.turns[2].id, requests: []))), layout: cache)
+        #expect(App.update(&c, .key(.char("a")), layout: cache).isEmpty)
+        #expect(Views.render(c, layout: cache).text.contains("the server holds nothing for a client turn"), "said in the X-ray, not under it")
     }
 }

@@ -6,6 +6,8 @@ public struct Turn: Sendable {
     public var context: [Item]
     public var instructions: String?
     public var model: String?
+    /// The request's `text` (its output format: a json_schema the answerer passes on).
+    public var text: JSONValue? = nil
 }
 
 /// A piece of an answer: text as it arrives, then the end with the usage the answerer measured (nil:
@@ -62,7 +64,8 @@ public struct ChatCompletionsAnswerer: Answerer {
     public func model(for requested: String?) -> String { forcedModel ?? requested ?? chat.info.defaultModel }
 
     public func answer(_ turn: Turn) -> AsyncThrowingStream<AnswerPart, Error> {
-        let request = CreateResponseRequest(model: model(for: turn.model), input: .items(turn.context), instructions: turn.instructions)
+        var request = CreateResponseRequest(model: model(for: turn.model), input: .items(turn.context), instructions: turn.instructions)
+        request.text = turn.text
         let upstream = chat.streamResponse(request)
         let key = key
         return AsyncThrowingStream { continuation in

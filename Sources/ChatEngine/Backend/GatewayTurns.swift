@@ -14,7 +14,7 @@ extension OfflineBackend {
             var p = try plan(request)
             try fitWindow(&p)
             let context = try (p.kept ?? contextItems(p).map(\.item)) + p.input
-            return (p, Turn(context: readable(context), instructions: request.instructions, model: request.model))
+            return (p, Turn(context: readable(context), instructions: request.instructions, model: request.model, text: request.text))
         }
     }
 

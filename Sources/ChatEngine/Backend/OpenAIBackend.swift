@@ -131,6 +131,8 @@ struct ChatRequest: Codable {
     var messages: [Msg]
     var stream: Bool?
     var stream_options: [String: Bool]?
+    /// Structured output: the Responses `text.format` json_schema in Chat Completions' form.
+    var response_format: JSONValue?
 }
 
 struct ChatReply: Decodable {
@@ -204,8 +206,14 @@ public final class ChatCompletionsBackend: ResponsesBackend, @unchecked Sendable
             guard let m = item.message else { continue }  // tool items have no Chat Completions form here
             messages.append(.init(role: m.role == "developer" ? "system" : m.role, content: m.content.plainText))
         }
+        var format: JSONValue?
+        if let f = r.text?["format"], f["type"]?.stringValue == "json_schema" {
+            var schema: [String: JSONValue] = [:]
+            for key in ["name", "schema", "strict", "description"] { if let v = f[key] { schema[key] = v } }
+            format = .object(["type": .string("json_schema"), "json_schema": .object(schema)])
+        }
         return ChatRequest(model: r.model ?? info.defaultModel, messages: messages, stream: stream ? true : nil,
-                           stream_options: stream ? ["include_usage": true] : nil)
+                           stream_options: stream ? ["include_usage": true] : nil, response_format: format)
     }
 
     public func requestBody(_ request: CreateResponseRequest) throws -> Data {

@@ -121,7 +121,8 @@ public struct CompareColumn: Sendable, Equatable {
             if bits.count == 2 && mode != .client && mode != .layered {
                 throw ConfigurationError("'\(OutsideText.line(String(spec)))': a memory policy applies to client and layered, not \(mode.rawValue)")
             }
-            _ = try MemoryPolicy(parsing: policy)
+            let parsedPolicy = try MemoryPolicy(parsing: policy)
+            if mode == .layered { try Workbench.checkLayeredPolicy(parsedPolicy) }
             let server = try ServerPolicy(parsing: plus.count == 2 ? plus[1] : "none")
             return CompareColumn(mode: mode, policy: policy, serverPolicy: server.description)
         }
@@ -343,34 +344,39 @@ public final class Comparison: @unchecked Sendable {
     public let backend: ResponsesBackend
     public let columns: [CompareColumn]
     public private(set) var sessions: [String: String] = [:]
-    /// The long-term memory profile of this comparison's sessions: its own (named like its sessions),
-    /// so facts a hybrid or layered column writes stay in this comparison.
-    public let profile: String
-    /// The session the earlier script ran in ("an earlier session", for episodic memory), and that script.
-    public private(set) var earlierSession: String?
+    /// Each column's earlier session ("an earlier session", for episodic memory), and their script.
+    public private(set) var earlierSessions: [String: String] = [:]
     let earlier: [ScriptLine]
 
-    /// `earlier`: messages sent first, in a chain session of the same profile, before any column's
-    /// turn (they are not table rows): what layered mode can retrieve as episodes.
+    /// Each column is its own user: its session has a long-term memory profile of its own (named like
+    /// the session), so no column reads what another wrote (facts, or its messages as episodes), and
+    /// nothing reaches the user's own profiles. `earlier`: messages sent first, in a chain session of
+    /// each column's profile, before any turn (they are not table rows): what layered mode can
+    /// retrieve as episodes.
     public init(store: WorkbenchStore, backend: ResponsesBackend, columns: [CompareColumn], prefix: String, earlier: [ScriptLine] = []) throws {
         self.store = store
         self.backend = backend
         self.columns = columns
         self.earlier = earlier
-        profile = prefix
-        for c in columns { sessions[c.label] = try Self.makeSession(c, prefix: prefix, store: store, backend: backend.info, profile: prefix) }
-        if !earlier.isEmpty {
-            earlierSession = try Self.makeSession(CompareColumn(mode: .chain), prefix: prefix + "-earlier", store: store, backend: backend.info, profile: prefix)
+        for c in columns {
+            let name = try Self.makeSession(c, prefix: prefix, store: store, backend: backend.info)
+            sessions[c.label] = name
+            if !earlier.isEmpty {
+                earlierSessions[c.label] = try Self.makeSession(CompareColumn(mode: .chain), prefix: name + "-earlier", store: store,
+                                                                backend: backend.info, profile: name)
+            }
         }
     }
 
-    /// A new session for a column, named PREFIX-LABEL (numbered when taken); returns its name.
+    /// A new session for a column, named PREFIX-LABEL (numbered when taken), with the profile
+    /// `profile` (nil: a profile of its own, named like it); returns its name.
     public static func makeSession(_ c: CompareColumn, prefix: String, store: WorkbenchStore, backend: BackendInfo,
-                                   profile: String = "default") throws -> String {
+                                   profile: String? = nil) throws -> String {
         var name = "\(prefix)-\(c.label)"
         var n = 2
         while try store.session(named: name) != nil { name = "\(prefix)-\(c.label)-\(n)"; n += 1 }
-        var s = try store.createSession(name: name, mode: c.mode, backend: backend.name, model: backend.defaultModel, policy: c.policy, profile: profile)
+        var s = try store.createSession(name: name, mode: c.mode, backend: backend.name, model: backend.defaultModel, policy: c.policy,
+                                        profile: profile ?? name)
         s.policy = c.policy
         s.serverPolicy = c.serverPolicy
         try store.save(s)
@@ -423,9 +429,9 @@ public final class Comparison: @unchecked Sendable {
     }
 
     public func run(_ script: [ScriptLine], onTurn: ([CompareTurn]) -> Void = { _ in }) async -> [CompareTurn] {
-        if let earlierSession {
-            let runner = Runner(store: store, backend: backend, streaming: false)
-            for line in earlier { _ = try? await runner.send(line.text, in: earlierSession) }
+        let runner = Runner(store: store, backend: backend, streaming: false)
+        for session in earlierSessions.values.sorted() {
+            for line in earlier { _ = try? await runner.send(line.text, in: session) }
         }
         var all: [CompareTurn] = []
         for (i, line) in script.enumerated() {

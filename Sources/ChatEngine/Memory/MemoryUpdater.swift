@@ -59,7 +59,11 @@ public enum MemoryRequests {
         for f in list.prefix(maxFacts) {
             guard let k = f["key"]?.stringValue, let value = f["value"]?.stringValue else { continue }
             let key = String(k.lowercased().map { $0.isLetter || $0.isNumber || $0 == ":" ? $0 : "_" }.prefix(40))
-            let clean = OutsideText.line(value.trimmingCharacters(in: .whitespacesAndNewlines)).prefix(200)
+            // Control and bidi characters are dropped (a fact is sent to models and shown on screens).
+            let kept = value.unicodeScalars.filter { u in
+                !(u.value < 0x20 || (0x7F...0x9F).contains(u.value) || (0x202A...0x202E).contains(u.value) || (0x2066...0x2069).contains(u.value))
+            }
+            let clean = String(String.UnicodeScalarView(kept)).trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
             guard !key.isEmpty, !clean.isEmpty else { continue }
             out.append((key, String(clean)))
         }

@@ -200,12 +200,23 @@ public final class Runner: @unchecked Sendable {
         }
     }
 
-    /// Hybrid mode's instructions: the profile's long-term facts, in the user's words.
+    /// Semantic memory's budget: the newest facts whose statements fit in this many tokens are sent.
+    static let semanticTokenBudget = 400
+
+    /// Hybrid and layered mode's instructions: the profile's newest long-term facts that fit the budget,
+    /// oldest of them first, in the user's words.
     func factsInstructions(_ profile: String) throws -> String? {
-        let facts = try store.facts(profile: profile)
-        guard !facts.isEmpty else { return nil }
-        let statements = facts.map { MemoryRequests.statement(key: $0.0, value: $0.1) }.joined(separator: " ")
-        return "Long-term memory: facts the user told you in earlier conversations, in the user's words. " + statements
+        var statements: [String] = []
+        var used = 0
+        for (key, value) in try store.facts(profile: profile).reversed() {
+            let s = MemoryRequests.statement(key: key, value: value)
+            let t = TokenEstimator.tokens(s + " ")
+            if used + t > Self.semanticTokenBudget { break }
+            used += t
+            statements.insert(s, at: 0)
+        }
+        guard !statements.isEmpty else { return nil }
+        return "Long-term memory: facts the user told you in earlier conversations, in the user's words. " + statements.joined(separator: " ")
     }
 
     /// Once a conversation holds the whole transcript, that is true whatever happens to this turn:

@@ -102,18 +102,22 @@ extension App {
 
     /// The X-ray: ◂ ▸ an earlier or later turn, Up/Down/PgUp/PgDn/Home scroll, Esc or F5 close.
     static func xrayKey(_ state: inout AppState, _ key: Key, turn: Int, scroll: Int) -> [Effect] {
+        let page = max(1, state.height - 5)   // the X-ray's lines on screen
+        // A scroll past the end (End, or paging on) comes back to the last page first.
+        let scroll = min(scroll, max(0, Views.xrayLines(state, turn: turn, width: max(20, state.width - 2) - 2).count - page))
         switch key {
         case .left where turn > 0: return openXRay(&state, turn: turn - 1)
         case .right where turn + 1 < state.turns.count: return openXRay(&state, turn: turn + 1)
         case .up, .wheelUp: state.overlay = .xray(turn: turn, scroll: max(0, scroll - 1))
         case .down, .wheelDown: state.overlay = .xray(turn: turn, scroll: scroll + 1)   // the view stops at the end
-        case .pageUp: state.overlay = .xray(turn: turn, scroll: max(0, scroll - 10))
-        case .pageDown: state.overlay = .xray(turn: turn, scroll: scroll + 10)
+        case .pageUp: state.overlay = .xray(turn: turn, scroll: max(0, scroll - page))
+        case .pageDown: state.overlay = .xray(turn: turn, scroll: scroll + page)
         case .home: state.overlay = .xray(turn: turn, scroll: 0)
+        case .end: state.overlay = .xray(turn: turn, scroll: 1 << 40)   // the view stops at the last page
         case .char("a"):
             let t = state.turns[turn]
             guard t.mode.isServerManaged, t.responseID != nil else {
-                state.notice = "the server holds nothing for a \(t.mode.rawValue) turn (its requests say store: false)"
+                state.xray?.observed = "the server holds nothing for a \(t.mode.rawValue) turn (its requests say store: false)"
                 return []
             }
             state.xray?.observed = "asking the server…"

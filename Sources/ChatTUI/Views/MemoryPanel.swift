@@ -41,10 +41,10 @@ extension Views {
                 rows.append(("effect", "kept \(e.kept) drop \(e.dropped) summ \(e.summarized)", .text))
             }
         case .hybrid:
-            rows.append(("client", "\(m.facts) facts · profile \(m.profile)", .text))
+            rows.append(("client", "\(m.facts) fact\(m.facts == 1 ? "" : "s") · profile \(m.profile)", .text))
             rows.append(("srv policy", serverPolicyRow(m), .accent))
         case .layered:
-            rows.append(("client", "\(m.facts) facts · profile \(m.profile)", .text))
+            rows.append(("client", "\(m.facts) fact\(m.facts == 1 ? "" : "s") · profile \(m.profile)", .text))
             rows.append(("layers", layersRow(m.last), .accent))
         default:
             rows.append(("client", "transcript, \(m.transcriptMessages) msgs", .dim))

@@ -39,6 +39,9 @@ extension Views {
         for o in t.overhead {
             add("  overhead \(o.kind): \(o.request_bytes) B · in \(o.input_tokens ?? 0) out \(o.output_tokens ?? 0) · \(OutsideText.line(o.note))", .dim)
         }
+        if !t.mode.isServerManaged, let observed = s.xray?.turnID == t.id ? s.xray?.observed : nil {
+            add("  asked the server: \(observed)", .accent)
+        }
         if t.mode.isServerManaged {
             let inferred = s.memory?.serverItems.map { "the workbench infers \($0) items held now" } ?? ""
             if let observed = s.xray?.turnID == t.id ? s.xray?.observed : nil {
@@ -90,7 +93,7 @@ extension Views {
         g.fill(x: 0, y: 0, width: g.width, height: g.height, style: .text)
         g.box(x: 0, y: 0, width: g.width, height: g.height, style: Style(.accent), title: title, titleStyle: Style(.title, bold: true))
         let lines = xrayLines(s, turn: turn, width: width - 2)
-        let innerH = r.height - 3
+        let innerH = r.height - 3   // (DialogsUpdate pages by the same height: the screen's less 5)
         let first = min(max(0, scroll), max(0, lines.count - innerH))
         for (i, line) in lines.dropFirst(first).prefix(innerH).enumerated() {
             var x = r.x + 2
