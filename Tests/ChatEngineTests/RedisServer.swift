@@ -11,6 +11,7 @@ final class RedisServer: @unchecked Sendable {
     /// Keeps the data across `stop()` and `launch()` (append-only file, written on every command).
     let persistent: Bool
     private var process: Process?
+    var pid: pid_t { process?.processIdentifier ?? 0 }
 
     static let binary: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -58,6 +58,17 @@ import Testing
         try b.commit(p2)
         let q = try await ask(a, "What's my name? Where do I live?", conversation: conv.id)
         #expect(q.outputText.contains("Priya") && q.outputText.contains("Porto"), "\(q.outputText)")
+        // A turn planned from a memory that was current, committed after a stale turn invalidated it,
+        // must not write that memory back without the stale turn's items.
+        let conv2 = try await a.createConversation(items: [], metadata: [:])
+        let stale = try a.lockedPrepare(CreateResponseRequest(model: "m", input: .text("My name is Ana."), conversation: conv2.id))
+        let first = try b.lockedPrepare(CreateResponseRequest(model: "m", input: .text("I live in Oslo."), conversation: conv2.id))
+        try b.commit(first)
+        let current = try b.lockedPrepare(CreateResponseRequest(model: "m", input: .text("I'm a nurse."), conversation: conv2.id))
+        try a.commit(stale)
+        try b.commit(current)
+        let q2 = try await ask(a, "What's my name? Where do I live?", conversation: conv2.id)
+        #expect(q2.outputText.contains("Ana") && q2.outputText.contains("Oslo"), "\(q2.outputText)")
         // Many at once, from both.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<16 {

@@ -23,7 +23,10 @@ final class StateRig: @unchecked Sendable {
         switch kind {
         case .sqlite: return StateRig(kind, nil, file)
         case .redis:
-            guard let server = try RedisServer.start(caller) else { return nil }
+            guard let server = try SharedRedis.server.get() else {
+                print("\(caller): skipped: redis-server is not installed (apt-get install redis-server; .ci/setup does it)")
+                return nil
+            }
             return StateRig(kind, server, file)
         }
     }
@@ -40,10 +43,12 @@ final class StateRig: @unchecked Sendable {
         return u
     }
 
-    func backend(model: TextModel = OfflineModel(), streamDelay: Duration = .zero, settings: OfflineBackend.ServerSettings = .init(),
+    func backend(model: TextModel = OfflineModel(), streamDelay: Duration = .zero, answerer: Answerer? = nil, settings: OfflineBackend.ServerSettings = .init(),
                  clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws -> OfflineBackend {
-        if let url = redisURL { return try OfflineBackend(redis: url, model: model, streamDelay: streamDelay, settings: settings, clock: clock) }
-        if file { return try OfflineBackend(path: dir.file("offline-server.sqlite"), model: model, streamDelay: streamDelay, settings: settings, clock: clock) }
+        if let url = redisURL { return try OfflineBackend(redis: url, model: model, streamDelay: streamDelay, answerer: answerer, settings: settings, clock: clock) }
+        if file || answerer != nil {
+            return try OfflineBackend(path: dir.file("offline-server.sqlite"), model: model, streamDelay: streamDelay, answerer: answerer, settings: settings, clock: clock)
+        }
         return try OfflineBackend(inMemoryWith: model, streamDelay: streamDelay, settings: settings, clock: clock)
     }
 
@@ -71,5 +76,19 @@ final class StateRig: @unchecked Sendable {
         return try b.db.query("SELECT count(*) FROM conversation_items WHERE conversation_id = ?", [.text(id)])[0][0].int ?? -1
     }
 
-    func close() { redis?.stop() }
+    /// (The shared redis-server lives until the test process exits.)
+    func close() {}
+}
+
+/// One private redis-server for every rig of this test process (each rig has its own key prefix, so
+/// tests never see each other's keys): dozens of servers starting at once on two cores did not always
+/// come up in time. Killed when the process exits.
+enum SharedRedis {
+    nonisolated(unsafe) static var pid: pid_t = 0
+    static let server: Result<RedisServer?, Error> = Result {
+        guard let s = try RedisServer.start("shared redis-server for the state tests") else { return nil }
+        pid = s.pid
+        atexit { if SharedRedis.pid > 0 { kill(SharedRedis.pid, SIGKILL) } }
+        return s
+    }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 @testable import ChatEngine
 
@@ -45,5 +48,32 @@ import Testing
             _ = try ServeProcess(["--no-auth", "--state", "redis://:wrong@127.0.0.1:\(redis.port)/0"], home: home)
         }
         #expect(throws: (any Error).self) { _ = try ServeProcess(["--no-auth", "--state", "/tmp/some.sqlite"], home: home) }
+    }
+
+    /// The gateway on Redis: two `serve --upstream … --state redis://…` processes, a chain alternating
+    /// between them, and each upstream request carries the whole rebuilt context.
+    @Test func twoGatewaysOnOneRedisContinueEachOthersChains() async throws {
+        guard let redis = try RedisServer.start() else { return }
+        defer { redis.stop() }
+        let home = TempHome()
+        let upstream = try FakeServer()
+        let args = ["--upstream", upstream.baseURL, "--state", redis.url]
+        let gateways = [try ServeProcess(args, home: home.path), try ServeProcess(args, home: home.path)]
+        defer { gateways.forEach { $0.stop() } }
+        #expect(gateways[0].banner.contains("gateway") && gateways[0].banner.contains("state in redis://"))
+        let clients = gateways.map { g -> OpenAIBackend in
+            var config = HTTPConfig(baseURL: URL(string: g.baseURL)!, apiKey: nil)
+            config.maxRetries = 0
+            return OpenAIBackend(config: config, defaultModel: "llama3")
+        }
+        var previous: String?
+        var last = ""
+        for i in 1...6 {
+            let r = try await clients[i % 2].createResponse(CreateResponseRequest(model: "llama3", input: .items([.userText("fact \(i)")]), previousResponseID: previous))
+            #expect(r.previous_response_id == previous)
+            previous = r.id
+            last = r.outputText
+        }
+        #expect(last == "context 11 items; user said: " + (1...6).map { "fact \($0)" }.joined(separator: " | "))
     }
 }

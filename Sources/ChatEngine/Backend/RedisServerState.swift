@@ -317,8 +317,10 @@ final class RedisServerState: ServerState, @unchecked Sendable {
                   if redis.call('HGET', c, 'seq') == expect then
                     redis.call('HSET', c, 'state', ARGV[9], 'seq', last, 'ctx', ARGV[8], 'ps', ARGV[14], 'pseq', lastInput)
                   else
-                    -- changed meanwhile: its memory is rebuilt on next use
+                    -- changed meanwhile: its memory is rebuilt on next use, and no turn planned from
+                    -- the memory before can match the seq and write it back
                     redis.call('HDEL', c, 'state', 'ps')
+                    redis.call('HSET', c, 'seq', -1)
                   end
                   if start then redis.call('HSET', c, 'start', start) end
                 end
@@ -450,6 +452,7 @@ final class RedisServerState: ServerState, @unchecked Sendable {
                 redis.call('HDEL', P .. 'cd:' .. id, iid)
                 redis.call('SREM', P .. 'ids', iid)
                 redis.call('HDEL', P .. 'c:' .. id, 'state', 'ps')
+                redis.call('HSET', P .. 'c:' .. id, 'seq', -1)
                 return 1
                 """
             case .cache: return """
