@@ -17,8 +17,9 @@ import Foundation
 /// depends on, exactly as the SQLite transaction does: a response chained after one deleted meanwhile
 /// is born broken, a conversation changed meanwhile gets its memory rebuilt, a deleted conversation
 /// refuses the append. A chained turn reads one hash and one list, never the chain.
-/// Redis that cannot be reached (or is loading) is a 503 `state_unavailable` for the request;
-/// the client reconnects on the next one.
+/// Redis that cannot be reached (or is loading) is a 503 `state_unavailable` for the request; for a
+/// second after such a failure requests get the same 503 at once (so a stalled Redis costs each
+/// queued request nothing, not one timeout each), then the client reconnects.
 final class RedisServerState: ServerState, @unchecked Sendable {
     let client: RedisClient
     let prefix: String
@@ -42,8 +43,21 @@ final class RedisServerState: ServerState, @unchecked Sendable {
                         message: "The server's state store is unavailable (\(e)). Try again later.")
     }
 
+    /// After Redis failed to answer (down, or too slow), requests fail at once until this time instead
+    /// of each waiting out the timeout in turn behind the one before.
+    private var downUntil: Double = 0
+    private var lastFailure: RedisError?
+    static let cooldown: Double = 1
+
     private func guarded<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as RedisError { throw Self.apiError(e) }
+        let now = Date().timeIntervalSince1970
+        if let last = lock.withLock({ now < downUntil ? lastFailure : nil }) { throw Self.apiError(last) }
+        do { return try body() } catch let e as RedisError {
+            if e.kind == .connection || e.kind == .timeout {
+                lock.withLock { downUntil = Date().timeIntervalSince1970 + min(Self.cooldown, client.url.timeout); lastFailure = e }
+            }
+            throw Self.apiError(e)
+        }
     }
 
     private func bad(_ what: String) -> RedisError { RedisError(.protocol, "unexpected reply to \(what)", endpoint: client.url.endpoint) }

@@ -298,9 +298,41 @@ def down():
             assert took < 5, f"{path}: answered after {took:.1f}s"
         assert s.proc.poll() is None, "serve exited when Redis went away"
         redis.start()
-        st, r = ask(s.port, "What's my name?", r1["id"])
-        assert st == 200 and "Priya" in text_of(r), f"after Redis came back: {st} {r}"
-        print("ok down: 503 state_unavailable while Redis is down, the same chain served once it is back")
+
+        def until_served(what):
+            deadline = time.time() + 10
+            while True:
+                st, r = ask(s.port, "What's my name?", r1["id"])
+                if st == 200 or time.time() > deadline:
+                    assert st == 200 and "Priya" in text_of(r), f"{what}: {st} {r}"
+                    return
+                assert st == 503, f"{what}: {st} {r}"
+                time.sleep(0.1)
+
+        until_served("after Redis came back")
+        # Redis stalled (SIGSTOP: connections are accepted, nothing answers): concurrent requests each
+        # get a 503 within about the URL's timeout (2 s), not one timeout per request queued before it.
+        redis.proc.send_signal(signal.SIGSTOP)
+        results = []
+
+        def one():
+            started = time.time()
+            st, r = ask(s.port, "Hello")
+            results.append((st, time.time() - started, r))
+
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        started = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        took = time.time() - started
+        redis.proc.send_signal(signal.SIGCONT)
+        assert len(results) == 4 and all(st == 503 for st, _, _ in results), f"stalled Redis: {[(st, r) for st, _, r in results]}"
+        assert took < 4, f"4 requests on a stalled Redis took {took:.1f}s"
+        until_served("after Redis resumed")
+        print(f"ok down: 503 state_unavailable while Redis is down or stalled (4 concurrent requests in {took:.1f}s), "
+              "the same chain served once it is back")
     finally:
         s.kill()
         redis.close()
