@@ -52,11 +52,14 @@ import Testing
         let path = dir + "/workbench.sqlite"
         do {
             // A file as chatbench wrote it before version 7, with two turns that took the same number.
+            // (Rows written with SQL: today's store reads columns a file this old does not have yet.)
             let old = try Database.open(path: path, migrations: WorkbenchStore.migrations.filter { $0.version <= 6 })
-            let store = WorkbenchStore(database: old)
-            let s = try store.createSession(name: "s", mode: .chain, backend: "offline", model: "m")
-            let other = try store.createSession(name: "t", mode: .chain, backend: "offline", model: "m")
-            for (session, number, response) in [(s.id, 1, "r1"), (s.id, 2, "r2a"), (s.id, 2, "r2b"), (s.id, 3, "r3"), (other.id, 1, "o1")] {
+            for (id, name) in [(1, "s"), (2, "t")] {
+                try old.execute("INSERT INTO sessions(id, name, mode, backend, model, created_at, updated_at) VALUES (?, ?, 'chain', 'offline', 'm', 0, 0)",
+                                [.integer(Int64(id)), .text(name)])
+            }
+            let (sID, otherID): (Int64, Int64) = (1, 2)
+            for (session, number, response) in [(sID, 1, "r1"), (sID, 2, "r2a"), (sID, 2, "r2b"), (sID, 3, "r3"), (otherID, 1, "o1")] {
                 try old.execute("""
                     INSERT INTO turns(session_id, number, mode, backend, model, response_id, items_sent, request_bytes, status, created_at)
                     VALUES (?, ?, 'chain', 'offline', 'm', ?, 1, 10, 'completed', 0)

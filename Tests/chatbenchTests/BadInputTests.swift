@@ -101,7 +101,7 @@ import Testing
     }
 
     @Test func aReallyFullDiskSaysSoAndKeepsWhatWasWritten() async throws {
-        try await withTmpfs(size: "1200k") { dir in
+        try await withTmpfs(size: "2400k") { dir in
             let home = dir + "/home"
             var lastOK = -1
             var failure = ""
