@@ -67,10 +67,10 @@ enum ServeCommand {
         }
         /// The state: Redis when given, else the SQLite file.
         func open(_ path: String, _ answerer: Answerer?) throws -> OfflineBackend {
-            do {
-                if let redis { return try OfflineBackend(redis: redis, answerer: answerer, settings: settings) }
-            } catch let e as APIError {
-                throw ConfigurationError("--state \(redis!.redacted): \(e.message)")
+            if let redis {
+                do { return try OfflineBackend(redis: redis, answerer: answerer, settings: settings) } catch let e as APIError {
+                    throw ConfigurationError("--state \(redis.redacted): \(e.message)")
+                }
             }
             return try OfflineBackend(path: path, answerer: answerer, settings: settings)
         }
