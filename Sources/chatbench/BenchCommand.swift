@@ -24,7 +24,8 @@ enum BenchCommand {
             Engine: offline_turn_ms_depth10 / _depth10k, session_add_100k_ms, session_get50_ms (1,000,000-item
             table), redis_session_add_100k_ms / redis_session_get50_ms (the same on Redis: $CHATBENCH_REDIS_URL,
             else a private redis-server), browser_open_ms_10k_sessions / browser_filter_ms_10k_sessions, sse_mb_per_s (50 MB
-            stream), serve_rps / serve_p99_ms (8 keep-alive clients on loopback), serve_p99_ms_hostile /
+            stream), serve_rps / serve_p99_ms (8 keep-alive clients on loopback), serve_rps_redis /
+            serve_p99_ms_redis (the same with the server's state in Redis), serve_p99_ms_hostile /
             serve_rss_growth_mb_hostile (the same 8 clients beside 1,000 idle keep-alive connections and 3
             clients that pipeline streamed requests and never read).
             Build with -c release for figures worth quoting: swift run -c release chatbench bench
@@ -166,6 +167,10 @@ enum BenchCommand {
             let (rps, p99) = try serve(reps: quick ? 2 : 5, tmp: tmp)
             add("serve_rps", "req/s", rps)
             add("serve_p99_ms", "ms", p99)
+        }
+        if wanted("serve_rps_redis", "serve_p99_ms_redis"), let (rps, p99) = try serveRedis(reps: quick ? 2 : 5, tmp: tmp, environment: inv.environment) {
+            add("serve_rps_redis", "req/s", rps)
+            add("serve_p99_ms_redis", "ms", p99)
         }
         if wanted("serve_p99_ms_hostile", "serve_rss_growth_mb_hostile") {
             let (p99, rss) = try serveHostile(reps: quick ? 1 : 3, tmp: tmp)

@@ -6,8 +6,8 @@ import Foundation
 extension BenchCommand {
     /// `chatbench serve` on loopback: 8 keep-alive clients × 250 non-streamed creates (fresh
     /// conversations, no chain), requests per second and the 99th-percentile latency.
-    static func serve(reps: Int, tmp: String) throws -> ([Double], [Double]) {
-        let backend = try OfflineBackend(path: tmp + "/serve.sqlite")
+    static func serve(reps: Int, tmp: String, backend given: OfflineBackend? = nil) throws -> ([Double], [Double]) {
+        let backend = try given ?? OfflineBackend(path: tmp + "/serve.sqlite")
         let routes = OpenAIRoutes(backend: backend, apiKey: nil)
         let server = HTTPServer(host: "127.0.0.1", port: 0, log: nil, gate: LoopbackGuard.check, handler: { req, conn in routes.handle(req, conn) })
         try server.bind()
@@ -22,6 +22,26 @@ extension BenchCommand {
             p99Out.append(p99)
         }
         return (rpsOut, p99Out)
+    }
+
+    /// The same on `serve --state redis://…`: $CHATBENCH_REDIS_URL, else a private redis-server (nil:
+    /// neither, and the figures are left out).
+    static func serveRedis(reps: Int, tmp: String, environment: [String: String]) throws -> ([Double], [Double])? {
+        var server: Process?
+        defer { if let p = server { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        var url: RedisURL
+        if let given = environment["CHATBENCH_REDIS_URL"], !given.isEmpty {
+            url = try RedisURL(parsing: given)
+        } else {
+            guard let (p, u) = try startRedis(tmp: tmp) else {
+                CLI.printError("bench: serve_rps_redis left out: redis-server is not installed and CHATBENCH_REDIS_URL is not set")
+                return nil
+            }
+            server = p
+            url = u
+        }
+        url.keyPrefix = "chatbench-bench-serve-\(UUID().uuidString.prefix(8))"
+        return try serve(reps: reps, tmp: tmp, backend: try OfflineBackend(redis: url))
     }
 
     /// 8 keep-alive clients × 250 requests: requests per second and the 99th-percentile latency (ms).

@@ -17,6 +17,7 @@ enum ServeCommand {
             FlagSpec("--quiet", nil, "no access log"),
             FlagSpec("--context-window", "TOKENS", "the model's context window (default: the price table's max_input_tokens for gpt-4.1-mini; also CHATBENCH_CONTEXT_WINDOW)"),
             FlagSpec("--cache-retention", "SECONDS", "how long an in_memory prompt-cache entry lives unused (default 300; also CHATBENCH_CACHE_RETENTION)"),
+            FlagSpec("--state", "URL", "keep the server's state in Redis (redis://[:PASSWORD@]host:port/db; password also CHATBENCH_REDIS_PASSWORD), shared by every serve on it"),
             FlagSpec("--upstream", "URL", "gateway: answer turns with this Chat Completions server (e.g. http://127.0.0.1:11434/v1)"),
             FlagSpec("--upstream-key-env", "NAME", "gateway: the upstream's key is in environment variable NAME"),
             FlagSpec("--upstream-model", "MODEL", "gateway: always ask the upstream for MODEL (default: the request's model)"),
@@ -32,6 +33,9 @@ enum ServeCommand {
             With --upstream it is a gateway: the same Responses and Conversations state (in
             gateway-server.sqlite), each turn answered by sending the rebuilt context to the upstream's
             /v1/chat/completions (streamed). Upstream errors come back as Responses errors.
+            With --state redis://host:port/db the responses, conversations, prompt cache and sealing secret live
+            in Redis (keys under chatbench:server:, or the URL's ?key_prefix=), so several serve processes on
+            one Redis continue each other's chains. While Redis cannot be reached, requests get a 503.
             """,
         run: { try run($0) })
 
@@ -61,6 +65,20 @@ enum ServeCommand {
             guard let v = Double(r), v.isFinite, (0...86_400).contains(v) else { throw ConfigurationError("--cache-retention takes a number of seconds from 0 to 86400") }
             settings.cache.inMemoryRetention = v
         }
+        var redis: RedisURL?
+        if let state = inv.value("--state") {
+            guard RedisURL.isRedis(state) else { throw ConfigurationError("--state takes a redis://host:port/db URL") }
+            redis = try RedisURL(parsing: state)
+        }
+        /// The state: Redis when given, else the SQLite file.
+        func open(_ path: String, _ answerer: Answerer?) throws -> OfflineBackend {
+            if let redis {
+                do { return try OfflineBackend(redis: redis, answerer: answerer, settings: settings) } catch let e as APIError {
+                    throw ConfigurationError("--state \(redis.redacted): \(e.message)")
+                }
+            }
+            return try OfflineBackend(path: path, answerer: answerer, settings: settings)
+        }
         let backend: OfflineBackend
         var what = "offline model"
         if let upstream = inv.value("--upstream") {
@@ -73,13 +91,13 @@ enum ServeCommand {
             }
             let config = try ChatCompletionsAnswerer.config(upstream: upstream, key: key, environment: inv.environment)
             let answerer = ChatCompletionsAnswerer(config: config, model: inv.value("--upstream-model"))
-            backend = try OfflineBackend(path: paths.gatewayServerDatabase, answerer: answerer, settings: settings)
+            backend = try open(paths.gatewayServerDatabase, answerer)
             what = "gateway to chat completions at \(answerer.host)"
         } else {
             if inv.value("--upstream-key-env") != nil || inv.value("--upstream-model") != nil {
                 throw ConfigurationError("--upstream-key-env and --upstream-model need --upstream URL")
             }
-            backend = try OfflineBackend(path: paths.offlineServerDatabase, settings: settings)
+            backend = try open(paths.offlineServerDatabase, nil)
         }
         let routes = OpenAIRoutes(backend: backend, apiKey: key)
         let log: (@Sendable (String) -> Void)? = inv.has("--quiet") ? nil : { @Sendable line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
@@ -94,7 +112,8 @@ enum ServeCommand {
         raiseDescriptorLimit(to: options.maxConnections + 64)
         let server = HTTPServer(host: host, port: port, options: options, log: log, gate: gate, handler: { req, conn in routes.handle(req, conn) })
         try server.bind()
-        print("chatbench serve: listening on http://\(host):\(server.port)/v1 (\(what); \(key == nil ? "no auth" : "bearer key required"))")
+        let stateNote = redis.map { "; state in \($0.redacted)" } ?? ""
+        print("chatbench serve: listening on http://\(host):\(server.port)/v1 (\(what); \(key == nil ? "no auth" : "bearer key required")\(stateNote))")
         fflush(nil)
         server.serve()
         return 0

@@ -22,13 +22,15 @@ import Testing
         }
     }
 
-    func backend(_ r: Recorder) throws -> OfflineBackend {
-        try OfflineBackend(path: NSTemporaryDirectory() + "gw-\(UUID().uuidString).sqlite", answerer: r)
+    func backend(_ rig: StateRig, _ r: Recorder) throws -> OfflineBackend {
+        try rig.backend(answerer: r)
     }
 
-    @Test func aChainThatBeganInAConversationCarriesTheConversationsItems() async throws {
+    @Test(arguments: ServerStateKind.allCases) func aChainThatBeganInAConversationCarriesTheConversationsItems(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
         let r = Recorder()
-        let b = try backend(r)
+        let b = try backend(rig, r)
         let conv = try await b.createConversation(items: [.userText("one")], metadata: [:])
         let inConv = try await b.createResponse(CreateResponseRequest(input: .text("two"), conversation: conv.id))
         #expect(inConv.outputText == "saw 2" && inConv.usage?.cachedTokens == 3 && inConv.usage?.input_tokens == 7)
@@ -37,9 +39,11 @@ import Testing
         #expect(r.contexts.last == ["one", "two", "saw 2", "three", "saw 4", "four"])
     }
 
-    @Test func onlyTheCurrentRequestsInstructionsReachTheAnswerer() async throws {
+    @Test(arguments: ServerStateKind.allCases) func onlyTheCurrentRequestsInstructionsReachTheAnswerer(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
         let r = Recorder()
-        let b = try backend(r)
+        let b = try backend(rig, r)
         let first = try await b.createResponse(CreateResponseRequest(input: .text("a"), instructions: "Be brief."))
         _ = try await b.createResponse(CreateResponseRequest(input: .text("b"), instructions: "Be kind.", previousResponseID: first.id))
         _ = try await b.createResponse(CreateResponseRequest(input: .text("c"), previousResponseID: first.id))
@@ -47,9 +51,11 @@ import Testing
         #expect(r.contexts.last == ["a", "saw 1", "c"])
     }
 
-    @Test func theStateRulesAreTheOfflineBackends() async throws {
+    @Test(arguments: ServerStateKind.allCases) func theStateRulesAreTheOfflineBackends(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
         let r = Recorder()
-        let b = try backend(r)
+        let b = try backend(rig, r)
         let hidden = try await b.createResponse(CreateResponseRequest(input: .text("secret"), store: false))
         await #expect(throws: APIError.self) { try await b.createResponse(CreateResponseRequest(input: .text("x"), previousResponseID: hidden.id)) }
         let a = try await b.createResponse(CreateResponseRequest(input: .text("a")))
@@ -65,12 +71,23 @@ import Testing
         #expect(usage.input_tokens == Int.max && usage.output_tokens == Int.max && usage.cachedTokens == 0 && usage.total_tokens == Int.max)
     }
 
-    /// A chain 10,000 responses deep (written straight into the state file) still rebuilds in one query,
-    /// oldest first.
-    @Test func aTenThousandDeepChainRebuildsInOrder() async throws {
+    /// A chain 10,000 responses deep (written straight into the state) still rebuilds in one query (one
+    /// script in Redis), oldest first.
+    @Test(arguments: ServerStateKind.allCases) func aTenThousandDeepChainRebuildsInOrder(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
         let r = Recorder()
-        let b = try backend(r)
-        try b.db.transaction {
+        let b = try backend(rig, r)
+        if let c = rig.client {
+            var commands: [[String]] = []
+            for i in 1...10_000 {
+                commands.append(["HSET", "\(rig.prefix):r:resp_\(i)", "prev", i == 1 ? "" : "resp_\(i - 1)", "stored", "1", "deleted", "0",
+                                 "depth", String(i), "ctx", "0", "state", "", "body", "{}"])
+                commands.append(["RPUSH", "\(rig.prefix):ri:resp_\(i)", Item.userText("q\(i)").jsonString()])
+                commands.append(["RPUSH", "\(rig.prefix):ro:resp_\(i)", Item.userText("a\(i)").jsonString()])
+            }
+            _ = try c.pipeline(commands)
+        } else { try b.db.transaction {
             for i in 1...10_000 {
                 try b.db.execute("""
                     INSERT INTO responses(id, previous_response_id, stored, depth, context_tokens, model_state, created_at, body)
@@ -81,7 +98,7 @@ import Testing
                                      [.text("resp_\(i)"), .text(kind), .text(Item.userText(text).jsonString())])
                 }
             }
-        }
+        } }
         let last = try await b.createResponse(CreateResponseRequest(input: .text("next"), previousResponseID: "resp_10000"))
         let context = try #require(r.contexts.last)
         #expect(context.count == 20_001 && context.prefix(3) == ["q1", "a1", "q2"] && context.suffix(2) == ["a10000", "next"])

@@ -52,14 +52,13 @@ import Testing
         let path = dir + "/workbench.sqlite"
         do {
             // A file as chatbench wrote it before version 7, with two turns that took the same number.
+            // (Rows written with SQL: today's store reads columns a file this old does not have yet.)
             let old = try Database.open(path: path, migrations: WorkbenchStore.migrations.filter { $0.version <= 6 })
-            // Written with SQL of that version (today's store code reads columns it did not have).
-            for name in ["s", "t"] {
-                try old.execute("INSERT INTO sessions(name, mode, backend, model, policy, profile, created_at, updated_at) VALUES (?, 'chain', 'offline', 'm', 'all', 'default', 0, 0)",
-                                [.text(name)])
+            for (id, name) in [(1, "s"), (2, "t")] {
+                try old.execute("INSERT INTO sessions(id, name, mode, backend, model, created_at, updated_at) VALUES (?, ?, 'chain', 'offline', 'm', 0, 0)",
+                                [.integer(Int64(id)), .text(name)])
             }
-            let sID = try old.query("SELECT id FROM sessions WHERE name = 's'")[0][0].int64 ?? 0
-            let otherID = try old.query("SELECT id FROM sessions WHERE name = 't'")[0][0].int64 ?? 0
+            let (sID, otherID): (Int64, Int64) = (1, 2)
             for (session, number, response) in [(sID, 1, "r1"), (sID, 2, "r2a"), (sID, 2, "r2b"), (sID, 3, "r3"), (otherID, 1, "o1")] {
                 try old.execute("""
                     INSERT INTO turns(session_id, number, mode, backend, model, response_id, items_sent, request_bytes, status, created_at)

@@ -24,8 +24,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
 
     /// A response being streamed when the one it chains from is deleted (by another request or process)
     /// is broken too: chaining from it fails, as from any response after a deleted one.
-    @Test func aResponseFinishedAfterItsPredecessorWasDeletedIsBroken() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func aResponseFinishedAfterItsPredecessorWasDeletedIsBroken(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let r1 = try await ask(b, "My name is Priya.")
         let pending = try b.lockedPrepare(CreateResponseRequest(model: "m", input: .text("I live in Lisbon."), previousResponseID: r1.id))
         _ = try await b.deleteResponse(id: r1.id)
@@ -33,13 +35,13 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         await expectAPIError(status: 400, code: "previous_response_not_found") { _ = try await self.ask(b, "Where do I live?", after: pending.response.id) }
     }
 
-    @Test func threeTurnChainRecallsTurnOneAlsoAfterReopening() async throws {
-        let dir = TempDir()
-        let path = dir.file("offline-server.sqlite")
+    @Test(arguments: ServerStateKind.allCases) func threeTurnChainRecallsTurnOneAlsoAfterReopening(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state, file: true) else { return }
+        defer { rig.close() }
         var r3Text = ""
         var r2ID = ""
         do {
-            let b = try OfflineBackend(path: path)
+            let b = try rig.backend()
             let r1 = try await ask(b, "Hi, my name is Priya and my favourite food is pastel de nata.")
             let r2 = try await ask(b, "I'm moving to Lisbon.", after: r1.id)
             let r3 = try await ask(b, "What's my favourite food?", after: r2.id)
@@ -49,23 +51,27 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
             #expect(r3.model == "offline-model")
         }
         #expect(r3Text.contains("pastel de nata"))
-        // A new backend instance on the same file: the server's state survived the restart.
-        let b2 = try OfflineBackend(path: path)
+        // A new backend instance on the same state: the server's state survived the restart.
+        let b2 = try rig.backend()
         let r4 = try await ask(b2, "What is my name, and where am I moving?", after: r2ID)
         #expect(r4.outputText.contains("Priya"))
         let r5 = try await ask(b2, "Where am I moving?", after: r2ID)
         #expect(r5.outputText.contains("Lisbon"))
     }
 
-    @Test func aNewRequestKnowsNothing() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func aNewRequestKnowsNothing(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         _ = try await ask(b, "My name is Priya.")
         let fresh = try await ask(b, "What's my name?")
         #expect(fresh.outputText.contains("don't know your name"))
     }
 
-    @Test func instructionsAreNotCarriedOver() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func instructionsAreNotCarriedOver(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let r1 = try await ask(b, "Hello", instructions: "Known facts: My name is Priya.")
         #expect(r1.instructions == .string("Known facts: My name is Priya."))
         let r2 = try await ask(b, "What's my name?", after: r1.id, instructions: "Known facts: My name is Priya.")
@@ -75,8 +81,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         #expect(r3.instructions == nil)
     }
 
-    @Test func bothIDsIsAnError() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func bothIDsIsAnError(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let r1 = try await ask(b, "hi")
         let conv = try await b.createConversation(items: [], metadata: [:])
         await expectAPIError(status: 400) {
@@ -85,8 +93,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         await expectAPIError(status: 400, param: "input") { _ = try await b.createResponse(CreateResponseRequest(model: "m")) }
     }
 
-    @Test func unknownIDsGiveTheDocumentedErrors() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func unknownIDsGiveTheDocumentedErrors(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         await expectAPIError(status: 400, code: "previous_response_not_found", param: "previous_response_id") {
             _ = try await ask(b, "x", after: "resp_doesnotexist")
         }
@@ -98,8 +108,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         }
     }
 
-    @Test func storeFalseCanBeNeitherRetrievedNorChained() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func storeFalseCanBeNeitherRetrievedNorChained(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let r = try await ask(b, "My name is Priya.", store: false)
         #expect(r.store == false)
         await expectAPIError(status: 404) { _ = try await b.retrieveResponse(id: r.id) }
@@ -108,8 +120,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         #expect(try await b.retrieveResponse(id: stored.id) == stored)
     }
 
-    @Test func deletingAResponseMidChainBreaksLaterChainedRequests() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func deletingAResponseMidChainBreaksLaterChainedRequests(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let r1 = try await ask(b, "My name is Priya.")
         let r2 = try await ask(b, "I live in Porto.", after: r1.id)
         let r3 = try await ask(b, "I have a cat named Miso.", after: r2.id)
@@ -123,8 +137,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         #expect(try await ask(b, "What's my name?", after: r1.id).outputText.contains("Priya"))
     }
 
-    @Test func usageBillsTheWholeRebuiltContext() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func usageBillsTheWholeRebuiltContext(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let r1 = try await ask(b, "My name is Priya.")
         let r2 = try await ask(b, "Where do I live?", after: r1.id, instructions: "Be brief.")
         let expected = TokenEstimator.tokens(instructions: "Be brief.")
@@ -135,23 +151,27 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         #expect(r1.usage!.input_tokens < r2.usage!.input_tokens)
     }
 
-    @Test func aChainedTurnReadsTheSnapshotNotTheChain() async throws {
+    @Test(arguments: ServerStateKind.allCases) func aChainedTurnReadsTheSnapshotNotTheChain(_ state: ServerStateKind) async throws {
         // Remove the stored items of the first turn behind the server's back: a server that walked the
         // chain per turn would lose the name; one that keeps a snapshot per response still knows it.
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let r1 = try await ask(b, "My name is Priya.")
         var last = r1.id
         for i in 0..<20 { last = try await ask(b, "Message \(i).", after: last).id }
-        try b.db.execute("DELETE FROM response_items WHERE response_id = ?", [.text(r1.id)])
+        try rig.removeItems(of: b, r1.id)
         let r = try await ask(b, "What's my name?", after: last)
         #expect(r.outputText.contains("Priya"))
         #expect(r.outputText.contains("Priya"))
-        let depth = try b.db.query("SELECT depth FROM responses WHERE id = ?", [.text(r.id)])[0][0].int
+        let depth = try rig.depth(of: b, r.id)
         #expect(depth == 22)
     }
 
-    @Test func inputItemsListTheResponsesOwnInput() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func inputItemsListTheResponsesOwnInput(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let r = try await b.createResponse(CreateResponseRequest(input: .items([.userText("one"), .userText("two"), .userText("three")])))
         let desc = try await b.listInputItems(responseID: r.id, query: ListQuery())
         #expect(desc.data.map(\.text) == ["three", "two", "one"])
@@ -162,8 +182,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         #expect(page2.data.map(\.text) == ["three"] && !page2.has_more)
     }
 
-    @Test func streamingEmitsTheRealEventSequence() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func streamingEmitsTheRealEventSequence(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         var events: [ResponseStreamEvent] = []
         for try await e in b.streamResponse(CreateResponseRequest(input: .text("My name is Priya and I'm moving to Lisbon."), stream: true)) {
             events.append(e)
@@ -181,8 +203,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         #expect(try await b.retrieveResponse(id: final.id).outputText == final.outputText)
     }
 
-    @Test func aCancelledStreamStoresNothing() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel(), streamDelay: .milliseconds(20))
+    @Test(arguments: ServerStateKind.allCases) func aCancelledStreamStoresNothing(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend(streamDelay: .milliseconds(20))
         let conv = try await b.createConversation(items: [], metadata: [:])
         var seenID: String?
         for try await e in b.streamResponse(CreateResponseRequest(input: .text("I have a cat named Miso and a dog named Rex."), conversation: conv.id, stream: true)) {
@@ -195,8 +219,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         #expect(try await b.listConversationItems(conversationID: conv.id, query: ListQuery()).data.isEmpty)
     }
 
-    @Test func conversationsPrependTheirItemsAndAppendTheTurn() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func conversationsPrependTheirItemsAndAppendTheTurn(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let conv = try await b.createConversation(items: [.message(Message(type: "message", role: "user", content: .text("My name is Priya.")))],
                                                   metadata: ["topic": "demo"])
         #expect(conv.id.hasPrefix("conv_") && conv.metadata == ["topic": "demo"])
@@ -214,8 +240,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         #expect(r2.usage!.input_tokens < r3.usage!.input_tokens)
     }
 
-    @Test func conversationItemLimitsMetadataAndPaging() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func conversationItemLimitsMetadataAndPaging(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let many = (0..<21).map { Item.userText("m\($0)") }
         await expectAPIError(status: 400, param: "items") { _ = try await b.createConversation(items: many, metadata: [:]) }
         let tooMuchMeta = Dictionary(uniqueKeysWithValues: (0..<17).map { ("k\($0)", "v") })
@@ -253,8 +281,10 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         #expect(try await b.listConversationItems(conversationID: conv.id, query: ListQuery(limit: 100)).data.count == 21)
     }
 
-    @Test func conversationUpdateAndDeleteKeepsItems() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func conversationUpdateAndDeleteKeepsItems(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let conv = try await b.createConversation(items: [.userText("I'm Ana.")], metadata: ["topic": "demo"])
         let updated = try await b.updateConversation(id: conv.id, metadata: ["topic": "project-x"])
         #expect(updated.metadata == ["topic": "project-x"])
@@ -262,11 +292,13 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         let del = try await b.deleteConversation(id: conv.id)
         #expect(del == DeletedObject(id: conv.id, object: "conversation.deleted", deleted: true))
         await expectAPIError(status: 404) { _ = try await b.getConversation(id: conv.id) }
-        #expect(try b.db.query("SELECT count(*) FROM conversation_items WHERE conversation_id = ?", [.text(conv.id)])[0][0] == .integer(1))
+        #expect(try rig.storedItemCount(of: b, conversation: conv.id) == 1)
     }
 
-    @Test func deletingAConversationItemRebuildsItsMemory() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func deletingAConversationItemRebuildsItsMemory(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let conv = try await b.createConversation(items: [.userText("My name is Priya."), .userText("I live in Porto.")], metadata: [:])
         let items = try await b.listConversationItems(conversationID: conv.id, query: ListQuery(order: "asc"))
         _ = try await b.deleteConversationItem(conversationID: conv.id, itemID: items.data[0].id!)

@@ -80,8 +80,10 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         return try await b.createResponse(r)
     }
 
-    @Test func aChainCompactsWhenItsInputCrossesTheThresholdAndStillRemembers() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func aChainCompactsWhenItsInputCrossesTheThresholdAndStillRemembers(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         var r = try await ask(b, "My name is Priya and I live in Lisbon.", threshold: 1000)
         var compactedAt: Response?
         for i in 0..<20 {
@@ -100,8 +102,10 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         #expect(next.outputText.contains("Priya") && next.outputText.contains("Lisbon"), "\(next.outputText)")
     }
 
-    @Test func aTriggerCompactsNowAndMustBeTheLastItem() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func aTriggerCompactsNowAndMustBeTheLastItem(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let r1 = try await ask(b, "My name is Priya.")
         let r2 = try await ask(b, "I have a cat named Miso.", after: r1.id, trigger: true)
         #expect(r2.output.map(\.type) == ["compaction", "message"])
@@ -119,9 +123,11 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         }
     }
 
-    @Test func compactionItemsFromAnotherServerOrChangedAreRefused() async throws {
-        let mine = try OfflineBackend(inMemoryWith: OfflineModel())
-        let other = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func compactionItemsFromAnotherServerOrChangedAreRefused(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state), let otherRig = try StateRig.make(state) else { return }
+        defer { rig.close(); otherRig.close() }
+        let mine = try rig.backend()
+        let other = try otherRig.backend()
         let r = try await ask(other, "My name is Priya.", trigger: true)
         let foreign = r.output[0]
         await expectAPIError(status: 400, code: "invalid_encrypted_content", param: "input") {
@@ -139,8 +145,10 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         }
     }
 
-    @Test func theCompactEndpointReturnsUserMessagesThenOneItemThatTheNextTurnReads() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func theCompactEndpointReturnsUserMessagesThenOneItemThatTheNextTurnReads(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let r1 = try await ask(b, "My name is Priya.")
         let r2 = try await ask(b, "I'm a nurse.", after: r1.id)
         let compacted = try await b.compactResponse(CreateResponseRequest(model: "gpt-4.1", previousResponseID: r2.id))
@@ -156,8 +164,10 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         #expect(fromInput.output.map(\.type) == ["message", "compaction"])
     }
 
-    @Test func aStreamCarriesTheCompactionItemFirst() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func aStreamCarriesTheCompactionItemFirst(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         var req = CreateResponseRequest(model: "m", input: .items([.userText("My name is Priya."), .opaque(.object(["type": .string("compaction_trigger")]))]))
         req.stream = true
         var added: [(Int, String)] = []
@@ -171,8 +181,10 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         #expect(completed?.output.map(\.type) == ["compaction", "message"])
     }
 
-    @Test func aConversationCompactsAndKeepsEveryItemListed() async throws {
-        let b = try OfflineBackend(inMemoryWith: OfflineModel())
+    @Test(arguments: ServerStateKind.allCases) func aConversationCompactsAndKeepsEveryItemListed(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try rig.backend()
         let conv = try await b.createConversation(items: [], metadata: [:])
         _ = try await ask(b, "My name is Priya. " + filler(300), conversation: conv.id)
         let big = try await ask(b, filler(300, 3), conversation: conv.id)
@@ -187,8 +199,8 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
 }
 
 @Suite struct TruncationTests {
-    func backend(window: Int) throws -> OfflineBackend {
-        try OfflineBackend(inMemoryWith: OfflineModel(), settings: .init(contextWindow: window))
+    func backend(_ rig: StateRig, window: Int) throws -> OfflineBackend {
+        try rig.backend(settings: .init(contextWindow: window))
     }
     func ask(_ b: OfflineBackend, _ text: String, after prev: String? = nil, auto: Bool, conversation: String? = nil) async throws -> Response {
         var r = CreateResponseRequest(model: "m", input: .text(text), previousResponseID: prev, conversation: conversation)
@@ -196,8 +208,10 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         return try await b.createResponse(r)
     }
 
-    @Test func disabledRefusesAnInputOverTheWindow() async throws {
-        let b = try backend(window: 300)
+    @Test(arguments: ServerStateKind.allCases) func disabledRefusesAnInputOverTheWindow(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try backend(rig, window: 300)
         var r = try await ask(b, "My name is Priya.", auto: false)
         await expectAPIError(status: 400, code: "context_length_exceeded", param: "input") {
             for i in 0..<10 { r = try await self.ask(b, filler(60, i), after: r.id, auto: false) }
@@ -209,8 +223,10 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         }
     }
 
-    @Test func autoDropsTheOldestItemsAndTheModelForgetsThem() async throws {
-        let b = try backend(window: 300)
+    @Test(arguments: ServerStateKind.allCases) func autoDropsTheOldestItemsAndTheModelForgetsThem(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try backend(rig, window: 300)
         var r = try await ask(b, "My name is Priya.", auto: true)
         for i in 0..<6 { r = try await ask(b, filler(40, i), after: r.id, auto: true) }
         r = try await ask(b, "I live in Lisbon.", after: r.id, auto: true)
@@ -225,8 +241,10 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         #expect(more.outputText.contains("Lisbon") && (more.usage?.input_tokens ?? 0) <= 300)
     }
 
-    @Test func aConversationIsTruncatedButKeepsItsItems() async throws {
-        let b = try backend(window: 250)
+    @Test(arguments: ServerStateKind.allCases) func aConversationIsTruncatedButKeepsItsItems(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try backend(rig, window: 250)
         let conv = try await b.createConversation(items: [], metadata: [:])
         _ = try await ask(b, "My name is Priya.", auto: true, conversation: conv.id)
         for i in 0..<6 { _ = try await ask(b, filler(40, i), auto: true, conversation: conv.id) }
@@ -239,8 +257,8 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
 }
 
 @Suite struct PromptCacheTests {
-    func backend(_ clock: TestClock, retention: Double = 300) throws -> OfflineBackend {
-        try OfflineBackend(inMemoryWith: OfflineModel(), settings: .init(cache: PromptCachePolicy(inMemoryRetention: retention)), clock: clock.read)
+    func backend(_ rig: StateRig, _ clock: TestClock, retention: Double = 300) throws -> OfflineBackend {
+        try rig.backend(settings: .init(cache: PromptCachePolicy(inMemoryRetention: retention)), clock: clock.read)
     }
     func send(_ b: OfflineBackend, _ items: [Item], after prev: String? = nil, key: String? = nil, retention: String? = nil) async throws -> Response {
         var r = CreateResponseRequest(model: "m", input: .items(items), previousResponseID: prev)
@@ -250,15 +268,19 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
     }
     func cached(_ r: Response) -> Int { r.usage?.input_tokens_details?.cached_tokens ?? -1 }
 
-    @Test func promptsUnder1024TokensAreNeverCached() async throws {
-        let b = try backend(TestClock())
+    @Test(arguments: ServerStateKind.allCases) func promptsUnder1024TokensAreNeverCached(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try backend(rig, TestClock())
         let first = try await send(b, [.userText(filler(900))])
         let again = try await send(b, [.userText(filler(900))])
         #expect(first.usage!.input_tokens < 1024 && cached(again) == 0)
     }
 
-    @Test func aChainHitsItsParentsPromptInWhole128TokenBlocks() async throws {
-        let b = try backend(TestClock())
+    @Test(arguments: ServerStateKind.allCases) func aChainHitsItsParentsPromptInWhole128TokenBlocks(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try backend(rig, TestClock())
         let r1 = try await send(b, [.userText("My name is Priya. " + filler(1500))])
         #expect(cached(r1) == 0)
         let r2 = try await send(b, [.userText("What's my name?")], after: r1.id)
@@ -269,8 +291,10 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         #expect(cached(r3) == r2.usage!.input_tokens / 128 * 128)
     }
 
-    @Test func aHitEndsAtTheFirstDifference() async throws {
-        let b = try backend(TestClock())
+    @Test(arguments: ServerStateKind.allCases) func aHitEndsAtTheFirstDifference(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let b = try backend(rig, TestClock())
         let shared = Item.userText(filler(1100))
         _ = try await send(b, [shared, .userText("A" + filler(600, 1))])
         let other = try await send(b, [shared, .userText("B" + filler(600, 1))])
@@ -282,9 +306,11 @@ func filler(_ tokens: Int, _ seed: Int = 0) -> String {
         #expect(cached(slid) == 0)
     }
 
-    @Test func theKeySeparatesAndEntriesExpire() async throws {
+    @Test(arguments: ServerStateKind.allCases) func theKeySeparatesAndEntriesExpire(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
         let clock = TestClock()
-        let b = try backend(clock, retention: 60)
+        let b = try backend(rig, clock, retention: 60)
         let prompt: [Item] = [.userText(filler(1300))]
         _ = try await send(b, prompt, key: "alpha")
         #expect(cached(try await send(b, prompt, key: "beta")) == 0)

@@ -5,6 +5,8 @@ final class ServeProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
     let stderrPath: String
+    /// The line serve printed when it started listening.
+    let banner: String
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
     /// `stderr`: where its stderr goes (default: a file in `home`). `fdLimit`: start it under
@@ -39,6 +41,7 @@ final class ServeProcess: @unchecked Sendable {
             throw ConfigurationErrorForTests("serve did not start: '\(text)' \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
         }
         port = p
+        banner = text
     }
 
     convenience init(_ args: [String], home: TempHome, stderr: String? = nil, fdLimit: Int? = nil) throws {

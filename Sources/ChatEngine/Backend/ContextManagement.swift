@@ -86,13 +86,6 @@ extension OfflineBackend {
         ALTER TABLE conversations ADD COLUMN prompt_seq INTEGER NOT NULL DEFAULT 0;
         """)
 
-    static func loadSealer(_ db: Database, path: String) throws -> Sealer {
-        guard let secret = try db.query("SELECT secret FROM server_secret WHERE id = 1").first?["secret"].bytes, secret.count == 32 else {
-            throw StorageError(.corrupt, path: path, "the server's secret (which seals compaction items) is missing or damaged")
-        }
-        return Sealer(secret: secret)
-    }
-
     /// A new compaction item holding `summary`, sealed with this server's secret.
     func compactionItem(summary: String) -> Item {
         .opaque(.object(["id": .string(IDs.make("cmp")), "type": .string("compaction"), "encrypted_content": .string(sealer.seal(summary))]))

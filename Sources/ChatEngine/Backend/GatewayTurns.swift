@@ -34,7 +34,7 @@ extension OfflineBackend {
     func answeredCommit(_ p: Plan, id: String, text: String, itemID: String, usage: Usage?, answerer: Answerer, compaction: Item?) throws -> Prepared {
         let prepared = try finish(p, id: id, output: (compaction.map { [$0] } ?? []) + [.assistantMessage(id: itemID, text: text)], snapshot: "",
                                   modelName: answerer.model(for: p.request.model), usage: usage)
-        try locked { try db.transaction { try commit(prepared) } }
+        try locked { try state.atomically { try commit(prepared) } }
         return prepared
     }
 

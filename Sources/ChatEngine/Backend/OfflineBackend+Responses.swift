@@ -85,25 +85,20 @@ extension OfflineBackend {
         var p = Plan(request: request, input: input, snapshot: nil, tokensBefore: 0, depth: 1, conversationSeq: nil,
                      options: options, promptBase: PromptHasher(instructions: request.instructions))
         if let prev = request.previous_response_id {
-            guard let row = try db.query("""
-                    SELECT stored, deleted, broken_by, depth, context_tokens, model_state, start_depth, start_skip, prompt_state
-                    FROM responses WHERE id = ?
-                    """, [.text(prev)]).first,
-                  row["deleted"].int == 0, row["stored"].int == 1 || storeFalseChainable else {
+            guard let row = try state.responseRow(prev), !row.deleted, row.stored || storeFalseChainable else {
                 throw APIError.previousResponseNotFound(prev)
             }
-            if let broken = row["broken_by"].string {
+            if let broken = row.brokenBy {
                 throw APIError.previousResponseNotFound(prev, detail: "Response '\(broken)' earlier in its chain was deleted.")
             }
-            p.snapshot = row["model_state"].string
-            p.tokensBefore = row["context_tokens"].int ?? 0
-            p.depth = (row["depth"].int ?? 0) + 1
-            p.startDepth = row["start_depth"].int ?? 1
-            p.startSkip = row["start_skip"].int ?? 0
-            if let parent = PromptHasher.decoded(row["prompt_state"].string), parent.canContinue(under: request.instructions) {
+            p.snapshot = row.modelState
+            p.tokensBefore = row.contextTokens
+            p.depth = row.depth + 1
+            p.startDepth = row.startDepth
+            p.startSkip = row.startSkip
+            if let parent = PromptHasher.decoded(row.promptState), parent.canContinue(under: request.instructions) {
                 p.promptBase = parent
-                p.promptFeed = try db.query("SELECT data FROM response_items WHERE response_id = ? AND kind = 'output' ORDER BY position", [.text(prev)])
-                    .compactMap { Item.parse($0["data"].string ?? "") }
+                p.promptFeed = try state.items(of: prev, output: true)
             } else {
                 p.promptFeed = try contextItems(p).map(\.item)
             }
@@ -196,59 +191,9 @@ extension OfflineBackend {
 
     /// Stores a prepared response (and appends to its conversation) in one transaction.
     func commit(_ p: Prepared) throws {
-        let r = p.response
         // A store:false response is not kept (so it can be neither retrieved nor chained), unless
         // the backend was told to emulate servers that do keep them.
-        let keep = r.store != false || storeFalseChainable
-        try db.transaction {
-            if keep { try insertResponse(p) }
-            if let conv = r.conversation?.id {
-                guard try db.query("SELECT 1 FROM conversations WHERE id = ? AND deleted = 0", [.text(conv)]).first != nil else {
-                    throw APIError.notFound("Conversation with id '\(conv)' not found.", param: "conversation")
-                }
-                let lastSeq = try appendConversationItems(conv, p.input + p.output)
-                let lastInputSeq = lastSeq - p.output.count
-                var start = p.conversationStart == Plan.fromThisInput ? lastInputSeq - p.input.count + 1 : p.conversationStart
-                if p.compacted { start = lastInputSeq + 1 }
-                let unchanged = try db.query("SELECT state_seq FROM conversations WHERE id = ?", [.text(conv)]).first?["state_seq"].int == p.conversationStateSeq
-                if unchanged {
-                    try db.execute("""
-                        UPDATE conversations SET model_state = ?, state_seq = ?, context_tokens = ?, start_seq = coalesce(?, start_seq),
-                            prompt_state = ?, prompt_seq = ? WHERE id = ?
-                        """, [.text(p.snapshot), .integer(Int64(lastSeq)), .integer(Int64(p.contextTokens)), SQLValue(start),
-                              .text(p.prompt.encoded()), .integer(Int64(lastInputSeq)), .text(conv)])
-                } else {
-                    // Another request changed the conversation meanwhile: rebuild its memory on next use.
-                    try db.execute("UPDATE conversations SET model_state = NULL, prompt_state = NULL, start_seq = coalesce(?, start_seq) WHERE id = ?",
-                                   [SQLValue(start), .text(conv)])
-                }
-            }
-        }
-    }
-
-    private func insertResponse(_ p: Prepared) throws {
-        let r = p.response
-        try db.execute("""
-                INSERT INTO responses(id, previous_response_id, conversation_id, stored, depth, context_tokens, model_state, created_at, body,
-                                      start_depth, start_skip, prompt_state)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(r.id), SQLValue(r.previous_response_id), SQLValue(r.conversation?.id), .integer(r.store == false ? 0 : 1),
-                      .integer(Int64(p.depth)), .integer(Int64(p.contextTokens)), .text(p.snapshot), .double(r.created_at),
-                      .text(try WireJSON.encodeString(r)), .integer(Int64(p.startDepth)), .integer(Int64(p.startSkip)), .text(p.prompt.encoded())])
-        // The response it chains from may have been deleted while this one was computed or streamed
-        // (by another request, or another process sharing the file): then this one is broken too.
-        if let prev = r.previous_response_id {
-            try db.execute("""
-                UPDATE responses SET broken_by = (SELECT CASE WHEN deleted = 1 THEN id ELSE broken_by END FROM responses WHERE id = ?)
-                WHERE id = ?
-                """, [.text(prev), .text(r.id)])
-        }
-        for (kind, items) in [("input", p.input), ("output", p.output)] {
-            for (i, item) in items.enumerated() {
-                try db.execute("INSERT INTO response_items(response_id, kind, position, item_id, data) VALUES (?, ?, ?, ?, ?)",
-                               [.text(r.id), .text(kind), .integer(Int64(i)), SQLValue(item.id), .text(item.jsonString())])
-            }
-        }
+        try state.commit(p, keep: p.response.store != false || storeFalseChainable)
     }
 
     func lockedPrepare(_ request: CreateResponseRequest) throws -> Prepared {
@@ -260,7 +205,7 @@ extension OfflineBackend {
         // Read what it chains from and write the result in one transaction: another process on the
         // same file cannot change the chain or conversation in between.
         return try locked {
-            try db.transaction {
+            try state.atomically {
                 let p = try prepare(request)
                 try commit(p)
                 return p.response
@@ -269,34 +214,21 @@ extension OfflineBackend {
     }
 
 
-    private func storedResponseRow(_ id: String) throws -> Row {
-        guard let row = try db.query("SELECT stored, deleted, body FROM responses WHERE id = ?", [.text(id)]).first,
-              row["deleted"].int == 0, row["stored"].int == 1 else {
+    private func storedBody(_ id: String) throws -> String {
+        guard let body = try state.storedBody(id) else {
             throw APIError.notFound("Response with id '\(id)' not found.", param: "response_id")
         }
-        return row
+        return body
     }
 
     public func retrieveResponse(id: String) async throws -> Response {
-        try locked {
-            let row = try storedResponseRow(id)
-            return try WireJSON.decode(Response.self, from: row["body"].string ?? "{}")
-        }
+        try locked { try WireJSON.decode(Response.self, from: try storedBody(id)) }
     }
 
     public func deleteResponse(id: String) async throws -> DeletedObject {
         try locked {
-            _ = try storedResponseRow(id)
-            try db.transaction {
-                try db.execute("UPDATE responses SET deleted = 1, body = '{}', model_state = '' WHERE id = ?", [.text(id)])
-                try db.execute("DELETE FROM response_items WHERE response_id = ?", [.text(id)])
-                try db.execute("""
-                    UPDATE responses SET broken_by = coalesce(broken_by, ?1) WHERE id IN (
-                        WITH RECURSIVE later(id) AS (
-                            SELECT id FROM responses WHERE previous_response_id = ?1
-                            UNION ALL SELECT r.id FROM responses r JOIN later ON r.previous_response_id = later.id)
-                        SELECT id FROM later)
-                    """, [.text(id)])
+            guard try state.deleteResponse(id) else {
+                throw APIError.notFound("Response with id '\(id)' not found.", param: "response_id")
             }
             return DeletedObject(id: id, object: "response")
         }
@@ -305,11 +237,8 @@ extension OfflineBackend {
     public func listInputItems(responseID: String, query: ListQuery) async throws -> ItemList {
         try locked {
             try validate(query)
-            _ = try storedResponseRow(responseID)
-            let rows = try db.query("SELECT data FROM response_items WHERE response_id = ? AND kind = 'input' ORDER BY position",
-                                    [.text(responseID)])
-            let items = rows.compactMap { Item.parse($0["data"].string ?? "") }
-            return try Self.page(items, query)
+            _ = try storedBody(responseID)
+            return try Self.page(try state.items(of: responseID, output: false), query)
         }
     }
 

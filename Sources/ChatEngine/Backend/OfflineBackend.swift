@@ -22,7 +22,10 @@ import Foundation
 public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     public let info: BackendInfo
     public let model: TextModel
-    let db: Database
+    /// Where the server's state lives: SQLite (one file) or Redis (shared by several processes).
+    let state: any ServerState
+    /// The SQLite file's database (tests and tools that look inside it; never used with Redis).
+    var db: Database { (state as! SQLiteServerState).db }
     private let lock = NSLock()
     let streamDelay: Duration
     let storeFalseChainable: Bool
@@ -91,11 +94,32 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
 
     /// Opens (creating) the server state at `path`. `streamDelay` paces streamed words (0 in tests).
     /// With an `answerer` this is the gateway: the same state, each turn answered by the answerer.
-    public init(path: String, model: TextModel = OfflineModel(), streamDelay: Duration = .zero, storeFalseChainable: Bool = false,
-                answerer: Answerer? = nil, settings: ServerSettings = ServerSettings(),
-                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
-        db = try Database.open(path: path, migrations: Self.migrations)
-        sealer = try Self.loadSealer(db, path: path)
+    public convenience init(path: String, model: TextModel = OfflineModel(), streamDelay: Duration = .zero, storeFalseChainable: Bool = false,
+                            answerer: Answerer? = nil, settings: ServerSettings = ServerSettings(),
+                            clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+        try self.init(state: SQLiteServerState(path: path), model: model, streamDelay: streamDelay, storeFalseChainable: storeFalseChainable,
+                      answerer: answerer, settings: settings, clock: clock)
+    }
+
+    /// The server state in Redis (`serve --state redis://…`): every process given the same Redis
+    /// (and key prefix) serves the same responses, conversations, prompt cache and sealing secret.
+    public convenience init(redis url: RedisURL, model: TextModel = OfflineModel(), streamDelay: Duration = .zero, storeFalseChainable: Bool = false,
+                            answerer: Answerer? = nil, settings: ServerSettings = ServerSettings(),
+                            clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+        try self.init(state: RedisServerState(url: url), model: model, streamDelay: streamDelay, storeFalseChainable: storeFalseChainable,
+                      answerer: answerer, settings: settings, clock: clock)
+    }
+
+    public convenience init(inMemoryWith model: TextModel = OfflineModel(), streamDelay: Duration = .zero, settings: ServerSettings = ServerSettings(),
+                            clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+        try self.init(state: SQLiteServerState(inMemory: ()), model: model, streamDelay: streamDelay, settings: settings, clock: clock)
+    }
+
+    init(state: any ServerState, model: TextModel = OfflineModel(), streamDelay: Duration = .zero, storeFalseChainable: Bool = false,
+         answerer: Answerer? = nil, settings: ServerSettings = ServerSettings(),
+         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+        self.state = state
+        sealer = Sealer(secret: try state.secret())
         self.model = answerer.map { NoSnapshotModel(name: $0.model(for: nil)) } ?? model
         self.streamDelay = streamDelay
         self.storeFalseChainable = storeFalseChainable
@@ -107,20 +131,6 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
             ? BackendInfo(name: "offline", displayName: "offline backend", defaultModel: model.name, isOffline: true)
             : BackendInfo(name: "gateway", displayName: "gateway to " + ((answerer as? ChatCompletionsAnswerer).map { "chat completions at \($0.host)" } ?? "its answerer"),
                           defaultModel: answerer!.model(for: nil), isOffline: false)
-    }
-
-    public init(inMemoryWith model: TextModel = OfflineModel(), streamDelay: Duration = .zero, settings: ServerSettings = ServerSettings(),
-                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
-        db = try Database.inMemory(migrations: Self.migrations)
-        sealer = try Self.loadSealer(db, path: ":memory:")
-        contextWindow = settings.contextWindow
-        cachePolicy = settings.cache
-        self.clock = clock
-        self.model = model
-        self.streamDelay = streamDelay
-        storeFalseChainable = false
-        answerer = nil
-        info = BackendInfo(name: "offline", displayName: "offline backend", defaultModel: model.name, isOffline: true)
     }
 
     /// The emulated server's settings: its model's context window and its prompt cache's retention.

@@ -16,7 +16,7 @@ import Foundation
 ///   ended (kept with the parent) over the parent's output and the new input. It finds a cached prefix
 ///   at its parent's last block or at any block it adds; a shorter prefix kept alive only by another
 ///   branch of the chain is not looked for.
-/// - Entries live in the server's SQLite file, so every process serving that file shares them.
+/// - Entries live in the server's state (its SQLite file, or Redis), so every process serving it shares them.
 struct PromptHasher: Codable, Equatable {
     static let blockBytes = 512
     static let minimumTokens = 1024
@@ -126,22 +126,7 @@ extension OfflineBackend {
         let now = clock()
         var candidates = added
         if let base, base.blocks > 0 { candidates.append((base.blocks, base.last)) }
-        var best = 0
-        for chunk in stride(from: 0, to: candidates.count, by: 400) {
-            let part = candidates[chunk..<min(candidates.count, chunk + 400)]
-            let marks = part.map { _ in "?" }.joined(separator: ",")
-            let rows = try db.query("SELECT max(blocks) FROM prompt_cache WHERE cache_key = ? AND expires >= ? AND block IN (\(marks))",
-                                    [.text(key), .double(now)] + part.map { .text($0.1) })
-            best = max(best, rows.first?[0].int ?? 0)
-        }
-        let expires = now + cachePolicy.retention(for: request)
-        try db.execute("DELETE FROM prompt_cache WHERE expires < ?", [.double(now)])
-        for (blocks, name) in candidates {
-            try db.execute("""
-                INSERT INTO prompt_cache(cache_key, block, blocks, expires) VALUES (?, ?, ?, ?)
-                ON CONFLICT(cache_key, block) DO UPDATE SET expires = max(expires, excluded.expires)
-                """, [.text(key), .text(name), .integer(Int64(blocks)), .double(expires)])
-        }
+        let best = try state.cacheLookupAndTouch(key: key, candidates: candidates, now: now, expires: now + cachePolicy.retention(for: request))
         return min(inputTokens, best * PromptHasher.blockBytes / 4)
     }
 }

@@ -35,39 +35,28 @@ extension OfflineBackend {
     /// there), minus the first `startSkip` items of the response at `startDepth`. A chain that began
     /// in a conversation starts with that conversation's items up to its first response's output.
     func chainItems(endingAt last: String, startDepth: Int = 1, startSkip: Int = 0) throws -> [PlacedItem] {
-        let rows = try db.query("""
-            WITH RECURSIVE chain(id, prev, conv, depth) AS (
-                SELECT id, previous_response_id, conversation_id, depth FROM responses WHERE id = ?1
-                UNION ALL
-                SELECT r.id, r.previous_response_id, r.conversation_id, r.depth FROM responses r JOIN chain c ON r.id = c.prev
-                WHERE c.depth > ?2)
-            SELECT c.conv, c.depth, i.kind, i.item_id, i.data FROM chain c JOIN response_items i ON i.response_id = c.id
-            ORDER BY c.depth, i.kind, i.position
-            """, [.text(last), .integer(Int64(startDepth))])
+        let rows = try state.chainRows(endingAt: last, startDepth: startDepth)
         var items: [PlacedItem] = []
         var root: [PlacedItem] = []
         var rootConversation: String?
         var rootLastOutput: String?
         var depth = -1, index = 0
         for row in rows {
-            guard let item = Item.parse(row["data"].string ?? "") else { continue }
-            let d = row["depth"].int ?? 0
+            guard let item = Item.parse(row.data) else { continue }
+            let d = row.depth
             if d != depth { depth = d; index = 0 }
             let placed = PlacedItem(item: item, depth: d, position: index)
             index += 1
-            if let conv = row["conv"].string {   // only a chain's first response can be in a conversation
+            if let conv = row.conversation {   // only a chain's first response can be in a conversation
                 rootConversation = conv
                 root.append(placed)
-                if row["kind"].string == "output" { rootLastOutput = row["item_id"].string }
+                if row.output { rootLastOutput = item.id }
             } else {
                 items.append(placed)
             }
         }
         if let conv = rootConversation, let out = rootLastOutput, let rootDepth = root.first?.depth {
-            let prefix = try db.query("""
-                SELECT data FROM conversation_items WHERE conversation_id = ?1
-                AND seq <= (SELECT seq FROM conversation_items WHERE conversation_id = ?1 AND item_id = ?2) ORDER BY seq
-                """, [.text(conv), .text(out)]).compactMap { Item.parse($0["data"].string ?? "") }
+            let prefix = try state.conversationItems(conv, through: out)
             if !prefix.isEmpty {   // (its output was deleted from the conversation: its own items)
                 let own = Dictionary(root.compactMap { p in p.item.id.map { ($0, p.position) } }, uniquingKeysWith: { a, _ in a })
                 root = prefix.map { PlacedItem(item: $0, depth: rootDepth, position: $0.id.flatMap { own[$0] } ?? -1) }
@@ -80,8 +69,7 @@ extension OfflineBackend {
 
     /// A conversation's items from sequence number `first` on.
     func conversationItems(_ id: String, from first: Int) throws -> [PlacedItem] {
-        try db.query("SELECT seq, data FROM conversation_items WHERE conversation_id = ? AND seq >= ? ORDER BY seq",
-                     [.text(id), .integer(Int64(first))])
-            .compactMap { row in Item.parse(row["data"].string ?? "").map { PlacedItem(item: $0, depth: 0, position: row["seq"].int ?? 0) } }
+        try state.conversationItems(id, from: first)
+            .compactMap { row in Item.parse(row.data).map { PlacedItem(item: $0, depth: 0, position: row.seq) } }
     }
 }
