@@ -60,7 +60,7 @@ import Testing
         let badURL = try ChatbenchProcess.run(["send", "--backend", "openai", "--base-url", "ftp://x", "hi"], home: home.path)
         #expect(badURL.status == 2 && badURL.stderr.contains("bad base URL"))
         let chatChain = try ChatbenchProcess.run(["send", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--api", "chat", "--mode", "chain", "hi"], home: home.path)
-        #expect(chatChain.status == 2 && chatChain.stderr.contains("client mode only"))
+        #expect(chatChain.status == 2 && chatChain.stderr.contains("client-side modes only, client and layered"), "\(chatChain.stderr)")
         let refused = try ChatbenchProcess.run(["send", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "hi"], home: home.path)
         #expect(refused.status == 1 && refused.stderr.contains("cannot reach http://127.0.0.1:9"))
     }
