@@ -32,10 +32,10 @@ enum SendCommand {
             usage {input_tokens, cached_tokens, output_tokens}, latency_ms, in the server modes server_policy and
             server_event (compacted | truncated | null: what the server did to the context), in client mode
             policy {policy, kept, dropped, summarized, summary_request}, and the turn's estimated cost:
-            cost_usd (all its requests, at the price table's prices; null when the table has no price),
-            price_model (the table entry used), prices_taken (the date of those prices), cost (the label). request_bytes, items_sent and usage
-            describe the request that produced the reply; a summary request made first (summarize:N) has its
-            own request_bytes, items_sent and usage under policy.summary_request.
+            cost_usd (all its requests, overhead included, at the price table's prices; null when the table
+            has no price), price_model (the table entry used), prices_taken (the date of those prices), cost
+            (the label). request_bytes, items_sent and usage describe the turn's own requests; a summary
+            request (summarize:N) is overhead, with its own numbers under policy.summary_request and overhead.
             context: the reply request by source [{source, items, tokens, bytes}] (new, working, summary,
             semantic, episodic, carried, replayed, server: what the server held, envelope: the JSON around
             the items; bytes add up to the request, tokens to the estimate); overhead: the summarizer and

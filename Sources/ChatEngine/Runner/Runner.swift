@@ -208,7 +208,8 @@ public final class Runner: @unchecked Sendable {
     func factsInstructions(_ profile: String) throws -> String? {
         var statements: [String] = []
         var used = 0
-        for (key, value) in try store.facts(profile: profile).reversed() {
+        // At most 100 facts can fit 400 tokens (each takes at least 4): read no more than that.
+        for (key, value) in try store.facts(profile: profile, newest: Self.semanticTokenBudget / 4).reversed() {
             let s = MemoryRequests.statement(key: key, value: value)
             let t = TokenEstimator.tokens(s + " ")
             if used + t > Self.semanticTokenBudget { break }

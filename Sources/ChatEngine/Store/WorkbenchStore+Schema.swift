@@ -108,5 +108,7 @@ extension WorkbenchStore {
             CREATE INDEX turns_server_events ON turns(session_id, number) WHERE server_event IS NOT NULL;
             """),
         turnRequestsMigration,
+        // Semantic memory reads a profile's newest facts each turn: found through this index.
+        Migration(version: 11, sql: "CREATE INDEX facts_by_recency ON facts(profile, updated_at);"),
     ]
 }

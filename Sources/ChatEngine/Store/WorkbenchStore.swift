@@ -247,9 +247,15 @@ public final class WorkbenchStore: @unchecked Sendable {
     // MARK: Long-term facts (hybrid mode)
 
     /// The facts of a profile, oldest first, as (key, value).
-    public func facts(profile: String) throws -> [(String, String)] {
-        try db.query("SELECT key, value FROM facts WHERE profile = ? ORDER BY updated_at, rowid", [.text(profile)])
-            .map { ($0[0].string ?? "", $0[1].string ?? "") }
+    /// The profile's facts, oldest first; with `newest`, only that many of the most recent (a turn reads
+    /// what fits its budget, not a profile that grew for years).
+    public func facts(profile: String, newest: Int? = nil) throws -> [(String, String)] {
+        guard let newest else {
+            return try db.query("SELECT key, value FROM facts WHERE profile = ? ORDER BY updated_at, rowid", [.text(profile)])
+                .map { ($0[0].string ?? "", $0[1].string ?? "") }
+        }
+        return try db.query("SELECT key, value FROM facts WHERE profile = ? ORDER BY updated_at DESC, rowid DESC LIMIT ?",
+                            [.text(profile), .integer(Int64(newest))]).map { ($0[0].string ?? "", $0[1].string ?? "") }.reversed()
     }
 
     public func saveFact(profile: String, key: String, value: String, session: String) throws {
