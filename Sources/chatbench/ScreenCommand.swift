@@ -29,9 +29,12 @@ enum ScreenCommand {
         guard CursesTerminal.stdinAndStdoutAreTerminals() else {
             throw ConfigurationError("the workbench needs a terminal (stdin and stdout must be a TTY); for scripts use 'chatbench send'")
         }
-        let pricing = try PricingFlags.load(inv, warn: false)
+        // The price table (200 KB of JSON) is read on the other core while the store and the session open.
+        let prices = Task.detached { try PricingFlags.load(inv, warn: false) }
         let delayMs = try EnvironmentNumber.whole(inv.environment, "CHATBENCH_STREAM_DELAY_MS", in: 0...10_000, unit: "milliseconds") ?? 12
         let (bench, session) = try await SessionFlags.openAndAttach(inv, streamDelay: .milliseconds(delayMs))
+        let pricing = try await prices.value
+        Trace.mark("prices loaded")
         let paths = bench.paths
         let (theme, themeError) = Theme.load(inv.value("--theme"), configThemes: paths.themesDirectory)
         let noColor = !(inv.environment["NO_COLOR"] ?? "").isEmpty

@@ -84,8 +84,13 @@ public struct PriceTable: Sendable {
 
     // MARK: Loading
 
-    /// The table shipped with chatbench (the ChatEngine bundle's resource, beside the binary and the tests).
-    public static func shipped() throws -> PriceTable {
+    /// The table shipped with chatbench (the ChatEngine bundle's resource, beside the binary and the tests),
+    /// read once per process (200 KB of JSON: the screen and the offline server both want it at start).
+    public static func shipped() throws -> PriceTable { try shippedOnce.get() }
+
+    private static let shippedOnce: Result<PriceTable, Error> = Result { try readShipped() }
+
+    static func readShipped() throws -> PriceTable {
         guard let url = shippedURL() else {
             throw PriceTableError(file: "chatbench_ChatEngine.resources/\(resourceName).json",
                                   "the shipped price table is missing beside the binary; point at a copy with --price-table FILE or CHATBENCH_PRICE_TABLE")
