@@ -69,6 +69,10 @@ enum ServeCommand {
         if let state = inv.value("--state") {
             guard RedisURL.isRedis(state) else { throw ConfigurationError("--state takes a redis://host:port/db URL") }
             redis = try RedisURL(parsing: state)
+            if redis?.ttl != nil {
+                throw ConfigurationError("--state: ttl is for client sessions (the Agents SDK's expire); a server's responses and conversations do not")
+            }
+            StateStoreLog.sink = { @Sendable line in FileHandle.standardError.write(Data(("chatbench serve: " + OutsideText.line(line) + "\n").utf8)) }
         }
         /// The state: Redis when given, else the SQLite file.
         func open(_ path: String, _ answerer: Answerer?) throws -> OfflineBackend {

@@ -9,6 +9,33 @@ import Testing
         try await b.createResponse(CreateResponseRequest(model: "m", input: .text(text), previousResponseID: prev, conversation: conversation))
     }
 
+    /// Redis lost the secret (emptied, failed over): a running server writes its own back, so a server
+    /// started after it agrees, and items handed out before still open (they once split the fleet).
+    @Test func aLostSecretIsWrittenBackByTheServersThatHoldIt() async throws {
+        guard let rig = try StateRig.make(.redis) else { return }
+        defer { rig.close() }
+        let trigger = Item.opaque(.object(["type": .string("compaction_trigger")]))
+        let a = try rig.backend()
+        let before = try await a.createResponse(CreateResponseRequest(model: "m", input: .items([.userText("My name is Ana."), trigger])))
+        _ = try rig.client?.call("DEL", "\(rig.prefix):secret")
+        // A compaction on the running server puts its secret back; a server started now reads it.
+        _ = try await a.createResponse(CreateResponseRequest(model: "m", input: .items([.userText("I live in Oslo."), trigger])))
+        let c = try rig.backend()
+        let read = try await c.createResponse(CreateResponseRequest(model: "m", input: .items([before.output[0], .userText("What's my name?")])))
+        #expect(read.outputText.contains("Ana"), "\(read.outputText)")
+    }
+
+    /// What the client hears and what the operator reads: no host, port or AUTH detail in the reply;
+    /// the gateway's keys apart from the offline server's; ids quoted back at most 100 characters.
+    @Test func errorsSayLittleToClientsAndGatewaysKeepTheirOwnKeys() throws {
+        let e = RedisServerState.apiError(RedisError(.connection, "connection refused (WRONGPASS)", endpoint: "10.1.2.3:6379"))
+        #expect(e.status == 503 && !e.message.contains("10.1.2.3") && !e.message.contains("WRONGPASS"))
+        let url = try RedisURL(parsing: "redis://127.0.0.1:6379/0")
+        #expect(RedisServerState(url: url).prefix == "chatbench:server:" && RedisServerState(url: url, gateway: true).prefix == "chatbench:gateway:")
+        let long = APIError.previousResponseNotFound(String(repeating: "x", count: 10_000_000))
+        #expect(long.message.utf8.count < 300)
+    }
+
     @Test func twoBackendsOnOneRedisShareChainsConversationsAndTheSecret() async throws {
         guard let rig = try StateRig.make(.redis) else { return }
         defer { rig.close() }

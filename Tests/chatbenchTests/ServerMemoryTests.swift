@@ -25,6 +25,8 @@ import Testing
         }
         let env = try ChatbenchProcess.run(["serve", "--port", "0"], home: home.path, extraEnv: ["CHATBENCH_CONTEXT_WINDOW": "0"])
         #expect(env.status == 2 && env.stderr.contains("CHATBENCH_CONTEXT_WINDOW=0"), "\(env.stderr)")
+        let ttl = try ChatbenchProcess.run(["serve", "--port", "0", "--state", "redis://127.0.0.1:1/0?ttl=5"], home: home.path)
+        #expect(ttl.status == 2 && ttl.stderr.contains("ttl is for client sessions"), "a server's state does not expire: \(ttl.stderr)")
         let empty = try ChatbenchProcess.run(["send", "--session", "e", "--server-policy", "", "hi"], home: home.path)
         #expect(empty.status == 2 && empty.stderr.contains("server policy is empty"), "\(empty.stderr)")
     }

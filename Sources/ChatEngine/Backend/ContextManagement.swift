@@ -87,8 +87,8 @@ extension OfflineBackend {
         """)
 
     /// A new compaction item holding `summary`, sealed with this server's secret.
-    func compactionItem(summary: String) -> Item {
-        .opaque(.object(["id": .string(IDs.make("cmp")), "type": .string("compaction"), "encrypted_content": .string(sealer.seal(summary))]))
+    func compactionItem(summary: String) throws -> Item {
+        .opaque(.object(["id": .string(IDs.make("cmp")), "type": .string("compaction"), "encrypted_content": .string(try sealer().seal(summary))]))
     }
 
     /// Checks the compaction items of a new input: each must be one this server made, unchanged.
@@ -104,7 +104,8 @@ extension OfflineBackend {
 
     func summary(ofCompaction item: Item) -> String? {
         guard case .opaque(let v) = item, let sealed = v["encrypted_content"]?.stringValue else { return nil }
-        return sealer.open(sealed)
+        // The state's secret when it can be asked, else the one this process holds.
+        return ((try? sealer()) ?? heldSealer()).open(sealed)
     }
 
     /// Items as the model reads them: a compaction item becomes the system message it stands for.
@@ -162,7 +163,7 @@ extension OfflineBackend {
             }
             summaryItem = item
         } else {
-            summaryItem = compactionItem(summary: model.reply(to: memory, instructions: MemoryPolicy.summaryInstructions))
+            summaryItem = try compactionItem(summary: model.reply(to: memory, instructions: MemoryPolicy.summaryInstructions))
         }
         let output = context.filter { $0.role == "user" } + [summaryItem]
         let summaryTokens = summary(ofCompaction: summaryItem).map(TokenEstimator.tokens) ?? 0

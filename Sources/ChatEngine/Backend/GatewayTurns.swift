@@ -26,7 +26,7 @@ extension OfflineBackend {
         for try await part in answerer.answer(Turn(context: turn.context, instructions: MemoryPolicy.summaryInstructions, model: turn.model)) {
             if case .delta(let d) = part { summary += d }
         }
-        return compactionItem(summary: summary)
+        return try compactionItem(summary: summary)
     }
 
     /// Stores the finished turn. Chain and conversation changes made while the answerer worked are

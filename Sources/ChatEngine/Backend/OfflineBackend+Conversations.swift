@@ -10,7 +10,7 @@ extension OfflineBackend {
         }
         for (k, v) in metadata {
             if k.count > 64 { throw APIError.invalidRequest("Invalid 'metadata': key '\(k.prefix(20))…' is longer than 64 characters.", param: "metadata") }
-            if v.count > 512 { throw APIError.invalidRequest("Invalid 'metadata': the value of '\(k)' is longer than 512 characters.", param: "metadata") }
+            if v.count > 512 { throw APIError.invalidRequest("Invalid 'metadata': the value of '\(APIError.clip(k))' is longer than 512 characters.", param: "metadata") }
         }
     }
 
@@ -32,7 +32,7 @@ extension OfflineBackend {
 
     private func conversationRecord(_ id: String) throws -> ConversationRecord {
         guard let row = try state.conversation(id) else {
-            throw APIError.notFound("Conversation with id '\(id)' not found.", param: "conversation_id")
+            throw APIError.notFound("Conversation with id '\(APIError.clip(id))' not found.", param: "conversation_id")
         }
         return row
     }
@@ -46,7 +46,7 @@ extension OfflineBackend {
     /// starts) only after a deletion or a concurrent change.
     func conversationState(_ id: String) throws -> ConversationContext {
         guard let row = try state.conversationStateRow(id) else {
-            throw APIError.notFound("Conversation with id '\(id)' not found.", param: "conversation_id")
+            throw APIError.notFound("Conversation with id '\(APIError.clip(id))' not found.", param: "conversation_id")
         }
         let start = row.startSeq
         if let snapshot = row.modelState {
@@ -105,7 +105,7 @@ extension OfflineBackend {
     public func deleteConversation(id: String) async throws -> DeletedObject {
         try locked {
             guard try state.deleteConversation(id) else {   // items are kept
-                throw APIError.notFound("Conversation with id '\(id)' not found.", param: "conversation_id")
+                throw APIError.notFound("Conversation with id '\(APIError.clip(id))' not found.", param: "conversation_id")
             }
             return DeletedObject(id: id, object: "conversation.deleted")
         }
@@ -130,7 +130,7 @@ extension OfflineBackend {
             var bound = q.order == "asc" ? Int64.min : Int64.max
             if let after = q.after {
                 guard let seq = try state.itemSeq(conversationID, itemID: after) else {
-                    throw APIError.invalidRequest("No item with id '\(after)' in conversation '\(conversationID)' to list after.", param: "after")
+                    throw APIError.invalidRequest("No item with id '\(APIError.clip(after))' in conversation '\(APIError.clip(conversationID))' to list after.", param: "after")
                 }
                 bound = seq
             }
@@ -143,7 +143,7 @@ extension OfflineBackend {
         try locked {
             _ = try conversationRecord(conversationID)
             guard let data = try state.conversationItem(conversationID, itemID: itemID) else {
-                throw APIError.notFound("Item with id '\(itemID)' not found in conversation '\(conversationID)'.", param: "item_id")
+                throw APIError.notFound("Item with id '\(APIError.clip(itemID))' not found in conversation '\(APIError.clip(conversationID))'.", param: "item_id")
             }
             guard let item = Item.parse(data) else { throw APIError(status: 500, type: "server_error", message: "stored item \(itemID) is unreadable") }
             return item
@@ -154,7 +154,7 @@ extension OfflineBackend {
         try locked {
             let row = try conversationRecord(conversationID)
             guard try state.deleteConversationItem(conversationID, itemID: itemID) else {
-                throw APIError.notFound("Item with id '\(itemID)' not found in conversation '\(conversationID)'.", param: "item_id")
+                throw APIError.notFound("Item with id '\(APIError.clip(itemID))' not found in conversation '\(APIError.clip(conversationID))'.", param: "item_id")
             }
             return conversation(from: row)
         }

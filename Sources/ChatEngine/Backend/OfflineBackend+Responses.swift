@@ -63,7 +63,7 @@ extension OfflineBackend {
             return try finish(p, output: [reply], snapshot: model.read([reply], after: withInput), modelName: model.name, usage: nil)
         }
         let summary = model.reply(to: withInput, instructions: MemoryPolicy.summaryInstructions)
-        let output = [compactionItem(summary: summary), reply]
+        let output = [try compactionItem(summary: summary), reply]
         return try finish(p, output: output, snapshot: model.read(readable(output), after: nil), modelName: model.name, usage: nil)
     }
 
@@ -216,7 +216,7 @@ extension OfflineBackend {
 
     private func storedBody(_ id: String) throws -> String {
         guard let body = try state.storedBody(id) else {
-            throw APIError.notFound("Response with id '\(id)' not found.", param: "response_id")
+            throw APIError.notFound("Response with id '\(APIError.clip(id))' not found.", param: "response_id")
         }
         return body
     }
@@ -228,7 +228,7 @@ extension OfflineBackend {
     public func deleteResponse(id: String) async throws -> DeletedObject {
         try locked {
             guard try state.deleteResponse(id) else {
-                throw APIError.notFound("Response with id '\(id)' not found.", param: "response_id")
+                throw APIError.notFound("Response with id '\(APIError.clip(id))' not found.", param: "response_id")
             }
             return DeletedObject(id: id, object: "response")
         }
@@ -247,7 +247,7 @@ extension OfflineBackend {
         var items = q.order == "asc" ? all : all.reversed()
         if let after = q.after {
             guard let i = items.firstIndex(where: { $0.id == after }) else {
-                throw APIError.invalidRequest("No item with id '\(after)' to list after.", param: "after")
+                throw APIError.invalidRequest("No item with id '\(APIError.clip(after))' to list after.", param: "after")
             }
             items = Array(items[(i + 1)...])
         }

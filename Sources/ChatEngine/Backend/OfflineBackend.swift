@@ -31,8 +31,9 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     let storeFalseChainable: Bool
     /// When set, turns are answered by it from the rebuilt context (the gateway), not by `model`.
     let answerer: Answerer?
-    /// Seals and opens this server's compaction items.
-    let sealer: Sealer
+    /// The secret this server seals and opens compaction items with (see `sealer()`).
+    private let secretLock = NSLock()
+    private var secretBytes: [UInt8]
     /// The model's context window in input tokens (truncation and `context_length_exceeded`).
     public let contextWindow: Int
     let cachePolicy: PromptCachePolicy
@@ -106,7 +107,7 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
     public convenience init(redis url: RedisURL, model: TextModel = OfflineModel(), streamDelay: Duration = .zero, storeFalseChainable: Bool = false,
                             answerer: Answerer? = nil, settings: ServerSettings = ServerSettings(),
                             clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
-        try self.init(state: RedisServerState(url: url), model: model, streamDelay: streamDelay, storeFalseChainable: storeFalseChainable,
+        try self.init(state: RedisServerState(url: url, gateway: answerer != nil), model: model, streamDelay: streamDelay, storeFalseChainable: storeFalseChainable,
                       answerer: answerer, settings: settings, clock: clock)
     }
 
@@ -119,7 +120,7 @@ public final class OfflineBackend: ResponsesBackend, @unchecked Sendable {
          answerer: Answerer? = nil, settings: ServerSettings = ServerSettings(),
          clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         self.state = state
-        sealer = Sealer(secret: try state.secret())
+        secretBytes = try state.secret(preferring: nil)
         self.model = answerer.map { NoSnapshotModel(name: $0.model(for: nil)) } ?? model
         self.streamDelay = streamDelay
         self.storeFalseChainable = storeFalseChainable
@@ -163,5 +164,22 @@ extension OfflineBackend {
     public func prepareOnly(_ request: CreateResponseRequest) throws -> Bool {
         _ = try lockedPrepare(request)
         return true
+    }
+}
+
+extension OfflineBackend {
+    /// Seals and opens this server's compaction items. A state other processes share (Redis) is asked
+    /// each time (compactions are rare): if it lost its secret (emptied, failed over), this process's
+    /// is written back, so every server keeps agreeing with the items already handed out.
+    func sealer() throws -> Sealer {
+        secretLock.lock(); defer { secretLock.unlock() }
+        if state.secretIsShared { secretBytes = try state.secret(preferring: secretBytes) }
+        return Sealer(secret: secretBytes)
+    }
+
+    /// The secret this process holds, without asking the state.
+    func heldSealer() -> Sealer {
+        secretLock.lock(); defer { secretLock.unlock() }
+        return Sealer(secret: secretBytes)
     }
 }

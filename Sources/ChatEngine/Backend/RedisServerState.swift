@@ -26,22 +26,27 @@ final class RedisServerState: ServerState, @unchecked Sendable {
     private let lock = NSLock()
     private var shas: [Int: String] = [:]
 
-    init(url: RedisURL) {
+    /// `gateway`: the default prefix is `chatbench:gateway:` (as its SQLite state is another file: an
+    /// offline server's chain must not continue on a gateway, or the reverse).
+    init(url: RedisURL, gateway: Bool = false) {
         client = RedisClient(url: url)
-        prefix = (url.keyPrefix == "agents:session" ? "chatbench:server" : url.keyPrefix) + ":"
+        prefix = (url.keyPrefix == "agents:session" ? (gateway ? "chatbench:gateway" : "chatbench:server") : url.keyPrefix) + ":"
     }
 
     // MARK: Plumbing
 
     /// Redis's failures as the Responses errors a client can act on.
+    /// The client hears only that the state store failed; what failed (host, port, AUTH, scripts) goes
+    /// to the operator's log (`serve` prints it on standard error).
     static func apiError(_ e: RedisError) -> APIError {
+        StateStoreLog.sink?("state store: \(e)")
         let transient = ["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "READONLY"]
         if e.kind == .server && !transient.contains(e.code ?? "") {
-            return APIError(status: 500, type: "server_error", code: "state_error", message: "The server's state store failed: \(e)")
+            return APIError(status: 500, type: "server_error", code: "state_error", message: "The server's state store failed.")
         }
-        return APIError(status: 503, type: "server_error", code: "state_unavailable",
-                        message: "The server's state store is unavailable (\(e)). Try again later.")
+        return APIError(status: 503, type: "server_error", code: "state_unavailable", message: "The server's state store is unavailable. Try again later.")
     }
+
 
     /// After Redis failed to answer (down, or too slow), requests fail at once until this time instead
     /// of each waiting out the timeout in turn behind the one before.
@@ -101,8 +106,10 @@ final class RedisServerState: ServerState, @unchecked Sendable {
 
     // MARK: ServerState
 
-    func secret() throws -> [UInt8] {
-        let r = try guarded { try client.pipeline([["SET", prefix + "secret", Sealer.newSecret().hex, "NX"], ["GET", prefix + "secret"]]) }
+    var secretIsShared: Bool { true }
+
+    func secret(preferring: [UInt8]?) throws -> [UInt8] {
+        let r = try guarded { try client.pipeline([["SET", prefix + "secret", (preferring ?? Sealer.newSecret()).hex, "NX"], ["GET", prefix + "secret"]]) }
         if case .error(let e) = r[0] { throw Self.apiError(RedisError.reply(e, endpoint: client.url.endpoint)) }
         guard let hex = r[1].string, hex.count == 64 else {
             throw StorageError(.corrupt, path: client.url.redacted, "the server's secret (\(prefix)secret, which seals compaction items) is missing or damaged")
@@ -153,7 +160,7 @@ final class RedisServerState: ServerState, @unchecked Sendable {
         }
         let reply = try eval(.commit, args)
         if reply.string == "noconv", let conv = r.conversation?.id {
-            throw APIError.notFound("Conversation with id '\(conv)' not found.", param: "conversation")
+            throw APIError.notFound("Conversation with id '\(APIError.clip(conv))' not found.", param: "conversation")
         }
         guard reply.string == "ok" else { throw Self.apiError(bad("the commit script")) }
     }
@@ -222,7 +229,7 @@ final class RedisServerState: ServerState, @unchecked Sendable {
     func addItems(_ id: String, _ items: [Item], after state: ConversationContext,
                   update: ([Item]) -> (snapshot: String, tokens: Int)) throws -> [Item] {
         let reply = try eval(.addItems, [id, String(state.seq), String(items.count)] + Self.conversationArgs(items))
-        if reply.string == "noconv" { throw APIError.notFound("Conversation with id '\(id)' not found.", param: "conversation_id") }
+        if reply.string == "noconv" { throw APIError.notFound("Conversation with id '\(APIError.clip(id))' not found.", param: "conversation_id") }
         guard let r = reply.array, r.count >= 2, let ok = Self.int(r[0]), let last = Self.int(r[1]) else { throw Self.apiError(bad("the append script")) }
         let added = r.dropFirst(2).compactMap { $0.string.flatMap(Item.parse) }
         if ok == 1 {
@@ -496,4 +503,10 @@ final class RedisServerState: ServerState, @unchecked Sendable {
             }
         }
     }
+}
+
+/// Where a shared state store's failures are told in full, for the operator (`serve` prints them on
+/// standard error); clients hear only that the store failed.
+public enum StateStoreLog {
+    nonisolated(unsafe) public static var sink: (@Sendable (String) -> Void)?
 }

@@ -9,8 +9,11 @@ import Foundation
 /// Two states: `SQLiteServerState` (offline-server.sqlite, the default) and `RedisServerState`
 /// (`serve --state redis://…`, so several `serve` processes share chains and conversations).
 protocol ServerState: AnyObject, Sendable {
-    /// The 32-byte secret compaction items are sealed with, created once per state.
-    func secret() throws -> [UInt8]
+    /// The 32-byte secret compaction items are sealed with, created once per state. `preferring`: the
+    /// secret this process already uses, written back if the state lost its own (Redis emptied).
+    func secret(preferring: [UInt8]?) throws -> [UInt8]
+    /// Whether other processes can change the secret under this one (then it is read at each use).
+    var secretIsShared: Bool { get }
     /// Runs `body` as one unit against other processes where the state can (SQLite: one transaction);
     /// elsewhere each write is its own atomic step that re-checks what it depends on.
     func atomically<T>(_ body: () throws -> T) throws -> T
@@ -118,7 +121,9 @@ final class SQLiteServerState: ServerState, @unchecked Sendable {
         path = ":memory:"
     }
 
-    func secret() throws -> [UInt8] {
+    var secretIsShared: Bool { false }
+
+    func secret(preferring: [UInt8]?) throws -> [UInt8] {
         guard let secret = try db.query("SELECT secret FROM server_secret WHERE id = 1").first?["secret"].bytes, secret.count == 32 else {
             throw StorageError(.corrupt, path: path, "the server's secret (which seals compaction items) is missing or damaged")
         }
@@ -154,7 +159,7 @@ final class SQLiteServerState: ServerState, @unchecked Sendable {
             if keep { try insertResponse(p) }
             if let conv = r.conversation?.id {
                 guard try db.query("SELECT 1 FROM conversations WHERE id = ? AND deleted = 0", [.text(conv)]).first != nil else {
-                    throw APIError.notFound("Conversation with id '\(conv)' not found.", param: "conversation")
+                    throw APIError.notFound("Conversation with id '\(APIError.clip(conv))' not found.", param: "conversation")
                 }
                 let lastSeq = try appendConversationItems(conv, p.input + p.output)
                 let lastInputSeq = lastSeq - p.output.count

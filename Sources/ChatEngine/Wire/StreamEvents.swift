@@ -33,12 +33,16 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
     public static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> APIError {
         APIError(status: 400, type: "invalid_request_error", code: code, param: param, message: message)
     }
+    /// An id from a client, as it is quoted back in an error: at most 100 characters (a 10 MB id once
+    /// came back whole).
+    public static func clip(_ id: String) -> String { id.count <= 100 ? id : String(id.prefix(100)) + "…" }
+
     public static func notFound(_ message: String, param: String? = nil) -> APIError {
         APIError(status: 404, type: "invalid_request_error", code: "not_found", param: param, message: message)
     }
     public static func previousResponseNotFound(_ id: String, detail: String? = nil) -> APIError {
         APIError(status: 400, type: "invalid_request_error", code: "previous_response_not_found", param: "previous_response_id",
-                 message: "Previous response with id '\(id)' not found." + (detail.map { " \($0)" } ?? ""))
+                 message: "Previous response with id '\(clip(id))' not found." + (detail.map { " \($0)" } ?? ""))
     }
 }
 
