@@ -86,7 +86,12 @@ func firstLine(of pipe: Pipe) -> String {
 /// Runs `e2e/NAME` with Python (system(), not Process: Foundation.Process hangs when its child starts a
 /// tmux server), off the cooperative pool; its exit status and everything it printed. The arguments
 /// are quoted for the shell.
+///
+/// At most two run at once: each starts servers, tmux or Python SDKs, and on a two-core machine more
+/// of them side by side (with the rest of the suite) starved each other past their own timeouts.
 func runE2E(_ name: String, _ args: [String], python: String = "python3") async -> (Int32, String) {
+    await E2ESlots.shared.acquire()
+    defer { Task { await E2ESlots.shared.release() } }
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/\(name)").path
     let log = NSTemporaryDirectory() + "chatbench-e2e-\(UUID().uuidString).log"
     defer { try? FileManager.default.removeItem(atPath: log) }
@@ -94,4 +99,21 @@ func runE2E(_ name: String, _ args: [String], python: String = "python3") async 
     let command = quoted.joined(separator: " ") + " > '\(log)' 2>&1 < /dev/null"
     let status = await offPool { system(command) }
     return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+}
+
+/// The end-to-end scripts' slots (see `runE2E`).
+actor E2ESlots {
+    static let shared = E2ESlots(2)
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    init(_ n: Int) { free = n }
+
+    func acquire() async {
+        if free > 0 { free -= 1; return }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
 }

@@ -198,7 +198,7 @@ func expectAPIError(status: Int, code: String? = nil, _ body: () async throws ->
         } catch let e as APIError {
             #expect(e.type == "connection_error" && e.message.contains("idle timeout"), "\(e)")
         }
-        #expect(Date().timeIntervalSince(started) < 8)
+        #expect(Date().timeIntervalSince(started) < 11, "the timeout, not the stall's end (12 s), ended it (margin for a loaded machine)")
     }
 
     @Test func deltasArriveWhileTheServerIsStillSendingAndCancelClosesTheConnection() async throws {
