@@ -20,11 +20,11 @@ let package = Package(
         .target(name: "ChatServe", dependencies: ["ChatEngine", "CLinuxIO"]),
         .target(name: "ChatTUI", dependencies: ["ChatEngine", "CNcursesw"]),
         .executableTarget(name: "chatbench", dependencies: ["ChatEngine", "ChatTUI", "ChatServe"]),
-        // Helpers the test targets share (the seeded generator of every fuzz test).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Helpers the test targets share (the seeded generator of every fuzz test, a private redis-server).
+        .target(name: "TestSupport", dependencies: ["ChatEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "ChatEngineTests", dependencies: ["ChatEngine", "TestSupport"], exclude: ["FuzzCorpus"]),
         .testTarget(name: "ChatTUITests", dependencies: ["ChatTUI", "TestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "ChatServeTests", dependencies: ["ChatServe", "TestSupport"]),
-        .testTarget(name: "chatbenchTests", dependencies: ["chatbench", "ChatEngine"], exclude: ["e2e"]),
+        .testTarget(name: "chatbenchTests", dependencies: ["chatbench", "ChatEngine", "TestSupport"], exclude: ["e2e"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ChatEngine
 
 /// What only a shared state can show: two backends (as two `serve` processes would) on one Redis, the

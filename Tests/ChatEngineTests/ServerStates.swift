@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ChatEngine
 
 /// The two places the offline server's state can live; the backend's behaviour suites run on both.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ChatEngine
 
 /// `send --store redis://…` and CHATBENCH_REDIS_URL with the real binary and a private redis-server.

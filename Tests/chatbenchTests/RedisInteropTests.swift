@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ChatEngine
 
 /// chatbench and the Python Agents SDK's own `RedisSession` on one Redis session: what either side

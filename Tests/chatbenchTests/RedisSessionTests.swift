@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ChatEngine
 
 /// `RedisAgentSession` against a real redis-server the test starts: the SDK's key layout, its

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import TestSupport
 @testable import ChatEngine
 
 /// `serve --state redis://…`, for real, by e2e/serve_redis_e2e.py (each scenario starts its own

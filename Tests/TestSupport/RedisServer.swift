@@ -1,21 +1,22 @@
 import Foundation
-@testable import ChatEngine
+import ChatEngine
 
 /// A private `redis-server` for one test: a free loopback port, a temporary folder, nothing saved,
 /// stopped when the test is done. `nil` (with a message) where redis-server is not installed.
-final class RedisServer: @unchecked Sendable {
-    let port: Int
-    let dir: String
-    let password: String?
+public final class RedisServer: @unchecked Sendable {
+    public let port: Int
+    public let dir: String
+    public let password: String?
     /// Keeps the data across `stop()` and `launch()` (append-only file, written on every command).
-    let persistent: Bool
+    public let persistent: Bool
     private var process: Process?
+    public var pid: pid_t { process?.processIdentifier ?? 0 }
 
-    static let binary: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"]
+    public static let binary: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// Starts a server, or prints why not and returns nil (install redis-server: see .ci/setup).
-    static func start(password: String? = nil, persistent: Bool = false, _ caller: String = #function) throws -> RedisServer? {
+    public static func start(password: String? = nil, persistent: Bool = false, _ caller: String = #function) throws -> RedisServer? {
         guard binary != nil else {
             print("\(caller): skipped: redis-server is not installed (apt-get install redis-server; .ci/setup does it)")
             return nil
@@ -38,11 +39,11 @@ final class RedisServer: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    var url: String { "redis://127.0.0.1:\(port)/0" }
-    var redisURL: RedisURL { RedisURL(host: "127.0.0.1", port: port) }
+    public var url: String { "redis://127.0.0.1:\(port)/0" }
+    public var redisURL: RedisURL { RedisURL(host: "127.0.0.1", port: port) }
 
     /// (Re)starts the server on its port and waits until it answers PING.
-    func launch() throws {
+    public func launch() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary!)
         var args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--daemonize", "no", "--logfile", dir + "/redis.log"]
@@ -61,11 +62,11 @@ final class RedisServer: @unchecked Sendable {
             if (try? c.call("PING")) == .simple("PONG") { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw RedisError(.connection, "the test redis-server on port \(port) did not start (see \(dir)/redis.log)")
+        throw RedisServerError(message: "the test redis-server on port \(port) did not start (see \(dir)/redis.log)")
     }
 
     /// Stops the server (SIGKILL: as abrupt as a crash) and waits for it to exit.
-    func stop() {
+    public func stop() {
         guard let p = process, p.isRunning else { return }
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
@@ -73,7 +74,7 @@ final class RedisServer: @unchecked Sendable {
     }
 
     /// A loopback port nobody listens on right now.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(s) }
         var addr = sockaddr_in()
@@ -84,7 +85,13 @@ final class RedisServer: @unchecked Sendable {
         let ok = withUnsafeMutablePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) == 0 && getsockname(s, $0, &len) == 0 }
         }
-        guard ok else { throw RedisError(.connection, "no free loopback port") }
+        guard ok else { throw RedisServerError(message: "no free loopback port") }
         return Int(UInt16(bigEndian: addr.sin_port))
     }
+}
+
+/// Why a test's redis-server could not be had.
+public struct RedisServerError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }
