@@ -45,14 +45,11 @@ extension OfflineBackend {
     /// The model's memory of a conversation's context; rebuilt from its items (from where its context
     /// starts) only after a deletion or a concurrent change.
     func conversationState(_ id: String) throws -> ConversationContext {
-        guard let row = try state.conversationStateRow(id) else {
+        guard let kept = try state.conversationContext(id) else {
             throw APIError.notFound("Conversation with id '\(APIError.clip(id))' not found.", param: "conversation_id")
         }
-        let start = row.startSeq
-        if let snapshot = row.modelState {
-            return ConversationContext(snapshot: snapshot, tokens: row.contextTokens, seq: row.stateSeq, start: start,
-                                       prompt: PromptHasher.decoded(row.promptState), promptSeq: row.promptSeq)
-        }
+        if kept.snapshot != nil { return kept }
+        let start = kept.start
         // The last number first: an item appended meanwhile is then after it, and a later turn's
         // commit sees the memory is behind.
         let seq = try state.lastItemSeq(id)

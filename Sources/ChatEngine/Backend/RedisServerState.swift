@@ -194,11 +194,11 @@ final class RedisServerState: ServerState, @unchecked Sendable {
         return ConversationRecord(id: id, createdAt: Self.int(h[1]) ?? 0, metadata: Self.text(h[2]) ?? "{}")
     }
 
-    func conversationStateRow(_ id: String) throws -> ConversationStateRow? {
+    func conversationContext(_ id: String) throws -> ConversationContext? {
         let h = try call("HMGET", prefix + "c:" + id, "deleted", "state", "seq", "ctx", "start", "ps", "pseq").array ?? []
         guard h.count == 7, Self.text(h[0]) == "0" else { return nil }
-        return ConversationStateRow(modelState: Self.text(h[1]), stateSeq: Self.int(h[2]) ?? 0, contextTokens: Self.int(h[3]) ?? 0,
-                                    startSeq: Self.int(h[4]) ?? 0, promptState: Self.text(h[5]), promptSeq: Self.int(h[6]) ?? 0)
+        return ConversationContext(snapshot: Self.text(h[1]), tokens: Self.int(h[3]) ?? 0, seq: Self.int(h[2]) ?? 0, start: Self.int(h[4]) ?? 0,
+                                   prompt: PromptHasher.decoded(Self.text(h[5])), promptSeq: Self.int(h[6]) ?? 0)
     }
 
     func saveRebuiltState(_ id: String, snapshot: String, seq: Int, tokens: Int) throws {

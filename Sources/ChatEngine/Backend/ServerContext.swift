@@ -11,6 +11,7 @@ struct PlacedItem {
 
 /// What the server keeps for a conversation between turns (see `conversationState`).
 struct ConversationContext {
+    /// The model's memory of its context (nil, as stored: to be rebuilt from the items).
     var snapshot: String?
     var tokens: Int
     var seq: Int

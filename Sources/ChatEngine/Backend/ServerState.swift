@@ -39,7 +39,7 @@ protocol ServerState: AnyObject, Sendable {
     /// An undeleted conversation (nil: not found).
     func conversation(_ id: String) throws -> ConversationRecord?
     /// An undeleted conversation's kept state (nil: not found).
-    func conversationStateRow(_ id: String) throws -> ConversationStateRow?
+    func conversationContext(_ id: String) throws -> ConversationContext?
     /// Saves a memory rebuilt from the items up to `seq`, unless the conversation changed since.
     func saveRebuiltState(_ id: String, snapshot: String, seq: Int, tokens: Int) throws
     /// The conversation's highest item sequence number (0: none).
@@ -97,14 +97,6 @@ struct ConversationRecord {
     var metadata: String
 }
 
-struct ConversationStateRow {
-    var modelState: String?
-    var stateSeq: Int
-    var contextTokens: Int
-    var startSeq: Int
-    var promptState: String?
-    var promptSeq: Int
-}
 
 /// The server state in one SQLite file (offline-server.sqlite or gateway-server.sqlite; tests: memory).
 final class SQLiteServerState: ServerState, @unchecked Sendable {
@@ -266,12 +258,12 @@ final class SQLiteServerState: ServerState, @unchecked Sendable {
         return ConversationRecord(id: row["id"].string ?? "", createdAt: row["created_at"].int ?? 0, metadata: row["metadata"].string ?? "{}")
     }
 
-    func conversationStateRow(_ id: String) throws -> ConversationStateRow? {
+    func conversationContext(_ id: String) throws -> ConversationContext? {
         guard let row = try db.query("""
                 SELECT model_state, state_seq, context_tokens, start_seq, prompt_state, prompt_seq FROM conversations WHERE id = ? AND deleted = 0
                 """, [.text(id)]).first else { return nil }
-        return ConversationStateRow(modelState: row["model_state"].string, stateSeq: row["state_seq"].int ?? 0, contextTokens: row["context_tokens"].int ?? 0,
-                                    startSeq: row["start_seq"].int ?? 0, promptState: row["prompt_state"].string, promptSeq: row["prompt_seq"].int ?? 0)
+        return ConversationContext(snapshot: row["model_state"].string, tokens: row["context_tokens"].int ?? 0, seq: row["state_seq"].int ?? 0,
+                                   start: row["start_seq"].int ?? 0, prompt: PromptHasher.decoded(row["prompt_state"].string), promptSeq: row["prompt_seq"].int ?? 0)
     }
 
     func saveRebuiltState(_ id: String, snapshot: String, seq: Int, tokens: Int) throws {
