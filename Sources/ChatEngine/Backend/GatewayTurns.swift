@@ -66,10 +66,8 @@ extension OfflineBackend {
                     var seq = 0
                     func emit(_ e: ResponseStreamEvent) { continuation.yield(e); seq += 1 }
                     let id = IDs.make("resp"), itemID = IDs.make("msg")
-                    var pending = try self.finish(p, id: id, output: [], snapshot: "", modelName: answerer.model(for: request.model),
-                                                  usage: Usage(input: 0, output: 0)).response
+                    var pending = self.response(p, id: id, output: [], modelName: answerer.model(for: request.model))
                     pending.status = "in_progress"
-                    pending.usage = nil
                     pending.completed_at = nil
                     emit(.lifecycle("response.created", pending, seq: seq))
                     emit(.lifecycle("response.in_progress", pending, seq: seq))

@@ -152,6 +152,28 @@ extension OfflineBackend {
     /// estimated with `TokenEstimator` over the whole context, with the prompt cache's hits).
     func finish(_ p: Plan, id: String = IDs.make("resp"), output: [Item], snapshot: String, modelName: String, usage: Usage?) throws -> Prepared {
         let request = p.request
+        var r = response(p, id: id, output: output, modelName: modelName)
+        var prompt = p.promptBase
+        let added = prompt.feed(p.promptFeed)
+        let compacted = output.first?.type == "compaction"
+        prompt.continues = !compacted
+        if let usage {
+            r.usage = usage
+        } else {
+            let cached = try cachedTokens(base: p.promptBase, added: added, inputTokens: p.inputTokens, request: request)
+            r.usage = Usage(input: p.inputTokens, cached: cached, output: TokenEstimator.tokens(output.filter { $0.type != "compaction" }.map(\.text).joined()))
+        }
+        let contextTokens = compacted ? TokenEstimator.tokens(output)
+            : p.tokensBefore + TokenEstimator.tokens(p.input) + TokenEstimator.tokens(output)
+        return Prepared(response: r, input: p.input, output: output, snapshot: snapshot, contextTokens: contextTokens,
+                        depth: p.depth, conversationStateSeq: p.conversationSeq,
+                        startDepth: compacted ? p.depth : p.startDepth, startSkip: compacted ? p.input.count : p.startSkip,
+                        conversationStart: p.conversationStart, prompt: prompt, compacted: compacted)
+    }
+
+    /// The Response object of a planned turn, without usage (a stream's `response.created` shows it so).
+    func response(_ p: Plan, id: String, output: [Item], modelName: String) -> Response {
+        let request = p.request
         var r = Response(id: id)
         r.created_at = Date().timeIntervalSince1970.rounded(.down)
         r.status = "completed"
@@ -171,22 +193,7 @@ extension OfflineBackend {
         r.top_p = 1
         r.truncation = p.options.truncateAuto ? "auto" : "disabled"
         r.max_output_tokens = request.max_output_tokens
-        var prompt = p.promptBase
-        let added = prompt.feed(p.promptFeed)
-        let compacted = output.first?.type == "compaction"
-        prompt.continues = !compacted
-        if let usage {
-            r.usage = usage
-        } else {
-            let cached = try cachedTokens(base: p.promptBase, added: added, inputTokens: p.inputTokens, request: request)
-            r.usage = Usage(input: p.inputTokens, cached: cached, output: TokenEstimator.tokens(output.filter { $0.type != "compaction" }.map(\.text).joined()))
-        }
-        let contextTokens = compacted ? TokenEstimator.tokens(output)
-            : p.tokensBefore + TokenEstimator.tokens(p.input) + TokenEstimator.tokens(output)
-        return Prepared(response: r, input: p.input, output: output, snapshot: snapshot, contextTokens: contextTokens,
-                        depth: p.depth, conversationStateSeq: p.conversationSeq,
-                        startDepth: compacted ? p.depth : p.startDepth, startSkip: compacted ? p.input.count : p.startSkip,
-                        conversationStart: p.conversationStart, prompt: prompt, compacted: compacted)
+        return r
     }
 
     /// Stores a prepared response (and appends to its conversation) in one transaction.
