@@ -98,9 +98,8 @@ extension Runner {
     /// The reply request's parts by source, plus, for the server modes, what the server held and
     /// prepended (the billed input tokens the request itself does not account for).
     func contextParts(_ sent: Sent, _ r: Response, _ s: SessionRecord) -> [ContextPart]? {
-        guard let reply = sent.requests.last(where: { $0.kind == .reply }),
-              let request = try? WireJSON.decode(CreateResponseRequest.self, from: reply.body) else { return nil }
-        var parts = reply.parts(items: request.input?.items ?? [], instructions: request.instructions)
+        guard let reply = sent.requests.last(where: { $0.kind == .reply }), let input = sent.replyInput else { return nil }
+        var parts = reply.parts(items: input.items, instructions: input.instructions)
         if s.mode.isServerManaged, let billed = r.usage?.input_tokens {
             let sentTokens = parts.reduce(0) { $0 + $1.tokens }
             parts.insert(ContextPart(source: .server, items: 0, tokens: max(0, billed - sentTokens), bytes: 0), at: 0)

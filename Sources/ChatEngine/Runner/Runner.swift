@@ -52,6 +52,8 @@ public final class Runner: @unchecked Sendable {
         var overhead: [OverheadRequest] = []
         /// The `prompt_cache_key` of this turn's reply request (`cacheKeyPerSession`).
         var cacheKey: String?
+        /// The last reply request's input items and instructions, for its context parts.
+        var replyInput: (items: [Item], instructions: String?)?
         /// A setup request (a conversation created or filled).
         mutating func add<T: Encodable>(_ body: T, items n: Int, sources: [ContextSource]) throws {
             let data = try WireJSON.encode(body)
@@ -260,6 +262,7 @@ public final class Runner: @unchecked Sendable {
         let body = try backend.requestBody(request)
         sent.bytes += body.count
         sent.requests.append(SentRequest(kind: .reply, body: String(decoding: body, as: UTF8.self), sources: sources))
+        sent.replyInput = (request.input?.items ?? [], request.instructions)
         sent.items += request.input?.items.count ?? 0
         sent.lastInputItems = request.input?.items.count ?? 0
         if !streaming {
