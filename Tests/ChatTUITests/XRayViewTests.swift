@@ -14,6 +14,7 @@ import Testing
                               ContextPart(source: .episodic, items: 1, tokens: 35, bytes: 160), ContextPart(source: .new, items: 1, tokens: 9, bytes: 48),
                               ContextPart(source: .semantic, items: 0, tokens: 20, bytes: 90), ContextPart(source: .envelope, items: 0, tokens: 0, bytes: 60)]
         s.turns[2].overhead = [OverheadRequest(kind: "updater", request_bytes: 700, items: 1, usage: Usage(input: 80, output: 12), note: "1 fact: pet:cat=Miso")]
+        s.turns[2].overhead[0].facts = 1
         let items: [Item] = [.message(Message(role: "developer", content: .text("Summary of the earlier conversation. The user said: My name is Priya."))),
                              .userText("I live in Lisbon."), .message(Message(role: "assistant", content: .text("Noted."))),
                              .message(Message(role: "developer", content: .text("From an earlier session (\"trip\", 2026-11-24) the user said: I'm planning a trip to Lisbon."))),
@@ -75,5 +76,15 @@ import Testing
         _ = App.update(&c, .engine(.xrayLoaded(XRayData(turnID: c.turns[2].id, requests: []))), layout: cache)
         #expect(App.update(&c, .key(.char("a")), layout: cache).isEmpty)
         #expect(Views.render(c, layout: cache).text.contains("the server holds nothing for a client turn"), "said in the X-ray, not under it")
+    }
+
+    /// The memory panel's layers row: this turn's counts per memory, and what the updater wrote.
+    @Test func theLayersRowCountsEachMemory() {
+        let s = Self.state(width: 120, height: 40)
+        #expect(Views.layersRow(s.turns[2]) == "w4 s1 f✓ e1 → +1 fact")
+        var t = s.turns[2]
+        t.overhead[0].facts = nil   // the updater's reply was not usable: nothing written
+        #expect(Views.layersRow(t) == "w4 s1 f✓ e1")
+        #expect(Views.layersRow(s.turns[0]) == "—")
     }
 }

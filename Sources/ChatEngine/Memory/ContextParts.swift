@@ -91,6 +91,8 @@ public struct OverheadRequest: Codable, Sendable, Equatable {
     public var output_tokens: Int?
     /// What it did ("3 facts", "summary of 12 items", or why it did nothing).
     public var note: String
+    /// The updater's facts written (nil for other requests, or when its reply was not usable).
+    public var facts: Int?
     public init(kind: String, request_bytes: Int, items: Int, usage: Usage?, note: String) {
         self.kind = kind
         self.request_bytes = request_bytes

@@ -48,13 +48,14 @@ extension Runner {
     /// The memory updater: facts from the new message (a failure or a malformed reply writes none,
     /// and the overhead's note says so; the turn itself stands).
     func updateMemory(_ s: SessionRecord, _ message: Item, _ sent: inout Sent) async -> [(String, String)] {
-        var facts: [(String, String)] = []
+        var facts: [(String, String)]?
         _ = await overhead(.updater, MemoryRequests.updater(model: s.model, message: message), sources: [.new], &sent) { r in
             guard let found = MemoryRequests.facts(fromReply: r.outputText) else { return "the reply was not the memory_update JSON; no facts written" }
             facts = found
             return found.isEmpty ? "no new facts" : "\(found.count) fact\(found.count == 1 ? "" : "s"): " + found.map { "\($0.0)=\($0.1)" }.joined(separator: ", ")
         }
-        return facts
+        if let facts { sent.overhead[sent.overhead.count - 1].facts = facts.count }
+        return facts ?? []
     }
 
     /// Layered mode. The request, in cache-friendly order (what changes least first): the profile's

@@ -98,7 +98,8 @@ extension Views {
         guard let t, t.mode == .layered, let parts = t.context else { return "—" }
         func n(_ s: ContextSource) -> Int { parts.first { $0.source == s.rawValue }?.items ?? 0 }
         let facts = parts.first { $0.source == ContextSource.semantic.rawValue } != nil
-        let written = t.overhead.first { $0.kind == "updater" }.map { $0.note.hasPrefix("no new") || $0.note.hasPrefix("failed") || $0.note.hasPrefix("the reply") ? "" : " → +" + ($0.note.split(separator: ":").first.map(String.init) ?? "") } ?? ""
+        let wrote = t.overhead.first { $0.kind == "updater" }?.facts ?? 0
+        let written = wrote > 0 ? " → +\(wrote) fact\(wrote == 1 ? "" : "s")" : ""
         return "w\(n(.working)) s\(n(.summary)) f\(facts ? "✓" : "0") e\(n(.episodic))" + written
     }
 
