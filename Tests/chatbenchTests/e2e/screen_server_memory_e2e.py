@@ -22,12 +22,6 @@ def chatter(i):
     return " ".join(WORDS[(i + k) % len(WORDS)] for k in range(110))
 
 
-def send(t, text, wait):
-    t.type(text)
-    t.keys("Enter")
-    return t.wait_for(wait, timeout=15)
-
-
 def compaction_chosen_in_f2():
     home = tempfile.mkdtemp(prefix="cb-srvmem-")
     t = Tmux(f"env {env(home)} {BIN} --session s", 120, 40)
@@ -42,15 +36,15 @@ def compaction_chosen_in_f2():
         t.wait_for("+ compact:1000 tokens")
         t.keys("Enter")
         t.wait_for("srv policy compact:1000")
-        send(t, "My name is Priya.", "Priya")
+        t.send("My name is Priya.", "Nice to meet you, Priya")
         screen = ""
         for i in range(12):
-            screen = send(t, chatter(i), f" t{i + 2} ")
+            screen = t.send(chatter(i), f" t{i + 2} ")
             if "server compacted" in screen:
                 break
         assert "server compacted" in screen, screen
         assert "compaction +" in screen and "cmp t" in screen, screen
-        screen = send(t, "What's my name?", "Your name is Priya")
+        screen = t.send("What's my name?", "Your name is Priya")
         t.keys("C-q")
     finally:
         t.close()
@@ -89,9 +83,9 @@ def xray_on_an_old_turn():
     t = Tmux(f"env {env(home)} {BIN} --session today --mode layered", 120, 40)
     try:
         t.wait_for("no turns yet")
-        send(t, "What did I say about Lisbon?", "trip to Lisbon in the spring")
-        send(t, "My name is Priya.", "Nice to meet you, Priya")
-        send(t, "I have a cat named Miso.", "Noted: you have a cat named Miso")
+        t.send("What did I say about Lisbon?", "trip to Lisbon in the spring")
+        t.send("My name is Priya.", "Nice to meet you, Priya")
+        t.send("I have a cat named Miso.", "Noted: you have a cat named Miso")
         t.keys("F5")
         s = t.wait_for("Context X-ray · turn 3")
         assert "[new]" in s and "updater:" in s, s

@@ -44,6 +44,12 @@ class Tmux:
     def type(self, text):
         self.t("send-keys", "-t", "app", "-l", text)
 
+    def send(self, text, wait, timeout=15.0):
+        """Types a message, presses Enter and waits for `wait` (text of the reply, not of the message)."""
+        self.type(text)
+        self.keys("Enter")
+        return self.wait_for(wait, timeout=timeout)
+
     def paste(self, text):
         self.t("set-buffer", "-b", "p", text)
         self.t("paste-buffer", "-p", "-b", "p", "-t", "app", "-d")
