@@ -13,10 +13,12 @@ import Testing
         await runE2E("many_processes_e2e.py", [ChatbenchProcess.binary, scenario, String(count)])
     }
 
+    /// Chain, conversation and layered sessions (its summaries, facts and kept request bodies) written by
+    /// two processes each at once.
     @Test func parallelSendLoopsOnOneSessionKeepEveryTurnInOneLinearChain() async {
         let (status, output) = await run("parallel", Self.long ? 50 : 8)
         #expect(status == 0, "\(output)")
-        #expect(output.contains("ok parallel"), "\(output)")
+        #expect(output.contains("ok parallel") && output.contains("layered turns"), "\(output)")
     }
 
     @Test func serveAndSendShareTheOfflineServerFile() async {

@@ -63,8 +63,15 @@ def check_session(home, session, replies, mode="chain"):
     if mode == "chain":
         for before, after in zip(turns, turns[1:]):
             assert after[2] == before[1], f"{session}: turn {after[0]} chains from {after[2]}, not from turn {before[0]}'s {before[1]}"
-    else:
+    elif mode == "conversation":
         assert len({t[3] for t in turns}) == 1, f"{session}: turns in several conversations: {set(t[3] for t in turns)}"
+    else:  # layered: every turn's requests kept with their sources; one rolling summary, always moving on
+        for number, _, _, _, _ in turns:
+            kinds = [k for (k,) in db.execute("SELECT r.kind FROM turn_requests r JOIN turns t ON t.id = r.turn_id "
+                                              "WHERE t.session_id = ? AND t.number = ? ORDER BY r.seq", (sid, number))]
+            assert "reply" in kinds and kinds[-1] == "updater", f"{session}: turn {number} kept requests {kinds}"
+        through = [t for (t,) in db.execute("SELECT through_message FROM memory_summaries WHERE session_id = ? ORDER BY id", (sid,))]
+        assert through and through == sorted(set(through)), f"{session}: summaries through {through}"
     db.close()
     return len(turns)
 
@@ -88,15 +95,17 @@ def parallel():
     # Both sessions start empty, so the loops also race to create them.
     t1, chain_replies, f1 = run_loops(home, "shared", 2, COUNT, ("--mode", "chain"))
     t2, conv_replies, f2 = run_loops(home, "talk", 2, COUNT, ("--mode", "conversation"))
-    for t in t1 + t2:
+    t3, layered_replies, f3 = run_loops(home, "layers", 2, COUNT, ("--mode", "layered", "--policy", "window:4"))
+    for t in t1 + t2 + t3:
         t.start()
-    for t in t1 + t2:
+    for t in t1 + t2 + t3:
         t.join()
-    assert not f1 and not f2, f"sends failed: {(f1 + f2)[:3]}"
+    assert not f1 and not f2 and not f3, f"sends failed: {(f1 + f2 + f3)[:3]}"
     check_integrity(os.path.join(home, "workbench.sqlite"))
     check_integrity(os.path.join(home, "offline-server.sqlite"))
     n1 = check_session(home, "shared", chain_replies)
     n2 = check_session(home, "talk", conv_replies, mode="conversation")
+    n3 = check_session(home, "layers", layered_replies, mode="layered")
     # The server side agrees: the conversation holds every turn's input and output once.
     conv = conv_replies[0]["conversation_id"]
     server = sqlite3.connect(os.path.join(home, "offline-server.sqlite"))
@@ -106,7 +115,7 @@ def parallel():
     last = max(chain_replies, key=lambda r: r["turn"])["response_id"]
     depth = server.execute("SELECT depth FROM responses WHERE id = ?", (last,)).fetchone()[0]
     assert depth == n1, f"the chain's head is at depth {depth} after {n1} turns"
-    print(f"ok parallel {n1} chain turns and {n2} conversation turns from 4 processes")
+    print(f"ok parallel {n1} chain turns, {n2} conversation turns and {n3} layered turns from 6 processes")
 
 
 def start_serve(home):
