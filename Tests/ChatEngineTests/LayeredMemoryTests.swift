@@ -232,6 +232,23 @@ import TestSupport
         #expect(text.contains("note 299") && !text.contains("note 0 "), "the newest facts, not the oldest")
     }
 
+    /// Episodic retrieval takes any message: FTS5 syntax, quotes, NUL, control characters, never an
+    /// SQL error or a trap (words are quoted before they reach the engine).
+    @Test func hostileMessagesNeverBreakRetrieval() async throws {
+        let store = try WorkbenchStore.inMemory()
+        let runner = Runner(store: store, backend: try OfflineBackend(inMemoryWith: OfflineModel()))
+        _ = try store.createSession(name: "other", mode: .chain, backend: "offline", model: "offline-model")
+        _ = try await runner.send("I'm planning a trip to Lisbon \"NEAR(x y)\" OR -z* : ^", in: "other")
+        let me = try store.createSession(name: "me", mode: .layered, backend: "offline", model: "offline-model")
+        var rng = SeededRandom(seed: 2020)
+        let alphabet = Array("\"*:^-()NEAROTAND lisbon trip {}[]'\\\u{0}\u{1b}é漢")
+        for _ in 0..<fuzzIterations / 4 {
+            let text = String((0..<Int.random(in: 0..<40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+            _ = try store.episodes(for: text, profile: "default", excludingSession: me.id, limit: 3, tokenBudget: 300)
+        }
+        #expect(try store.episodes(for: "lisbon \"NEAR(", profile: "default", excludingSession: me.id, limit: 3, tokenBudget: 300).count >= 1)
+    }
+
     @Test func layeredTakesOnlyAWindow() throws {
         #expect(throws: ConfigurationError.self) { try Workbench.checkLayeredPolicy(.budget(100)) }
         #expect(throws: ConfigurationError.self) { try Workbench.checkLayeredPolicy(.summarize(6)) }
