@@ -44,8 +44,7 @@ extension OfflineBackend {
         /// The prompt-cache hash state to continue from, and what to feed it (ending with the input).
         var promptBase: PromptHasher
         var promptFeed: [Item] = []
-        /// Items the truncation dropped this turn, and the context it kept (nil: not truncated).
-        var truncated = 0
+        /// The context truncation kept this turn (nil: not truncated).
         var kept: [Item]?
 
         var inputTokens: Int { tokensBefore + TokenEstimator.tokens(instructions: request.instructions) + TokenEstimator.tokens(input) }
@@ -134,7 +133,6 @@ extension OfflineBackend {
             drop += 1
         }
         let kept = Array(items[drop...])
-        p.truncated = drop
         p.kept = kept.map(\.item)
         p.snapshot = kept.isEmpty ? nil : model.read(readable(kept.map(\.item)), after: nil)
         p.tokensBefore = tokens

@@ -93,11 +93,4 @@ extension WorkbenchStore {
         try db.execute("INSERT INTO memory_summaries(session_id, through_message, summary, created_at) VALUES (?, ?, ?, ?)",
                        [.integer(session), .integer(s.throughMessage), .text(s.summary), .double(Date().timeIntervalSince1970)])
     }
-
-    /// The newest `limit` complete messages, oldest first.
-    public func newestCompleteMessages(session: Int64, limit: Int) throws -> [MessageRecord] {
-        try db.query("""
-            SELECT \(Self.messageColumns) FROM messages WHERE session_id = ? AND status = 'complete' ORDER BY id DESC LIMIT ?
-            """, [.integer(session), .integer(Int64(limit))]).map(message(from:)).reversed()
-    }
 }
