@@ -7,6 +7,8 @@ public struct SHA256 {
     private var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
+    /// The message schedule, kept between blocks (not allocated per block).
+    private var w = [UInt32](repeating: 0, count: 64)
 
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -21,12 +23,31 @@ public struct SHA256 {
 
     public init() {}
 
+    /// Adds bytes. Contiguous input (arrays, slices, Data) is compressed in place, 64 bytes at a time.
     public mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-        for b in bytes {
-            pending.append(b)
-            length &+= 1
-            if pending.count == 64 { compress(pending); pending.removeAll(keepingCapacity: true) }
+        let done: Void? = bytes.withContiguousStorageIfAvailable { absorb($0) }
+        if done == nil { Array(bytes).withUnsafeBufferPointer { absorb($0) } }
+    }
+
+    private mutating func absorb(_ buf: UnsafeBufferPointer<UInt8>) {
+        guard let base = buf.baseAddress else { return }
+        length &+= UInt64(buf.count)
+        var i = 0
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, buf.count)
+            pending.append(contentsOf: UnsafeBufferPointer(start: base, count: take))
+            i = take
+            if pending.count == 64 {
+                let block = pending
+                block.withUnsafeBufferPointer { compress($0.baseAddress!) }
+                pending.removeAll(keepingCapacity: true)
+            }
         }
+        while buf.count - i >= 64 {
+            compress(base + i)
+            i += 64
+        }
+        if i < buf.count { pending.append(contentsOf: UnsafeBufferPointer(start: base + i, count: buf.count - i)) }
     }
 
     public mutating func finish() -> [UInt8] {
@@ -35,7 +56,9 @@ public struct SHA256 {
         tail.append(0x80)
         while tail.count % 64 != 56 { tail.append(0) }
         for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
-        for start in stride(from: 0, to: tail.count, by: 64) { compress(Array(tail[start..<start + 64])) }
+        tail.withUnsafeBufferPointer { t in
+            for start in stride(from: 0, to: t.count, by: 64) { compress(t.baseAddress! + start) }
+        }
         return h.flatMap { word in (0..<4).reversed().map { UInt8(truncatingIfNeeded: word >> (UInt32($0) * 8)) } }
     }
 
@@ -45,8 +68,8 @@ public struct SHA256 {
         return s.finish()
     }
 
-    private mutating func compress(_ block: [UInt8]) {
-        var w = [UInt32](repeating: 0, count: 64)
+    /// One 64-byte block at `block`.
+    private mutating func compress(_ block: UnsafePointer<UInt8>) {
         for i in 0..<16 {
             w[i] = UInt32(block[i * 4]) << 24 | UInt32(block[i * 4 + 1]) << 16 | UInt32(block[i * 4 + 2]) << 8 | UInt32(block[i * 4 + 3])
         }
