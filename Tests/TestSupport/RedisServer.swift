@@ -16,14 +16,26 @@ public final class RedisServer: @unchecked Sendable {
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// Starts a server, or prints why not and returns nil (install redis-server: see .ci/setup).
-    public static func start(password: String? = nil, persistent: Bool = false, _ caller: String = #function) throws -> RedisServer? {
+    /// `nextPort` picks each attempt's port (tests of this retry choose it).
+    public static func start(password: String? = nil, persistent: Bool = false, nextPort: () throws -> Int = freePort,
+                             _ caller: String = #function) throws -> RedisServer? {
         guard binary != nil else {
             print("\(caller): skipped: redis-server is not installed (apt-get install redis-server; .ci/setup does it)")
             return nil
         }
-        let s = RedisServer(port: try freePort(), password: password, persistent: persistent)
-        try s.launch()
-        return s
+        // Another process may take the free port before redis-server binds it: then it exits at once,
+        // and a fresh port is tried.
+        var lastError: Error?
+        for _ in 0..<5 {
+            let s = RedisServer(port: try nextPort(), password: password, persistent: persistent)
+            do {
+                try s.launch()
+                return s
+            } catch let e as RedisServerError where e.exited {
+                lastError = e
+            }
+        }
+        throw lastError!
     }
 
     private init(port: Int, password: String?, persistent: Bool) {
@@ -42,7 +54,8 @@ public final class RedisServer: @unchecked Sendable {
     public var url: String { "redis://127.0.0.1:\(port)/0" }
     public var redisURL: RedisURL { RedisURL(host: "127.0.0.1", port: port) }
 
-    /// (Re)starts the server on its port and waits until it answers PING.
+    /// (Re)starts the server on its port and waits until it answers: up to 60 s, as a loaded
+    /// machine running the whole suite can be slow to start a process.
     public func launch() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary!)
@@ -57,12 +70,25 @@ public final class RedisServer: @unchecked Sendable {
         var u = redisURL
         u.password = password
         u.timeout = 1
-        for _ in 0..<200 {
-            let c = RedisClient(url: u)
-            if (try? c.call("PING")) == .simple("PONG") { return }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            // The answer must come from this process, not from another server that holds the port.
+            let info = (try? RedisClient(url: u).call("INFO", "server"))?.string ?? ""
+            if info.contains("process_id:\(p.processIdentifier)\r\n") { return }
+            if !p.isRunning {
+                process = nil
+                throw RedisServerError(message: "the test redis-server on port \(port) exited: \(logTail)", exited: true)
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw RedisServerError(message: "the test redis-server on port \(port) did not start (see \(dir)/redis.log)")
+        stop()
+        throw RedisServerError(message: "the test redis-server on port \(port) did not answer in 60 s: \(logTail)")
+    }
+
+    /// The end of the server's log, for an error message (the folder is removed with the server).
+    private var logTail: String {
+        let log = (try? String(contentsOfFile: dir + "/redis.log", encoding: .utf8)) ?? "(no log)"
+        return String(log.suffix(600))
     }
 
     /// Stops the server (SIGKILL: as abrupt as a crash) and waits for it to exit.
@@ -93,5 +119,11 @@ public final class RedisServer: @unchecked Sendable {
 /// Why a test's redis-server could not be had.
 public struct RedisServerError: Error, CustomStringConvertible {
     public let message: String
+    /// The server process ended before answering (for example: its port was taken).
+    public var exited = false
+    public init(message: String, exited: Bool = false) {
+        self.message = message
+        self.exited = exited
+    }
     public var description: String { message }
 }

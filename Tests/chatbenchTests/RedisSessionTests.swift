@@ -36,6 +36,20 @@ import TestSupport
         #expect(try s.count() == 3)
     }
 
+    /// The test server itself: a port another process took between picking and binding makes
+    /// redis-server exit; the helper then starts on a fresh port instead of failing the test.
+    @Test func aTakenPortIsRetriedOnAFreshOne() throws {
+        guard RedisServer.binary != nil else { return }
+        guard let squatter = try RedisServer.start() else { return }
+        var offered: [Int] = []
+        let server = try #require(try RedisServer.start(nextPort: {
+            offered.append(offered.isEmpty ? squatter.port : try RedisServer.freePort())
+            return offered.last!
+        }))
+        #expect(offered.count == 2 && server.port == offered[1] && server.port != squatter.port)
+        #expect(try RedisClient(url: server.redisURL).call("PING") == .simple("PONG"))
+    }
+
     /// The screen pages a Redis session like a SQLite one: a row's id is its place in the list.
     @Test func pagesOfTheListForTheScreen() throws {
         guard let server = try RedisServer.start() else { return }
