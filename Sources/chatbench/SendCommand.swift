@@ -28,7 +28,7 @@ enum SendCommand {
             The session remembers its mode and backend; a flag overrides them (a mode change carries
             the history into the new mode's store).
             --json prints: reply, session, mode, backend, model, turn, status, chain_event, response_id,
-            previous_response_id, conversation_id, request_bytes, items_sent,
+            previous_response_id, conversation_id, request_bytes, items_sent, error_code,
             usage {input_tokens, cached_tokens, output_tokens}, latency_ms, in the server modes server_policy and
             server_event (compacted | truncated | null: what the server did to the context), in client mode
             policy {policy, kept, dropped, summarized, summary_request}, and the turn's estimated cost:
@@ -41,6 +41,9 @@ enum SendCommand {
             the items; bytes add up to the request, tokens to the estimate); overhead: the summarizer and
             memory-updater requests [{kind, request_bytes, items, input_tokens, cached_tokens, output_tokens,
             note}], billed apart from the turn (cost_usd includes them).
+            With --json a failure prints an object too, with error {kind: usage | turn_failed | error,
+            message, and from a server status, type, code, request_id}; a failed turn's object also has the
+            fields above (status failed, the partial reply). The exit code is 1 (2 for a usage error).
             Hybrid mode chains like chain mode and sends the profile's long-term facts as instructions;
             a memory updater request (structured output) saves the facts you state to the profile.
             Layered mode assembles each request from working memory (the newest messages; --policy
@@ -54,30 +57,69 @@ enum SendCommand {
         if text == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw ConfigurationError("the message is empty (see 'chatbench help send')")
-        }
         let json = inv.has("--json")
-        // Read before the turn: a price table that cannot be used stops here, not after the reply.
-        let pricing = try PricingFlags.load(inv)
-        let (bench, session) = try await SessionFlags.openAndAttach(inv)
-        let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
-        // The reply comes from a server: escape sequences in it are shown, not obeyed (unless --raw).
-        let raw = inv.has("--raw")
         let out = StdoutWriter()
-        let result = try await runner.send(text, in: session.name) { delta in
-            if !json { out.write(raw ? delta : OutsideText.visible(delta)) }
+        // A script that asked for JSON gets JSON on every outcome: a failure is an object with "error"
+        // on standard output (the message also goes to standard error, and the exit code is not 0).
+        var report: ((TurnResult) -> [String: JSONValue])?
+        do {
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw ConfigurationError("the message is empty (see 'chatbench help send')")
+            }
+            // Read before the turn: a price table that cannot be used stops here, not after the reply.
+            let pricing = try PricingFlags.load(inv)
+            let (bench, session) = try await SessionFlags.openAndAttach(inv)
+            let turnReport = { (r: TurnResult) in jsonReport(r, backend: bench.backend.info, pricing: pricing) }
+            report = turnReport
+            let runner = Runner(store: bench.store, backend: bench.backend, streaming: !inv.has("--no-stream"))
+            // The reply comes from a server: escape sequences in it are shown, not obeyed (unless --raw).
+            let raw = inv.has("--raw")
+            let result = try await runner.send(text, in: session.name) { delta in
+                if !json { out.write(raw ? delta : OutsideText.visible(delta)) }
+            }
+            if json {
+                out.write(OutsideText.json(try WireJSON.encodeString(JSONValue.object(turnReport(result)))) + "\n")
+            } else {
+                out.write("\n")
+            }
+            try out.finish()
+            return 0
+        } catch where json {
+            out.write(OutsideText.json(failureReport(error, session: inv.value("--session"), turnReport: report)) + "\n")
+            try? out.finish()
+            throw error
         }
-        if json {
-            out.write(OutsideText.json(try jsonReport(result, backend: bench.backend.info, pricing: pricing)) + "\n")
-        } else {
-            out.write("\n")
-        }
-        try out.finish()
-        return 0
     }
 
-    static func jsonReport(_ r: TurnResult, backend: BackendInfo, pricing: Pricing?) throws -> String {
+    /// The JSON object printed for a failure: `error` {message, kind, status, type, code, request_id};
+    /// for a failed turn also the turn's whole report (its status, partial reply, metrics and cost).
+    static func failureReport(_ error: Error, session: String?, turnReport: ((TurnResult) -> [String: JSONValue])?) -> String {
+        var base: [String: JSONValue] = [:]
+        var err: [String: JSONValue] = ["message": .string(Secrets.redact("\(error)")), "kind": .string("error")]
+        switch error {
+        case let e as ConfigurationError:
+            err["message"] = .string(e.message)
+            err["kind"] = .string("usage")
+        case let f as TurnFailure:
+            err["kind"] = .string("turn_failed")
+            if let api = f.apiError {
+                err["status"] = .int(Int64(api.status))
+                err["type"] = .string(api.type)
+                err["code"] = api.code.map { .string($0) } ?? .null
+                err["request_id"] = api.requestID.map { .string($0) } ?? .null
+            }
+            if let turnReport {
+                base = turnReport(TurnResult(turn: f.turn, session: f.session, reply: f.partialReply))
+            }
+        default:
+            break
+        }
+        if base["session"] == nil { base["session"] = session.map { .string($0) } ?? .null }
+        base["error"] = .object(err)
+        return (try? WireJSON.encodeString(JSONValue.object(base))) ?? #"{"error":{"kind":"error","message":"unprintable error"}}"#
+    }
+
+    static func jsonReport(_ r: TurnResult, backend: BackendInfo, pricing: Pricing?) -> [String: JSONValue] {
         let t = r.turn
         // The whole turn is billed: its requests and its overhead (a summarizer, the memory updater).
         let o = t.overheadTotals
@@ -129,6 +171,6 @@ enum SendCommand {
                          } ?? .null])
             } ?? .null,
         ]
-        return try WireJSON.encodeString(JSONValue.object(obj))
+        return obj
     }
 }

@@ -84,7 +84,9 @@ import ChatEngine
         let bad = home.path + "/bad.json"
         try "{\"gpt-4.1-mini\": ".write(toFile: bad, atomically: true, encoding: .utf8)
         let r = try ChatbenchProcess.run(["send", "--session", "s", "--json", "--price-table", bad, "Hi."], home: home.path)
-        #expect(r.status == 2 && r.stdout.isEmpty)
+        // No turn was sent: the JSON on stdout is the usage error alone.
+        let failure = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stdout)")
+        #expect(r.status == 2 && (failure["error"] as? [String: Any])?["kind"] as? String == "usage" && failure["turn"] == nil)
         #expect(r.stderr.contains("price table \(bad): is not valid JSON"), "\(r.stderr)")
         let env = try ChatbenchProcess.run(["compare", "--turns", "1"], home: home.path, extraEnv: ["CHATBENCH_PRICE_TABLE": home.path + "/missing.json"])
         #expect(env.status == 2 && env.stderr.contains("CHATBENCH_PRICE_TABLE"), "\(env.stderr)")

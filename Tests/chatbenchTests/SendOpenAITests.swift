@@ -41,16 +41,45 @@ import Testing
         }
     }
 
-    @Test func aServerErrorIsAClearMessageAndTheMessageIsKept() throws {
+    @Test func aServerErrorIsAClearMessageAndTheMessageIsKept() async throws {
         let server = try FakeServer()
         let home = TempHome()
-        let sem = DispatchSemaphore(value: 0)
-        Task { try? await server.faults([["kind": "status", "status": 401, "body": ["error": ["message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"]]]]); sem.signal() }
-        sem.wait()
+        // Awaited, not waited for with a semaphore: blocking the test pool's threads could deadlock it.
+        try await server.faults([["kind": "status", "status": 401, "body": ["error": ["message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"]]]])
         let r = try send(home, server, ["--session", "s", "Remember this please."])
         #expect(r.status == 1)
         #expect(r.stderr.contains("401") && r.stderr.contains("Incorrect API key provided.") && r.stderr.contains("kept"))
         #expect(!r.stderr.contains(Self.key))
+    }
+
+    /// A script that asks for JSON gets JSON when things go wrong too: the server's error, and the failed
+    /// turn as recorded; a usage error is an object as well. Standard error still says it, the key nowhere.
+    @Test func failuresPrintJSONWithTheErrorAndTheFailedTurn() async throws {
+        let server = try FakeServer()
+        let home = TempHome()
+        try await server.faults([["kind": "status", "status": 401,
+                                          "body": ["error": ["message": "Incorrect API key provided: \(Self.key).", "type": "invalid_request_error", "code": "invalid_api_key"]]]])
+        let r = try send(home, server, ["--session", "s", "--json", "Remember this please."])
+        #expect(r.status == 1 && r.stderr.contains("401"))
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stdout)")
+        let error = try #require(obj["error"] as? [String: Any])
+        #expect(error["kind"] as? String == "turn_failed" && error["status"] as? Int == 401)
+        #expect(error["code"] as? String == "invalid_api_key" && error["type"] as? String == "invalid_request_error")
+        #expect((error["request_id"] as? String)?.hasPrefix("req_") == true)   // the fake sends x-request-id
+        #expect((error["message"] as? String)?.contains("Incorrect API key provided") == true)
+        #expect(obj["status"] as? String == "failed" && obj["turn"] as? Int == 1 && obj["session"] as? String == "s")
+        #expect(obj["error_code"] as? String == "invalid_api_key" && obj["reply"] as? String == "")
+        #expect(!r.stdout.contains(Self.key) && !r.stderr.contains(Self.key))
+
+        let empty = try send(home, server, ["--session", "s", "--json", "  "])
+        let usage = try #require(try JSONSerialization.jsonObject(with: Data(empty.stdout.utf8)) as? [String: Any], "\(empty.stdout)")
+        #expect(empty.status == 2 && (usage["error"] as? [String: Any])?["kind"] as? String == "usage")
+        #expect(((usage["error"] as? [String: Any])?["message"] as? String)?.contains("the message is empty") == true)
+        #expect(usage["session"] as? String == "s" && empty.stderr.contains("the message is empty"))
+        // The next turn works and its JSON has no error.
+        let ok = try send(home, server, ["--session", "s", "--json", "Hello again."])
+        let okObj = try #require(try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any])
+        #expect(ok.status == 0 && okObj["error"] == nil && okObj["turn"] as? Int == 2)
     }
 
     @Test func configurationErrors() throws {

@@ -5,13 +5,23 @@ public struct TurnResult: Sendable {
     public var turn: TurnRecord
     public var session: SessionRecord
     public var reply: String
+
+    public init(turn: TurnRecord, session: SessionRecord, reply: String) {
+        self.turn = turn
+        self.session = session
+        self.reply = reply
+    }
 }
 
 /// A turn that could not complete. The turn (and the user's message) are recorded before this is thrown.
 public struct TurnFailure: Error, CustomStringConvertible, Sendable {
     public var turn: TurnRecord
+    /// The session as it was when the turn was recorded.
+    public var session: SessionRecord
     public var underlying: String
     public var apiError: APIError?
+    /// What of the reply arrived before the failure (kept in the session as an incomplete message).
+    public var partialReply = ""
     public var description: String { underlying }
 }
 
@@ -198,7 +208,8 @@ public final class Runner: @unchecked Sendable {
             let (turn, _) = try store.recordTurn(draft, userItem: userItem, userStatus: interrupted ? .interrupted : .failed,
                                                  reply: reply, replyStatus: .interrupted, requests: sent.requests)
             if interrupted { throw CancellationError() }
-            throw TurnFailure(turn: turn, underlying: Secrets.redact(api.map { "\($0)" } ?? "\(error)"), apiError: api)
+            throw TurnFailure(turn: turn, session: session, underlying: Secrets.redact(api.map { "\($0)" } ?? "\(error)"), apiError: api,
+                              partialReply: partial.text)
         }
     }
 
