@@ -145,6 +145,26 @@ import Testing
         #expect(rows["client"] == "6 items stored")
         #expect(s.memory?.contextTokens == 60)
     }
+
+    /// On a 24-line terminal every mode's memory panel is too short for all its rows: the least useful
+    /// go first, the context, cost and cache rows stay, the order is kept, and the title counts the rest.
+    @Test(arguments: MemoryMode.allCases)
+    func aShortMemoryPanelKeepsTheRowsThatMatterAndSaysHowManyItHid(mode: MemoryMode) throws {
+        let s = Fixture.state(mode, width: 80, height: 24)
+        let all = Views.memoryRows(s)
+        let capacity = try #require(MainLayout(s).memory).height - 2
+        let (kept, hidden) = Views.fitMemoryRows(all, capacity: capacity)
+        #expect(kept.count == min(all.count, capacity) && hidden == all.count - kept.count)
+        let labels = kept.map(\.0)
+        for must in ["context", "cost", "all cost", "cache hits", "server"] where all.contains(where: { $0.0 == must }) {
+            #expect(labels.contains(must), "\(mode): \(must) was dropped: \(labels)")
+        }
+        #expect(labels == all.map(\.0).filter(labels.contains), "the order changed")
+        let screen = Views.render(s, layout: LayoutCache()).text
+        #expect(screen.contains("context   ") && (hidden == 0 || screen.contains("Memory · \(hidden) hidden")))
+        // Room for everything: nothing is dropped.
+        #expect(Views.fitMemoryRows(all, capacity: all.count).hidden == 0)
+    }
 }
 
 @Suite struct InputEditorTests {

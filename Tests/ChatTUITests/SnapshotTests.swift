@@ -95,7 +95,7 @@ enum Fixture {
 }
 
 @Suite struct SnapshotTests {
-    @Test(arguments: [MemoryMode.chain, .conversation, .client, .hybrid])
+    @Test(arguments: [MemoryMode.chain, .conversation, .client, .hybrid, .layered])
     func mainScreenInEachMode(mode: MemoryMode) {
         for (w, h) in [(80, 24), (120, 40)] {
             let g = Views.render(Fixture.state(mode, width: w, height: h), layout: LayoutCache())

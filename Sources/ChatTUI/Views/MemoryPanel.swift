@@ -103,10 +103,29 @@ extension Views {
         return "w\(n(.working)) s\(n(.summary)) f\(facts ? "✓" : "0") e\(n(.episodic))" + written
     }
 
-    static func memoryPanel(_ g: inout Grid, _ rows: [(String, String, StyleRole)], _ r: Rect) {
-        g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border), title: "Memory", titleStyle: Style(.title, bold: true))
+    /// The rows that go first when the panel is short (a 24-line terminal), least useful first: what a
+    /// turn cost and how full the context is stay longest. Labels not listed are kept.
+    static let memoryRowsDroppedFirst = ["priced as", "all sent", "head", "conv", "all billed", "sent", "overhead",
+                                         "effect", "billed", "srv policy", "client", "policy", "cache hits", "all cost"]
+
+    /// The rows that fit in `capacity` lines, in their order, and how many were left out.
+    static func fitMemoryRows(_ rows: [(String, String, StyleRole)], capacity: Int) -> (rows: [(String, String, StyleRole)], hidden: Int) {
+        guard rows.count > capacity else { return (rows, 0) }
+        var dropped = Set<String>()
+        for label in memoryRowsDroppedFirst where rows.count - dropped.count > capacity && rows.contains(where: { $0.0 == label }) {
+            dropped.insert(label)
+        }
+        let kept = rows.filter { !dropped.contains($0.0) }.prefix(max(0, capacity))
+        return (Array(kept), rows.count - kept.count)
+    }
+
+    static func memoryPanel(_ g: inout Grid, _ all: [(String, String, StyleRole)], _ r: Rect) {
+        let (rows, hidden) = fitMemoryRows(all, capacity: r.height - 2)
+        // Rows left out on a short screen are counted in the title, so nothing disappears unsaid.
+        let title = hidden > 0 ? "Memory · \(hidden) hidden" : "Memory"
+        g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border), title: title, titleStyle: Style(.title, bold: true))
         let labelW = 11
-        for (i, row) in rows.enumerated() where i < r.height - 2 {
+        for (i, row) in rows.enumerated() {
             let y = r.y + 1 + i
             let x = g.put(row.0.padding(toLength: labelW, withPad: " ", startingAt: 0), x: r.x + 1, y: y, style: Style(.dim), maxX: r.x + r.width - 1)
             let value = clip(Line([Span(row.1, Style(row.2))]), r.width - 2 - labelW)
