@@ -33,6 +33,9 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         _ = try await b.deleteResponse(id: r1.id)
         try b.commit(pending)
         await expectAPIError(status: 400, code: "previous_response_not_found") { _ = try await self.ask(b, "Where do I live?", after: pending.response.id) }
+        // Born broken, it keeps no memory of the chain (which had read the deleted response).
+        let row = try #require(try b.state.responseRow(pending.response.id))
+        #expect(row.brokenBy == r1.id && (row.modelState ?? "").isEmpty)
     }
 
     @Test(arguments: ServerStateKind.allCases) func threeTurnChainRecallsTurnOneAlsoAfterReopening(_ state: ServerStateKind) async throws {
@@ -135,6 +138,38 @@ func expectAPIError(status: Int, code: String? = nil, param: String? = nil, _ bo
         }
         // The part of the chain before the deletion still works.
         #expect(try await ask(b, "What's my name?", after: r1.id).outputText.contains("Priya"))
+        // What the deleted response told the server is gone from the responses after it too: their kept
+        // memory (which had read it) is dropped, as they can no longer be chained.
+        let later = try #require(try b.state.responseRow(r3.id))
+        #expect(later.brokenBy == r2.id && (later.modelState ?? "").isEmpty)
+        #expect(try b.state.responseRow(r1.id)?.modelState?.contains("Priya") == true)   // before it: kept
+    }
+
+    /// Deleting takes the words back from the file itself: SQLite overwrites what was deleted instead of
+    /// leaving it readable in free space (secure_delete), once the write-ahead log is checkpointed.
+    @Test func aDeletedResponseIsNotLeftReadableInTheFile() async throws {
+        guard let rig = try StateRig.make(.sqlite, file: true) else { return }
+        defer { rig.close() }
+        let secret = "my locker code is Zanzibar4711quux"
+        let path = rig.dir.file("offline-server.sqlite")
+        do {
+            let b = try rig.backend()
+            let r = try await ask(b, "Please remember: \(secret).")
+            _ = try await ask(b, "Thanks.")
+            _ = try b.db.query("PRAGMA wal_checkpoint(TRUNCATE)")
+            #expect(fileContains(path, secret), "the test's premise: the words are in the file before the deletion")
+            _ = try await b.deleteResponse(id: r.id)
+            _ = try b.db.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        #expect(!fileContains(path, "Zanzibar4711quux"))
+        #expect(!fileContains(path + "-wal", "Zanzibar4711quux"))
+    }
+
+    func fileContains(_ path: String, _ text: String) -> Bool {
+        let bytes = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+        let needle = Array(text.utf8)
+        guard bytes.count >= needle.count else { return false }
+        return (0...(bytes.count - needle.count)).contains { i in bytes[i..<(i + needle.count)].elementsEqual(needle) }
     }
 
     @Test(arguments: ServerStateKind.allCases) func usageBillsTheWholeRebuiltContext(_ state: ServerStateKind) async throws {

@@ -321,7 +321,7 @@ final class RedisServerState: ServerState, @unchecked Sendable {
                     local pr = redis.call('HMGET', P .. 'r:' .. prev, 'deleted', 'broken')
                     local broken = pr[2]
                     if pr[1] == '1' then broken = prev end
-                    if broken then redis.call('HSET', r, 'broken', broken) end
+                    if broken then redis.call('HSET', r, 'broken', broken, 'state', '') end
                     redis.call('SADD', P .. 'rn:' .. prev, id)
                   end
                   for k = 1, nIn do redis.call('RPUSH', P .. 'ri:' .. id, ARGV[16 + k]) end
@@ -359,7 +359,10 @@ final class RedisServerState: ServerState, @unchecked Sendable {
                   for _, kid in ipairs(redis.call('SMEMBERS', P .. 'rn:' .. queue[k])) do
                     if not seen[kid] then
                       seen[kid] = true
-                      if redis.call('EXISTS', P .. 'r:' .. kid) == 1 then redis.call('HSETNX', P .. 'r:' .. kid, 'broken', id) end
+                      if redis.call('EXISTS', P .. 'r:' .. kid) == 1 then
+                        redis.call('HSETNX', P .. 'r:' .. kid, 'broken', id)
+                        redis.call('HSET', P .. 'r:' .. kid, 'state', '')
+                      end
                       queue[#queue + 1] = kid
                     end
                   end

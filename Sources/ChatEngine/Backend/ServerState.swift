@@ -190,6 +190,7 @@ final class SQLiteServerState: ServerState, @unchecked Sendable {
                 UPDATE responses SET broken_by = (SELECT CASE WHEN deleted = 1 THEN id ELSE broken_by END FROM responses WHERE id = ?)
                 WHERE id = ?
                 """, [.text(prev), .text(r.id)])
+            try db.execute("UPDATE responses SET model_state = '' WHERE id = ? AND broken_by IS NOT NULL", [.text(r.id)])
         }
         for (kind, items) in [("input", p.input), ("output", p.output)] {
             for (i, item) in items.enumerated() {
@@ -205,7 +206,7 @@ final class SQLiteServerState: ServerState, @unchecked Sendable {
             try db.execute("UPDATE responses SET deleted = 1, body = '{}', model_state = '' WHERE id = ?", [.text(id)])
             try db.execute("DELETE FROM response_items WHERE response_id = ?", [.text(id)])
             try db.execute("""
-                UPDATE responses SET broken_by = coalesce(broken_by, ?1) WHERE id IN (
+                UPDATE responses SET broken_by = coalesce(broken_by, ?1), model_state = '' WHERE id IN (
                     WITH RECURSIVE later(id) AS (
                         SELECT id FROM responses WHERE previous_response_id = ?1
                         UNION ALL SELECT r.id FROM responses r JOIN later ON r.previous_response_id = later.id)

@@ -211,6 +211,9 @@ public final class Database: @unchecked Sendable {
             try execute("PRAGMA synchronous=NORMAL")
         }
         try execute("PRAGMA foreign_keys=ON")
+        // What is deleted (a session, a response, an item) is overwritten in the file, not left readable
+        // in free space: deleting is how a user takes their words back.
+        try execute("PRAGMA secure_delete=ON")
         for step in migrations.sorted(by: { $0.version < $1.version }) where step.version > current {
             do {
                 try transaction {
