@@ -65,6 +65,29 @@ import Testing
         #expect(r.contexts == [["secret"], ["a"], ["a", "saw 1", "c"]])
     }
 
+    /// A compaction on the gateway is one more upstream request (the summary), which the upstream bills:
+    /// its usage is added to the turn's, streamed or not, and `/compact` reports it as measured.
+    @Test(arguments: ServerStateKind.allCases) func theUpstreamsCompactionRequestIsBilledInTheUsage(_ state: ServerStateKind) async throws {
+        guard let rig = try StateRig.make(state) else { return }
+        defer { rig.close() }
+        let r = Recorder()
+        let b = try backend(rig, r)
+        let trigger = Item.opaque(.object(["type": .string("compaction_trigger")]))
+        let first = try await b.createResponse(CreateResponseRequest(model: "m", input: .items([.userText("My name is Priya."), trigger])))
+        #expect(first.output.first?.type == "compaction" && r.contexts.count == 2)   // the summary, then the reply
+        #expect(first.usage?.input_tokens == 14 && first.usage?.cachedTokens == 6 && first.usage?.output_tokens == 4 && first.usage?.total_tokens == 18)
+        var streamed = CreateResponseRequest(model: "m", input: .items([.userText("I live in Lisbon."), trigger]), previousResponseID: first.id)
+        streamed.stream = true
+        var completed: Response?
+        for try await e in b.streamResponse(streamed) where e.type == "response.completed" { completed = e.response }
+        #expect(completed?.usage?.input_tokens == 14 && completed?.usage?.output_tokens == 4)
+        // Without compaction the turn is the reply's request alone.
+        let plain = try await b.createResponse(CreateResponseRequest(model: "m", input: .text("Thanks."), previousResponseID: first.id))
+        #expect(plain.usage?.input_tokens == 7 && plain.usage?.output_tokens == 2)
+        let compacted = try await b.compactResponse(CreateResponseRequest(model: "m", input: .text("Compact this."), previousResponseID: first.id))
+        #expect(compacted.usage.input_tokens == 7 && compacted.usage.output_tokens == 2)
+    }
+
     @Test func absurdUpstreamTokenCountsSaturate() throws {
         let json = #"{"id":"c","choices":[],"usage":{"prompt_tokens":1e300,"completion_tokens":9223372036854775807,"prompt_tokens_details":{"cached_tokens":-5}}}"#
         let usage = try #require(try JSONDecoder().decode(ChatReply.self, from: Data(json.utf8)).asUsage)

@@ -157,17 +157,20 @@ extension OfflineBackend {
             return (p, context, model.read(readable(p.input), after: p.snapshot))
         }
         let summaryItem: Item
+        var upstreamUsage: Usage?
         if let answerer {
-            guard let item = try await answeredCompaction(p, Turn(context: readable(context), instructions: request.instructions, model: request.model), answerer) else {
+            guard let answered = try await answeredCompaction(p, Turn(context: readable(context), instructions: request.instructions, model: request.model), answerer) else {
                 throw APIError(status: 500, type: "server_error", message: "the compaction produced nothing")
             }
-            summaryItem = item
+            summaryItem = answered.item
+            upstreamUsage = answered.usage
         } else {
             summaryItem = try compactionItem(summary: model.reply(to: memory, instructions: MemoryPolicy.summaryInstructions))
         }
         let output = context.filter { $0.role == "user" } + [summaryItem]
         let summaryTokens = summary(ofCompaction: summaryItem).map(TokenEstimator.tokens) ?? 0
+        // The gateway reports what its upstream measured for the summary request; else an estimate.
         return CompactedResponse(id: IDs.make("resp"), created_at: Int(Date().timeIntervalSince1970),
-                                 output: output, usage: Usage(input: p.inputTokens, output: summaryTokens))
+                                 output: output, usage: upstreamUsage ?? Usage(input: p.inputTokens, output: summaryTokens))
     }
 }

@@ -18,22 +18,34 @@ extension OfflineBackend {
         }
     }
 
+    /// A compaction item the answerer wrote, and what its request cost upstream.
+    struct AnsweredCompaction {
+        var item: Item
+        /// The upstream's usage for the summary request (nil: it reported none).
+        var usage: Usage?
+    }
+
     /// For a turn that compacts, the compaction item: its summary is written by the answerer from the
-    /// whole context (an extra upstream request, whose usage the response does not include).
-    func answeredCompaction(_ p: Plan, _ turn: Turn, _ answerer: Answerer) async throws -> Item? {
+    /// whole context, an extra upstream request whose usage the response adds to the reply's (the
+    /// upstream bills it).
+    func answeredCompaction(_ p: Plan, _ turn: Turn, _ answerer: Answerer) async throws -> AnsweredCompaction? {
         guard p.shouldCompact else { return nil }
         var summary = ""
+        var usage: Usage?
         for try await part in answerer.answer(Turn(context: turn.context, instructions: MemoryPolicy.summaryInstructions, model: turn.model)) {
-            if case .delta(let d) = part { summary += d }
+            switch part {
+            case .delta(let d): summary += d
+            case .done(let u): usage = u
+            }
         }
-        return try compactionItem(summary: summary)
+        return AnsweredCompaction(item: try compactionItem(summary: summary), usage: usage)
     }
 
     /// Stores the finished turn. Chain and conversation changes made while the answerer worked are
     /// handled by `commit` (a response chained after one deleted meanwhile is born broken).
-    func answeredCommit(_ p: Plan, id: String, text: String, itemID: String, usage: Usage?, answerer: Answerer, compaction: Item?) throws -> Prepared {
-        let prepared = try finish(p, id: id, output: (compaction.map { [$0] } ?? []) + [.assistantMessage(id: itemID, text: text)], snapshot: "",
-                                  modelName: answerer.model(for: p.request.model), usage: usage)
+    func answeredCommit(_ p: Plan, id: String, text: String, itemID: String, usage: Usage?, answerer: Answerer, compaction: AnsweredCompaction?) throws -> Prepared {
+        let prepared = try finish(p, id: id, output: (compaction.map { [$0.item] } ?? []) + [.assistantMessage(id: itemID, text: text)], snapshot: "",
+                                  modelName: answerer.model(for: p.request.model), usage: usage, plus: compaction?.usage)
         try locked { try state.atomically { try commit(prepared) } }
         return prepared
     }
@@ -72,9 +84,9 @@ extension OfflineBackend {
                     emit(.lifecycle("response.created", pending, seq: seq))
                     emit(.lifecycle("response.in_progress", pending, seq: seq))
                     let index = compaction == nil ? 0 : 1
-                    if let compaction {
-                        emit(.outputItem("response.output_item.added", index: 0, item: compaction, seq: seq))
-                        emit(.outputItem("response.output_item.done", index: 0, item: compaction, seq: seq))
+                    if let item = compaction?.item {
+                        emit(.outputItem("response.output_item.added", index: 0, item: item, seq: seq))
+                        emit(.outputItem("response.output_item.done", index: 0, item: item, seq: seq))
                     }
                     emit(.outputItem("response.output_item.added", index: index,
                                      item: .message(Message(id: itemID, type: "message", role: "assistant", content: .parts([]), status: "in_progress")), seq: seq))

@@ -147,8 +147,10 @@ extension OfflineBackend {
     }
 
     /// The response to a planned turn, given its output. `usage`: what the answerer measured (nil:
-    /// estimated with `TokenEstimator` over the whole context, with the prompt cache's hits).
-    func finish(_ p: Plan, id: String = IDs.make("resp"), output: [Item], snapshot: String, modelName: String, usage: Usage?) throws -> Prepared {
+    /// estimated with `TokenEstimator` over the whole context, with the prompt cache's hits); `plus`:
+    /// another upstream request the turn made (the gateway's compaction summary), added to it.
+    func finish(_ p: Plan, id: String = IDs.make("resp"), output: [Item], snapshot: String, modelName: String, usage: Usage?,
+                plus extra: Usage? = nil) throws -> Prepared {
         let request = p.request
         var r = response(p, id: id, output: output, modelName: modelName)
         var prompt = p.promptBase
@@ -161,6 +163,7 @@ extension OfflineBackend {
             let cached = try cachedTokens(base: p.promptBase, added: added, inputTokens: p.inputTokens, request: request)
             r.usage = Usage(input: p.inputTokens, cached: cached, output: TokenEstimator.tokens(output.filter { $0.type != "compaction" }.map(\.text).joined()))
         }
+        if let extra, let own = r.usage { r.usage = own.adding(extra) }
         let contextTokens = compacted ? TokenEstimator.tokens(output)
             : p.tokensBefore + TokenEstimator.tokens(p.input) + TokenEstimator.tokens(output)
         return Prepared(response: r, input: p.input, output: output, snapshot: snapshot, contextTokens: contextTokens,

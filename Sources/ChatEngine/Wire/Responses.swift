@@ -48,6 +48,12 @@ public struct Usage: Codable, Equatable, Sendable {
     }
 
     public var cachedTokens: Int { input_tokens_details?.cached_tokens ?? 0 }
+
+    /// Two requests' usage as one (numbers saturate: they come from servers).
+    public func adding(_ other: Usage) -> Usage {
+        Usage(input: input_tokens.saturatingAdd(other.input_tokens), cached: cachedTokens.saturatingAdd(other.cachedTokens),
+              output: output_tokens.saturatingAdd(other.output_tokens))
+    }
 }
 
 /// `{ "id": "conv_…" }` on a response.
