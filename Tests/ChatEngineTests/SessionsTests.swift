@@ -25,6 +25,21 @@ import Testing
         #expect(trip.turns == 2 && trip.messages == 4 && trip.bytes > 0)
     }
 
+    /// The X-ray walks a session's turns one at a time through the store: by id, and the neighbour
+    /// before or after a number, within the session only.
+    @Test func turnsAreReadOneByOneForTheXRay() async throws {
+        let rig = try await populated()
+        let trip = try #require(try rig.store.session(named: "trip"))
+        let turns = try rig.store.turns(session: trip.id)
+        #expect(turns.count == 2)
+        #expect(try rig.store.turn(id: turns[1].id)?.number == 2)
+        #expect(try rig.store.turn(id: 999_999) == nil)
+        #expect(try rig.store.neighbourTurn(session: trip.id, number: 2, older: true)?.id == turns[0].id)
+        #expect(try rig.store.neighbourTurn(session: trip.id, number: 1, older: true) == nil)
+        #expect(try rig.store.neighbourTurn(session: trip.id, number: 1, older: false)?.id == turns[1].id)
+        #expect(try rig.store.neighbourTurn(session: trip.id, number: 2, older: false) == nil)   // not the other session's
+    }
+
     @Test func renameMovesTheSDKSessionToo() async throws {
         let rig = try await populated()
         try rig.store.renameSession("work", to: "job")

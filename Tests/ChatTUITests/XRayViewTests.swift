@@ -23,7 +23,7 @@ import Testing
         request.stream = true
         let body = (try? WireJSON.encodeString(request)) ?? ""
         s.xray = XRayData(turnID: s.turns[2].id, requests: [SentRequest(kind: .reply, body: body, sources: [.summary, .working, .working, .episodic, .new])])
-        s.overlay = .xray(turn: 2, scroll: 0)
+        s.overlay = .xray(turn: s.turns[2].id, scroll: 0)
         return s
     }
 
@@ -44,23 +44,50 @@ import Testing
         var s = Fixture.state(.chain, width: 120, height: 40)
         let cache = LayoutCache()
         #expect(App.update(&s, .key(.f(5)), layout: cache) == [.loadXRay(turnID: s.turns[2].id)])
-        #expect(s.overlay == .xray(turn: 2, scroll: 0))
+        #expect(s.overlay == .xray(turn: s.turns[2].id, scroll: 0))
         #expect(App.update(&s, .key(.left), layout: cache) == [.loadXRay(turnID: s.turns[1].id)])
-        #expect(s.overlay == .xray(turn: 1, scroll: 0))
+        #expect(s.overlay == .xray(turn: s.turns[1].id, scroll: 0))
         _ = App.update(&s, .engine(.xrayLoaded(XRayData(turnID: s.turns[1].id, requests: []))), layout: cache)
         #expect(App.update(&s, .key(.right), layout: cache) == [.loadXRay(turnID: s.turns[2].id)])
-        #expect(App.update(&s, .key(.right), layout: cache).isEmpty && s.overlay == .xray(turn: 2, scroll: 0))   // the newest
+        #expect(App.update(&s, .key(.right), layout: cache).isEmpty && s.overlay == .xray(turn: s.turns[2].id, scroll: 0))   // the newest
         _ = App.update(&s, .key(.pageDown), layout: cache)
         if case .xray(_, let scrolled) = s.overlay { #expect(scrolled == 0 || scrolled == 35, "a page is the screen's height less 5") }
         _ = App.update(&s, .key(.end), layout: cache)
         _ = App.update(&s, .key(.up), layout: cache)
-        let lines = Views.xrayLines(s, turn: 2, width: 116).count
-        #expect(s.overlay == .xray(turn: 2, scroll: max(0, lines - 35) - (lines > 35 ? 1 : 0)), "End then Up: one line above the last page")
+        let lines = Views.xrayLines(s, turn: s.turns[2].id, width: 116).count
+        #expect(s.overlay == .xray(turn: s.turns[2].id, scroll: max(0, lines - 35) - (lines > 35 ? 1 : 0)), "End then Up: one line above the last page")
         _ = App.update(&s, .key(.escape), layout: cache)
         #expect(s.overlay == .none)
         var empty = Fixture.state(.chain, width: 120, height: 40)
         empty.turns = []
         #expect(App.update(&empty, .key(.f(5)), layout: cache).isEmpty && empty.notice?.contains("no turns yet") == true)
+    }
+
+    /// Past the chain panel's turns ◂ asks the store for the turn before, which the X-ray then shows
+    /// (and can ask the server about); ▸ from there asks for the next; a turn that arrives from
+    /// another process (the loaded list shifts) does not move the X-ray off its turn.
+    @Test func theXRayReachesTurnsOlderThanTheLoadedOnes() {
+        let cache = LayoutCache()
+        var s = Fixture.state(.chain, width: 120, height: 40)
+        let all = s.turns
+        s.turns = Array(all.suffix(2))                      // the chain panel holds turns 2 and 3 only
+        _ = App.update(&s, .key(.f(5)), layout: cache)
+        #expect(App.update(&s, .key(.left), layout: cache) == [.loadXRay(turnID: all[1].id)])
+        #expect(App.update(&s, .key(.left), layout: cache) == [.loadXRayNeighbour(session: all[1].sessionID, number: all[1].number, older: true)])
+        #expect(s.overlay == .xray(turn: all[1].id, scroll: 0), "stays until the older turn is read")
+        _ = App.update(&s, .engine(.xrayLoaded(XRayData(turnID: all[0].id, turn: all[0], requests: []))), layout: cache)
+        #expect(s.overlay == .xray(turn: all[0].id, scroll: 0))
+        #expect(Views.render(s, layout: cache).text.contains("Context X-ray · turn \(all[0].number)"))
+        #expect(App.update(&s, .key(.char("a")), layout: cache) == [.askServer(all[0])])
+        #expect(App.update(&s, .key(.right), layout: cache) == [.loadXRayNeighbour(session: all[0].sessionID, number: all[0].number, older: false)])
+        // On a loaded turn, a new turn recorded elsewhere shifts the list: the X-ray keeps its turn.
+        _ = App.update(&s, .engine(.xrayLoaded(XRayData(turnID: all[1].id, turn: all[1], requests: []))), layout: cache)
+        var newer = all[2]
+        newer.id += 100
+        newer.number += 1
+        s.turns = [all[2], newer]
+        #expect(s.overlay == .xray(turn: all[1].id, scroll: 0))
+        #expect(Views.render(s, layout: cache).text.contains("Context X-ray · turn \(all[1].number)"))
     }
 
     @Test func askingTheServerIsForServerTurnsOnly() {

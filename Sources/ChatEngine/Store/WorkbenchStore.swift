@@ -183,6 +183,18 @@ public final class WorkbenchStore: @unchecked Sendable {
             .map(turn(from:)).reversed()
     }
 
+    /// One turn by its id (nil: not there, e.g. its session was deleted).
+    public func turn(id: Int64) throws -> TurnRecord? {
+        try db.query("SELECT * FROM turns WHERE id = ?", [.integer(id)]).first.map(turn(from:))
+    }
+
+    /// The session's turn just before (`older`) or after `number` (nil: none), by its index.
+    public func neighbourTurn(session: Int64, number: Int, older: Bool) throws -> TurnRecord? {
+        let sql = older ? "SELECT * FROM turns WHERE session_id = ? AND number < ? ORDER BY number DESC LIMIT 1"
+                        : "SELECT * FROM turns WHERE session_id = ? AND number > ? ORDER BY number LIMIT 1"
+        return try db.query(sql, [.integer(session), .integer(Int64(number))]).first.map(turn(from:))
+    }
+
     /// The session's last completed turn.
     public func lastCompletedTurn(session: Int64) throws -> TurnRecord? {
         try db.query("SELECT * FROM turns WHERE session_id = ? AND status = 'completed' ORDER BY number DESC LIMIT 1", [.integer(session)])

@@ -48,7 +48,13 @@ extension AppRuntime {
             }
             return []
         case .loadXRay(let id):
-            return events { [.engine(.xrayLoaded(XRayData(turnID: id, requests: try store.requests(turn: id))))] } failure: { "could not read the turn's requests: \($0)" }
+            return events { [.engine(.xrayLoaded(XRayData(turnID: id, turn: try store.turn(id: id), requests: try store.requests(turn: id))))] }
+                failure: { "could not read the turn's requests: \($0)" }
+        case .loadXRayNeighbour(let session, let number, let older):
+            return events {
+                guard let t = try store.neighbourTurn(session: session, number: number, older: older) else { return [] }
+                return [.engine(.xrayLoaded(XRayData(turnID: t.id, turn: t, requests: try store.requests(turn: t.id))))]
+            } failure: { "could not read the turn: \($0)" }
         case .forkHere(let messageID):
             guard let s = state.session else { return [] }
             return events {

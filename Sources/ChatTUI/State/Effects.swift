@@ -25,6 +25,8 @@ public enum Effect: Equatable, Sendable {
     case forkHere(messageID: Int64)
     /// Read a turn's requests for the X-ray.
     case loadXRay(turnID: Int64)
+    /// The X-ray moves past the loaded turns: the session's turn just before (or after) `number`.
+    case loadXRayNeighbour(session: Int64, number: Int, older: Bool)
     /// Ask the server what it holds for a turn's chain or conversation.
     case askServer(TurnRecord)
 }

@@ -9,19 +9,30 @@ public enum Overlay: Equatable, Sendable {
     case newSession(InputEditor)
     /// Ctrl-F: choosing the message to fork at (an index into the messages), marked in the pane.
     case forkPick(Int)
-    /// F5: the context X-ray of a turn (an index into the loaded turns), scrolled by `scroll` lines.
-    case xray(turn: Int, scroll: Int)
+    /// F5: the context X-ray of a turn (its id: any turn of the session, not only the loaded ones; a
+    /// turn another process adds does not move it), scrolled by `scroll` lines.
+    case xray(turn: Int64, scroll: Int)
 }
 
 /// The requests of the turn the X-ray shows, as read from the store.
 public struct XRayData: Equatable, Sendable {
     public var turnID: Int64
+    /// The turn's record (read with its requests: the turn may be older than the chain panel's).
+    public var turn: TurnRecord?
     public var requests: [SentRequest]
     /// What the server said it holds, once asked ("a" in the X-ray).
     public var observed: String?
-    public init(turnID: Int64, requests: [SentRequest]) {
+    public init(turnID: Int64, turn: TurnRecord? = nil, requests: [SentRequest]) {
         self.turnID = turnID
+        self.turn = turn
         self.requests = requests
+    }
+}
+
+extension AppState {
+    /// The record of a turn the X-ray may show: a loaded one (the chain panel's), or the one it read.
+    public func xrayTurn(_ id: Int64) -> TurnRecord? {
+        turns.first { $0.id == id } ?? (xray?.turnID == id ? xray?.turn : nil)
     }
 }
 

@@ -92,22 +92,33 @@ extension App {
     }
 
     /// Opens the X-ray on a loaded turn and reads its requests.
-    static func openXRay(_ state: inout AppState, turn: Int) -> [Effect] {
-        state.overlay = .xray(turn: turn, scroll: 0)
-        let id = state.turns[turn].id
-        if state.xray?.turnID == id { return [] }
+    static func openXRay(_ state: inout AppState, turn: TurnRecord) -> [Effect] {
+        state.overlay = .xray(turn: turn.id, scroll: 0)
+        if state.xray?.turnID == turn.id { return [] }
         state.xray = nil
-        return [.loadXRay(turnID: id)]
+        return [.loadXRay(turnID: turn.id)]
+    }
+
+    /// ◂ ▸ in the X-ray: the neighbour among the loaded turns, else (past the chain panel's turns) the
+    /// store is asked for it; nothing after the newest.
+    static func xrayNeighbour(_ state: inout AppState, of t: TurnRecord, older: Bool) -> [Effect] {
+        if let i = state.turns.firstIndex(where: { $0.id == t.id }) {
+            let j = older ? i - 1 : i + 1
+            if state.turns.indices.contains(j) { return openXRay(&state, turn: state.turns[j]) }
+            if !older { return [] }
+        }
+        return [.loadXRayNeighbour(session: t.sessionID, number: t.number, older: older)]
     }
 
     /// The X-ray: ◂ ▸ an earlier or later turn, Up/Down/PgUp/PgDn/Home scroll, Esc or F5 close.
-    static func xrayKey(_ state: inout AppState, _ key: Key, turn: Int, scroll: Int) -> [Effect] {
+    static func xrayKey(_ state: inout AppState, _ key: Key, turn: Int64, scroll: Int) -> [Effect] {
         let page = max(1, state.height - 5)   // the X-ray's lines on screen
         // A scroll past the end (End, or paging on) comes back to the last page first.
         let scroll = min(scroll, max(0, Views.xrayLines(state, turn: turn, width: max(20, state.width - 2) - 2).count - page))
+        let current = state.xrayTurn(turn)
         switch key {
-        case .left where turn > 0: return openXRay(&state, turn: turn - 1)
-        case .right where turn + 1 < state.turns.count: return openXRay(&state, turn: turn + 1)
+        case .left: return current.map { xrayNeighbour(&state, of: $0, older: true) } ?? []
+        case .right: return current.map { xrayNeighbour(&state, of: $0, older: false) } ?? []
         case .up, .wheelUp: state.overlay = .xray(turn: turn, scroll: max(0, scroll - 1))
         case .down, .wheelDown: state.overlay = .xray(turn: turn, scroll: scroll + 1)   // the view stops at the end
         case .pageUp: state.overlay = .xray(turn: turn, scroll: max(0, scroll - page))
@@ -115,7 +126,7 @@ extension App {
         case .home: state.overlay = .xray(turn: turn, scroll: 0)
         case .end: state.overlay = .xray(turn: turn, scroll: 1 << 40)   // the view stops at the last page
         case .char("a"):
-            let t = state.turns[turn]
+            guard let t = current else { return [] }
             guard t.mode.isServerManaged, t.responseID != nil else {
                 state.xray?.observed = "the server holds nothing for a \(t.mode.rawValue) turn (its requests say store: false)"
                 return []

@@ -86,6 +86,8 @@ extension App {
             state.browser?.previewTurns = turns
         case .xrayLoaded(let data):
             state.xray = data
+            // A turn read past the loaded ones (◂ ▸) is the one the open X-ray shows now.
+            if case .xray(let shown, _) = state.overlay, shown != data.turnID { state.overlay = .xray(turn: data.turnID, scroll: 0) }
         case .serverObserved(let id, let text):
             if state.xray?.turnID == id { state.xray?.observed = text }
         case .browserMessage(let m):

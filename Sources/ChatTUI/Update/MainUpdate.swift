@@ -83,7 +83,7 @@ extension App {
             guard index >= 0 else { state.notice = "nothing to fork yet"; return [] }
             state.overlay = .forkPick(index)
         case .xray:
-            guard let last = state.turns.indices.last else { state.notice = "no turns yet: the X-ray shows what a turn sent"; return [] }
+            guard let last = state.turns.last else { state.notice = "no turns yet: the X-ray shows what a turn sent"; return [] }
             return openXRay(&state, turn: last)
         case .redraw:
             return [.redraw]

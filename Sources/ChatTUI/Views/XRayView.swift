@@ -5,9 +5,8 @@ import Foundation
 /// turn's counts, then every request the turn made as sent (JSON), each input item tagged by source.
 extension Views {
     /// The X-ray's lines for `turn` at `width` (the overlay scrolls them).
-    public static func xrayLines(_ s: AppState, turn index: Int, width: Int) -> [Line] {
-        guard s.turns.indices.contains(index) else { return [Line([Span("no such turn", Style(.dim))])] }
-        let t = s.turns[index]
+    public static func xrayLines(_ s: AppState, turn id: Int64, width: Int) -> [Line] {
+        guard let t = s.xrayTurn(id) else { return [Line([Span("reading the turn…", Style(.dim))])] }
         var lines: [Line] = []
         func add(_ text: String, _ role: StyleRole = .text, bold: Bool = false) {
             lines += TextLayout.wrap([Span(text, Style(role, bold: bold))], width: width)
@@ -84,9 +83,9 @@ extension Views {
         return lines
     }
 
-    static func xray(_ g: inout Grid, _ s: AppState, turn: Int, scroll: Int) {
+    static func xray(_ g: inout Grid, _ s: AppState, turn: Int64, scroll: Int) {
         let width = max(20, g.width - 2)
-        let t = s.turns.indices.contains(turn) ? s.turns[turn] : nil
+        let t = s.xrayTurn(turn)
         let title = "Context X-ray · turn \(t?.number ?? 0) · \(t?.mode.title ?? "")"
         // The whole screen: the X-ray is read, not glanced at.
         let r = Rect(x: 0, y: 0, width: g.width, height: g.height)

@@ -1,7 +1,8 @@
 """End-to-end: the screen with server compaction chosen in F2 (#19). At 120x40: F2, "server chain +
 compact:", the threshold typed as 1000, then turns until the server compacts: the chain panel marks it,
 the memory panel says what the server holds, and the chain still recalls. At 80x24: the picker's server
-rows, and a compare column with a server policy. Usage: screen_server_memory_e2e.py BINARY."""
+rows, and a compare column with a server policy. The X-ray on an old turn, and past the chain panel's
+turns back to the first. Usage: screen_server_memory_e2e.py BINARY."""
 import os
 import sys
 import tempfile
@@ -104,6 +105,36 @@ def xray_on_an_old_turn():
     print("ok xray_on_an_old_turn")
 
 
+def xray_past_the_chain_panel():
+    """70 turns: the chain panel holds the newest 64, the X-ray walks back to the first one."""
+    import subprocess
+    home = tempfile.mkdtemp(prefix="cb-xray70-")
+    run_env = {**os.environ, "CHATBENCH_HOME": home, "XDG_CONFIG_HOME": home + "/config"}
+    subprocess.run([BIN, "send", "--session", "long", "My name is Priya and the first message says so."], env=run_env, check=True, capture_output=True)
+    for i in range(2, 71):
+        subprocess.run([BIN, "send", "--session", "long", f"message number {i}"], env=run_env, check=True, capture_output=True)
+    t = Tmux(f"env {env(home)} {BIN} --session long", 120, 40)
+    try:
+        t.wait_for("message number 70")
+        t.keys("F5")
+        t.wait_for("Context X-ray · turn 70")
+        for _ in range(69):
+            t.keys("Left")
+        s = t.wait_for("Context X-ray · turn 1 ")
+        s = t.wait_for("the first message says so")
+        t.keys("Left")   # nothing older: it stays
+        t.keys("Right")
+        s = t.wait_for("Context X-ray · turn 2 ")
+        s = t.wait_for("message number 2")
+        t.keys("Escape")
+        t.wait_for("Context X-ray", gone=True)
+        t.keys("C-q")
+    finally:
+        t.close()
+    print("ok xray_past_the_chain_panel")
+
+
 compaction_chosen_in_f2()
 small_screen_picker_and_compare()
 xray_on_an_old_turn()
+xray_past_the_chain_panel()
