@@ -73,7 +73,9 @@ import Testing
     }
 
     @Test func streamingPassesEachDeltaOnAsTheUpstreamSendsIt() async throws {
-        let rig = try Rig()
+        // The upstream is silent while held: a loaded machine may take longer than the usual 5 s idle
+        // timeout to pass the first delta on and release it, which would end the turn as a timeout.
+        let rig = try Rig(idle: 60)
         try await rig.upstream.faults([["kind": "hold"]])   // the upstream waits after its first delta until released
         var sawDeltaWhileHeld = false
         var completed: Response?
