@@ -75,10 +75,14 @@ public final class Workbench: @unchecked Sendable {
         }
     }
 
-    /// The connection for a session: flags win, else what the session recorded.
+    /// The connection for a session: flags win, else what the session recorded. The session keeps
+    /// its base URL without credentials: when $OPENAI_BASE_URL is that URL with them, it is used.
     public static func connection(flags: Connection, session: SessionRecord?) -> Connection {
         var c = flags
-        if c.baseURL == nil { c.baseURL = session?.baseURL }
+        if c.baseURL == nil, let stored = session?.baseURL {
+            let env = flags.environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            c.baseURL = env.map(HTTPConfig.withoutCredentials) == stored ? env : stored
+        }
         if c.api == nil { c.api = session?.api }
         return c
     }
@@ -198,7 +202,9 @@ public final class Workbench: @unchecked Sendable {
             changed = true
         }
         if backend.info.name == "openai" || backend.info.name == "gateway" {
-            let url = connection.baseURL ?? connection.environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? HTTPConfig.defaultBaseURL
+            // Stored without the credentials a URL may carry: nothing secret is written to the file.
+            let url = HTTPConfig.withoutCredentials(connection.baseURL ?? connection.environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+                                                    ?? HTTPConfig.defaultBaseURL)
             let api = connection.api ?? "responses"
             if s.baseURL != url || s.api != api {
                 if s.baseURL != nil && s.baseURL != url {

@@ -28,6 +28,12 @@ enum CLI {
         }
     }
 
+    /// `{"error": {"kind": "usage", "message": …}}`: what `--json` prints for a usage error.
+    static func usageErrorJSON(_ message: String) -> String {
+        let error: JSONValue = .object(["error": .object(["kind": .string("usage"), "message": .string(message)])])
+        return (try? WireJSON.encodeString(error)) ?? #"{"error":{"kind":"usage"}}"#
+    }
+
     static func run(arguments: [String], environment: [String: String]) async -> Int32 {
         let table = Commands.table
         do {
@@ -51,6 +57,10 @@ enum CLI {
             }
         } catch let e as UsageError {
             printError(e.line)
+            // A script that asked for JSON gets it for a command line it got wrong too.
+            if arguments.contains("--json") {
+                print(OutsideText.json(usageErrorJSON(e.message + (e.hint.isEmpty ? "" : " (\(e.hint))"))))
+            }
             return 2
         } catch {
             printError("chatbench: \(error)")

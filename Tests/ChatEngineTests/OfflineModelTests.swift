@@ -93,6 +93,17 @@ struct Conversation_ {
         #expect(c.say("where do I live?").contains("don't know where you live"))
     }
 
+    /// Passages of other sessions (episodic memory) are read, but they are not messages of this
+    /// conversation: the count it gives is of this conversation's messages only.
+    @Test func passagesOfOtherSessionsAreNotCountedAsThisConversationsMessages() {
+        let m = OfflineModel()
+        let passages: [Item] = (1...3).map { .message(Message(role: "developer", content: .text("\(EpisodicMemory.passagePrefix) (\"trip\", 2026-11-2\($0)) the user said: I'm planning a trip to Lisbon."))) }
+        let memory = m.read(passages + [.userText("The sky is nice today")], after: nil)
+        let reply = m.reply(to: memory, instructions: nil)
+        #expect(reply.contains("0 earlier messages"), "\(reply)")
+        #expect(m.reply(to: m.read([.userText("What did I say about Lisbon?")], after: memory), instructions: nil).contains("Lisbon"))
+    }
+
     @Test func mentionsRememberedFactsInRelatedQuestions() {
         var c = Conversation_()
         _ = c.say("I'm planning a trip to Japan.")

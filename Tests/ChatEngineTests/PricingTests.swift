@@ -110,6 +110,9 @@ import Testing
         let t = try PriceTable.parse(Data(#"{"m": {"max_input_tokens": 100}}"#.utf8), file: "t.json")
         #expect(CostEstimate(model: "m", inputTokens: 1, cachedTokens: 0, outputTokens: 1, table: t).dollars == nil)
         #expect(t.contextWindow(for: "m") == 100)
+        // No table at all (the shipped one missing beside the binary): it says that, not "no price for".
+        let empty = PriceTable(entries: [:], taken: "unknown date", from: "nothing", source: "no table", notes: [])
+        #expect(CostEstimate(model: "gpt-4.1-mini", inputTokens: 1, cachedTokens: 0, outputTokens: 1, table: empty).label == "no price table (see --price-table)")
     }
 
     @Test func offlineTurnsArePricedAsTheChosenModel() throws {

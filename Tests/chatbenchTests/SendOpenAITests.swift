@@ -41,6 +41,33 @@ import Testing
         }
     }
 
+    /// A base URL may carry a user and password (some put the key there): the session stores the URL
+    /// without them, nothing of them reaches a file or an error, and the chain goes on when the same
+    /// URL comes again from $OPENAI_BASE_URL.
+    @Test func credentialsInTheBaseURLAreNeverStored() throws {
+        let server = try FakeServer()
+        let home = TempHome()
+        let password = "PASSWORD-7c6b5a49"
+        let withCredentials = server.baseURL.replacingOccurrences(of: "http://", with: "http://agent:\(password)@")
+        let env = ["OPENAI_API_KEY": Self.key]
+        let first = try ChatbenchProcess.run(["send", "--backend", "openai", "--base-url", withCredentials, "--session", "c", "--json", "My name is Priya."],
+                                             home: home.path, extraEnv: env)
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try ChatbenchProcess.run(["send", "--session", "c", "--json", "What's my name?"], home: home.path,
+                                              extraEnv: env.merging(["OPENAI_BASE_URL": withCredentials]) { a, _ in a })
+        #expect(second.status == 0, "\(second.stderr)")
+        let one = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        let two = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
+        #expect(two["previous_response_id"] as? String == one["response_id"] as? String, "the same server: the chain goes on")
+        let shown = try ChatbenchProcess.run(["sessions", "show", "c"], home: home.path)
+        for out in [first.stdout, first.stderr, second.stdout, second.stderr, shown.stdout] { #expect(!out.contains(password)) }
+        let files = FileManager.default.enumerator(atPath: home.path)?.allObjects as? [String] ?? []
+        for f in files {
+            let bytes = [UInt8](FileManager.default.contents(atPath: home.path + "/" + f) ?? Data())
+            #expect(!contains(bytes, Array(password.utf8)), "the password is in \(f)")
+        }
+    }
+
     @Test func aServerErrorIsAClearMessageAndTheMessageIsKept() async throws {
         let server = try FakeServer()
         let home = TempHome()
@@ -76,6 +103,13 @@ import Testing
         #expect(empty.status == 2 && (usage["error"] as? [String: Any])?["kind"] as? String == "usage")
         #expect(((usage["error"] as? [String: Any])?["message"] as? String)?.contains("the message is empty") == true)
         #expect(usage["session"] as? String == "s" && empty.stderr.contains("the message is empty"))
+        // A command line the parser refuses (an unknown flag, no message) is JSON too with --json.
+        for args in [["send", "--json", "--bogus", "x"], ["send", "--session", "u", "--json"]] {
+            let r = try ChatbenchProcess.run(args, home: home.path)
+            let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(args): \(r.stdout)")
+            #expect(r.status == 2 && (obj["error"] as? [String: Any])?["kind"] as? String == "usage" && !r.stderr.isEmpty)
+        }
+        #expect(try ChatbenchProcess.run(["send", "--bogus", "x"], home: home.path).stdout.isEmpty, "without --json: stderr only")
         // The next turn works and its JSON has no error.
         let ok = try send(home, server, ["--session", "s", "--json", "Hello again."])
         let okObj = try #require(try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any])

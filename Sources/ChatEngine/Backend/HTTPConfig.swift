@@ -62,6 +62,18 @@ public struct HTTPConfig: Sendable {
     nonisolated(unsafe) private static var warned: Set<String> = []
     private static let warnedLock = NSLock()
 
+    /// `url` without the user and password a URL may carry (`http://user:secret@host/v1` →
+    /// `http://host/v1`): what chatbench stores and shows of a base URL. The password is also
+    /// remembered as a secret, so no error text prints it.
+    public static func withoutCredentials(_ url: String) -> String {
+        guard var parts = URLComponents(string: url), parts.user != nil || parts.password != nil else { return url }
+        Secrets.register(parts.password)
+        Secrets.register(parts.user)
+        parts.user = nil
+        parts.password = nil
+        return parts.string ?? url
+    }
+
     /// `sk-…abcd`: the most of a key chatbench ever shows.
     public static func maskedHint(_ key: String?) -> String {
         guard let key, key.count >= 8 else { return key == nil ? "no key" : "key set" }

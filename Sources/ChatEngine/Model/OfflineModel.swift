@@ -137,8 +137,12 @@ public struct OfflineModel: TextModel {
             }
         case "system", "developer":
             if text.hasPrefix(EpisodicMemory.passagePrefix) {
+                // A passage of another session: remembered, but not a message of this conversation
+                // ("I can see N earlier messages" counts only those).
                 memory.episodes.append(String(text.prefix(2000)))
                 if memory.episodes.count > 8 { memory.episodes.removeFirst() }
+                for (key, value) in FactExtractor.facts(in: text) { _ = memory.set(key, value) }
+                return
             }
             for (key, value) in FactExtractor.facts(in: text) { _ = memory.set(key, value) }
         default:

@@ -19,6 +19,8 @@ public struct CostEstimate: Sendable, Equatable {
     public var inputTokens: Int
     public var cachedTokens: Int
     public var outputTokens: Int
+    /// Priced against no table at all (the shipped one missing, none given): said so, not "no price".
+    public var noTable = false
 
     public init(model: String, priceModel: String?, dollars: Double?, taken: String?, inputTokens: Int, cachedTokens: Int, outputTokens: Int) {
         self.model = model
@@ -36,6 +38,7 @@ public struct CostEstimate: Sendable, Equatable {
         let input = max(0, inputTokens), output = max(0, outputTokens)
         let cached = min(max(0, cachedTokens), input)
         self.init(model: model, priceModel: nil, dollars: nil, taken: nil, inputTokens: input, cachedTokens: cached, outputTokens: output)
+        noTable = table.entries.isEmpty
         guard let e = table.entry(for: model), let inPrice = e.inputCostPerToken, let outPrice = e.outputCostPerToken else { return }
         let cachedPrice = e.cacheReadInputTokenCost ?? inPrice
         priceModel = e.name
@@ -48,8 +51,10 @@ public struct CostEstimate: Sendable, Equatable {
     /// "≈$0.0123", or "no price" when the table has none.
     public var short: String { dollars.map { "≈" + Self.format($0) } ?? "no price" }
 
-    /// "≈$0.0123 (est., prices of 2026-12-01 for gpt-4.1-mini)", or "no price for MODEL in the table".
+    /// "≈$0.0123 (est., prices of 2026-12-01 for gpt-4.1-mini)", or "no price for MODEL in the table"
+    /// (or "no price table").
     public var label: String {
+        if noTable { return "no price table (see --price-table)" }
         guard let d = dollars, let p = priceModel else { return "no price for \(OutsideText.line(model)) in the table" }
         return "≈\(Self.format(d)) (est., prices of \(taken ?? "unknown date") for \(OutsideText.line(p)))"
     }

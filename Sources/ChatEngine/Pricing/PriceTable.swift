@@ -92,7 +92,7 @@ public struct PriceTable: Sendable {
 
     static func readShipped() throws -> PriceTable {
         guard let url = shippedURL() else {
-            throw PriceTableError(file: "chatbench_ChatEngine.resources/\(resourceName).json",
+            throw PriceTableError(file: Bundle.main.bundleURL.appendingPathComponent("chatbench_ChatEngine.resources/\(resourceName).json").path,
                                   "the shipped price table is missing beside the binary; point at a copy with --price-table FILE or CHATBENCH_PRICE_TABLE")
         }
         var t = try load(file: url.path)

@@ -64,7 +64,8 @@ public final class AppRuntime {
         }
     }
 
-    /// Runs until the user quits or a signal arrives. Returns the exit code.
+    /// Runs until the user quits or a signal arrives. Returns the exit code (128 + the signal's number
+    /// after a signal).
     public func run() -> Int32 {
         let terminal: CursesTerminal
         do {
@@ -167,7 +168,10 @@ public final class AppRuntime {
             }
         }
         finishSend()
-        return 0
+        // Ended by a signal (SIGTERM, SIGHUP, SIGINT): the shell's convention, 128 + its number, so a
+        // script can tell the screen was killed rather than quit.
+        let signal = CursesTerminal.pendingSignal
+        return signal != 0 ? 128 + signal : 0
     }
 
     /// `PRAGMA data_version` of the workbench file and of the session's Agents SDK file (if any) when the

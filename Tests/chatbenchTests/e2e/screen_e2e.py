@@ -110,7 +110,9 @@ def paste_never_sends_and_signals_restore():
     for sig in ["TERM", "HUP", "INT"]:
         pidfile = os.path.join(home, "pid")
         # A subshell writes its pid, then becomes chatbench (exec), so the test can signal it.
-        stty = SttyCheck(home, f"(echo $BASHPID > {pidfile}; exec env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN})", "SIGNAL-EXITED")
+        statusfile = os.path.join(home, "status")
+        stty = SttyCheck(home, f"(echo $BASHPID > {pidfile}; exec env LANG=C.UTF-8 CHATBENCH_HOME={home} {BIN}); echo $? > {statusfile}",
+                         "SIGNAL-EXITED")
         t = Tmux(stty.shell, 100, 30)
         try:
             t.wait_for("SERVER CHAIN")
@@ -122,6 +124,9 @@ def paste_never_sends_and_signals_restore():
             os.kill(pid, {"TERM": 15, "HUP": 1, "INT": 2}[sig])
             t.wait_for("SIGNAL-EXITED")
             assert stty.same(), f"stty -a differs after SIG{sig}"
+            # Killed, not quit: the exit status says which signal (128 + its number), as a shell's would.
+            status = open(statusfile).read().strip()
+            assert status == str(128 + {"TERM": 15, "HUP": 1, "INT": 2}[sig]), f"SIG{sig}: exit status {status}"
         finally:
             t.close()
 
