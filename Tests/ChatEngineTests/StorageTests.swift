@@ -64,6 +64,26 @@ import Testing
         #expect(try db.query("SELECT s, extra FROM t")[0]["extra"] == .text("x"))
     }
 
+    /// A store written before base URLs lost their credentials is cleaned when it is next opened.
+    @Test func storedBaseURLCredentialsAreRemovedOnUpgrade() throws {
+        let dir = TempDir()
+        let path = dir.file("workbench.sqlite")
+        do {
+            let store = try WorkbenchStore(path: path)
+            var s = try store.createSession(name: "old", mode: .chain, backend: "openai", model: "m")
+            s.baseURL = "http://agent:PASS-0a1b2c@127.0.0.1:8080/v1"
+            try store.save(s)
+            var plain = try store.createSession(name: "plain", mode: .chain, backend: "openai", model: "m")
+            plain.baseURL = "https://example.com/v1/@odd"
+            try store.save(plain)
+            try store.db.execute("PRAGMA user_version=11")
+        }
+        let store = try WorkbenchStore(path: path)
+        #expect(try store.session(named: "old")?.baseURL == "http://127.0.0.1:8080/v1")
+        #expect(try store.session(named: "plain")?.baseURL == "https://example.com/v1/@odd")
+        #expect(try store.db.userVersion() == 12)
+    }
+
     @Test func failedMigrationRollsBackAndNamesTheFile() throws {
         let dir = TempDir()
         let path = dir.file("bad.sqlite")

@@ -110,5 +110,12 @@ extension WorkbenchStore {
         turnRequestsMigration,
         // Semantic memory reads a profile's newest facts each turn: found through this index.
         Migration(version: 11, sql: "CREATE INDEX facts_by_recency ON facts(profile, updated_at);"),
+        // Base URLs were stored with the user and password they carried (some put the key there).
+        Migration(version: 12) { db in
+            for row in try db.query("SELECT id, base_url FROM sessions WHERE base_url LIKE '%@%'") {
+                guard let id = row[0].int64, let url = row[1].string, HTTPConfig.withoutCredentials(url) != url else { continue }
+                try db.execute("UPDATE sessions SET base_url = ? WHERE id = ?", [.text(HTTPConfig.withoutCredentials(url)), .integer(id)])
+            }
+        },
     ]
 }
