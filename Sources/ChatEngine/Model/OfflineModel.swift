@@ -136,15 +136,14 @@ public struct OfflineModel: TextModel {
                 if let old, old.lowercased() != value.lowercased() { memory.replacedFromLast[key] = old }
             }
         case "system", "developer":
+            for (key, value) in FactExtractor.facts(in: text) { _ = memory.set(key, value) }
             if text.hasPrefix(EpisodicMemory.passagePrefix) {
                 // A passage of another session: remembered, but not a message of this conversation
                 // ("I can see N earlier messages" counts only those).
                 memory.episodes.append(String(text.prefix(2000)))
                 if memory.episodes.count > 8 { memory.episodes.removeFirst() }
-                for (key, value) in FactExtractor.facts(in: text) { _ = memory.set(key, value) }
                 return
             }
-            for (key, value) in FactExtractor.facts(in: text) { _ = memory.set(key, value) }
         default:
             break
         }
