@@ -113,20 +113,33 @@ enum SessionsCommand {
             e.outputFormatting = [.sortedKeys, .prettyPrinted]
             out.line(OutsideText.json(String(decoding: try e.encode(list), as: UTF8.self)))
         case "table":
-            out.line("name                     mode          backend  turns  msgs      size  last activity")
-            for s in list {
-                let mode = OutsideText.line(s.mode == "client" ? "client[\(s.policy)]" : s.mode)
-                // Columns by display width (CJK and combining marks line up); a long name keeps its end, cut with "…".
-                out.line(Views.fit(OutsideText.line(s.name), 24, keepEnd: true) + " " + Views.fit(mode, 13) + " "
-                      + Views.fit(OutsideText.line(s.backend), 8) + String(format: " %5d %5d %9@  ", s.turns, s.messages, Views.bytes(s.bytes))
-                      + date(s.last_activity) + (s.forked_from.map { "  (fork of \(OutsideText.line($0)))" } ?? ""))
-            }
+            for line in table(list) { out.line(line) }
             if list.isEmpty { out.line("(no sessions)") }
         default:
             throw ConfigurationError("list formats are table and json")
         }
     }
 
+    /// The list as a table: each column as wide as its widest cell (by display width: CJK and combining
+    /// marks line up), numbers right-aligned under their headers; a long name keeps its end, cut with "…".
+    static func table(_ list: [SessionSummary]) -> [String] {
+        let header = ["name", "mode", "backend", "turns", "msgs", "size", "last activity"]
+        let rows = list.map { s -> [String] in
+            let name = OutsideText.line(s.name)
+            return [DisplayWidth.of(name) > 24 ? Views.fit(name, 24, keepEnd: true) : name,
+                    OutsideText.line(s.mode == "client" ? "client[\(s.policy)]" : s.mode), OutsideText.line(s.backend),
+                    "\(s.turns)", "\(s.messages)", Views.bytes(s.bytes),
+                    date(s.last_activity) + (s.forked_from.map { "  (fork of \(OutsideText.line($0)))" } ?? "")]
+        }
+        let numbers: Set<Int> = [3, 4, 5]
+        let widths = header.indices.map { c in ([header] + rows).map { DisplayWidth.of($0[c]) }.max() ?? 0 }
+        return ([header] + rows).map { cells in
+            cells.indices.map { c -> String in
+                let pad = String(repeating: " ", count: widths[c] - DisplayWidth.of(cells[c]))
+                return c == cells.count - 1 ? cells[c] : numbers.contains(c) ? pad + cells[c] : cells[c] + pad
+            }.joined(separator: "  ")
+        }
+    }
 
     static func show(_ store: WorkbenchStore, _ name: String, format: String, _ out: StdoutWriter, raw: Bool) throws {
         func v(_ s: String) -> String { raw ? s : OutsideText.line(s) }

@@ -162,6 +162,26 @@ import Testing
         #expect(none.cost_note == "no price for unknown-x in the table" && none.price_model == nil)
     }
 
+    /// Columns whose displayed costs are equal are joined by "=" (not ranked by digits not shown), and
+    /// turns without recall questions say so rather than "no column recalled everything".
+    @Test func equalCostsAndNoRecallQuestions() throws {
+        let pricing = Pricing(table: try PriceTable.parse(Data(Self.prices.utf8), file: "p.json"))
+        // $0.020000 and $0.020002: both shown as $0.0200 (four decimals from a cent up).
+        let turns = [CompareTurn(mode: "chain", turn: 1, input_tokens: 10_000),
+                     CompareTurn(mode: "client", turn: 1, input_tokens: 10_001),
+                     CompareTurn(mode: "hybrid", turn: 1, input_tokens: 20_000)]
+        let summary = CompareSummary.of(turns, sessions: [:], pricing: pricing, model: "m-priced")
+        let costs = summary.columns.map { CostEstimate.format($0.total_cost_usd ?? 0) }
+        #expect(summary.columns[0].total_cost_usd != summary.columns[1].total_cost_usd && costs[0] == costs[1], "\(costs)")
+        #expect(summary.lines.contains("cost ranking: chain \(costs[0]) = client \(costs[1]) < hybrid \(costs[2])"), "\(summary.lines)")
+        #expect(summary.lines.contains("no recall questions in these turns, so recall was not compared"), "\(summary.lines)")
+        #expect(!summary.lines.contains("no column recalled everything"))
+        // With a recall question that every column missed, it says that.
+        var asked = turns
+        for i in asked.indices { asked[i].expected = "Lisbon"; asked[i].correct = false }
+        #expect(CompareSummary.of(asked, sessions: [:], pricing: pricing, model: "m-priced").lines.contains("no column recalled everything"))
+    }
+
     @Test func scriptsAndColumns() throws {
         let script = ScriptLine.parse("# a comment\nMy name is Ana.\n\nWhat's my name? => Ana\n")
         #expect(script == [ScriptLine("My name is Ana."), ScriptLine("What's my name?", expect: "Ana")])

@@ -198,6 +198,14 @@ import TestSupport
         let inferred = try #require(try store.memoryState(for: s).serverItems)
         let observed = try await ServerObservation.observe(last, backend: backend)
         #expect(observed.hasPrefix("\(inferred) items in"), "observed \(observed); inferred \(inferred)")
+        #expect(observed.hasSuffix(" messages)"), "the counts by type are plural: \(observed)")
+    }
+
+    /// The counts read as English: plurals where more than one, and no "()" when there are none.
+    @Test func countsArePlural() {
+        #expect(ServerObservation.describe(["message": 6, "compaction": 1]) == " (1 compaction, 6 messages)")
+        #expect(ServerObservation.describe([:]) == "")
+        #expect(ServerObservation.count(1, "response") == "1 response" && ServerObservation.count(0, "item") == "0 items")
     }
 
     @Test func aChainIsObservedFromItsLastCompaction() async throws {

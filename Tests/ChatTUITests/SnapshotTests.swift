@@ -139,7 +139,15 @@ enum Fixture {
         s.now = Date(timeIntervalSince1970: 1_780_000_000)   // the clock is an input: the default name is fixed
         let cache = LayoutCache()
         _ = App.update(&s, .key(.ctrl("n")), layout: cache)
-        assertSnapshot(Views.render(s, layout: cache), "new-session-80x24")
+        let dialog = Views.render(s, layout: cache)
+        assertSnapshot(dialog, "new-session-80x24")
+        // The default name is drawn as selected text (reversed): typing replaces it.
+        guard let at = dialog.text.split(separator: "\n").firstIndex(where: { $0.contains("name: session-") }) else { Issue.record("no name"); return }
+        let row = String(dialog.text.split(separator: "\n")[at])
+        let x = DisplayWidth.of(String(row[..<row.range(of: "session-")!.lowerBound]))
+        #expect(dialog[x, at].style.reverse)
+        _ = App.update(&s, .key(.left), layout: cache)
+        #expect(!Views.render(s, layout: cache)[x, at].style.reverse)
         _ = App.update(&s, .key(.escape), layout: cache)
         _ = App.update(&s, .key(.pageUp), layout: cache)
         let scrolled = Views.render(s, layout: cache)
@@ -397,6 +405,36 @@ enum Fixture {
         #expect(g.text.contains("SESSIONS · 2 shown") && g.text.contains("Preview · trip") && g.text.contains("fork point resp_1111…"))
         #expect(g.text.contains("trip                 chain            3") && g.text.contains("work                 client[wind…"))
         for y in 0..<g.height { #expect(DisplayWidth.of(g.row(y)) == 120) }
+    }
+
+    /// The chain preview never starts inside a turn: at every height its top row is a turn's own
+    /// "● … tN" row (the browser-120x30 snapshot had started with t1's "◆ new chain", its row cut off).
+    @Test func theChainKeepsATurnsLinesTogether() {
+        var s = Self.state()
+        s.memory = nil
+        for height in 1...9 {
+            let lines = Views.chainLines(s, width: 50, height: height).map { $0.spans.map(\.text).joined() }
+            #expect(lines.first?.hasPrefix("● ") == true && lines.count <= height, "height \(height): \(lines)")
+        }
+        #expect(Views.chainLines(s, width: 50, height: 6).map { $0.spans.map(\.text).joined() }.first?.contains(" t2 ") == true)
+    }
+
+    /// A name with control characters is shown escaped, as the CLI shows it (a\x0ab\x09c), never with
+    /// them dropped: "a\nb\tc" and "abc" look different in the browser and on the status line.
+    @Test func namesWithControlCharactersAreShownEscaped() {
+        var s = Self.state()
+        s.browser?.sessions = ["a\nb\tc", "abc"].map {
+            SessionSummary(name: $0, mode: "chain", backend: "offline", policy: "all", turns: 1, messages: 2, bytes: 10, last_activity: 0, forked_from: nil)
+        }
+        let g = Views.render(s, layout: LayoutCache())
+        #expect(g.text.contains("│ a\\x0ab\\x09c    ") && g.text.contains("│ abc    ") && g.text.contains("Preview · a\\x0ab\\x09c"), "\(g.text)")
+        _ = App.update(&s, .key(.char("d")), layout: LayoutCache())
+        #expect(Views.render(s, layout: LayoutCache()).text.contains("delete a\\x0ab\\x09c?"))
+        var main = Fixture.state(.chain, width: 120, height: 30)
+        main.session?.name = "a\nb\tc"
+        main.notice = "session \"a\u{1b}[2Jb\""
+        let screen = Views.render(main, layout: LayoutCache()).text
+        #expect(screen.contains("session \"a\\x0ab\\x09c\"") && screen.contains("session \"a\\x1b[2Jb\""), "\(screen)")
     }
 
     /// Long names keep their ends, so two forks of one session stay apart; every cut shows "…".

@@ -200,7 +200,7 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         s.session = idleState().session
         _ = App.update(&s, .clock(Date(timeIntervalSince1970: 0)), layout: cache)
         _ = App.update(&s, .key(.ctrl("n")), layout: cache)
-        #expect(s.overlay == .newSession(InputEditor("session-0101-0900")))
+        #expect(s.overlay == .newSession(InputEditor("session-0101-0900", selected: true)))
     }
 
     @Test func newSessionPrompt() {
@@ -210,6 +210,67 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         _ = App.update(&s, .key(.ctrl("u")), layout: cache)
         for ch in "work" { _ = App.update(&s, .key(.char(ch)), layout: cache) }
         #expect(App.update(&s, .key(.enter), layout: cache) == [.newSession("work")])
+    }
+
+    /// PgDn in the help moves a page (the rows the box shows), so the next page starts right after
+    /// the last row seen; PgUp comes back to the top.
+    @Test func helpPagesByItsHeight() {
+        var s = idleState()
+        s.width = 80
+        s.height = 24
+        s.overlay = .help
+        func range() -> String? {
+            let text = Views.render(s, layout: cache).text
+            guard let r = text.range(of: #"rows \d+–\d+ of"#, options: .regularExpression) else { return nil }
+            return String(text[r])
+        }
+        let page = Views.helpLayout(width: 80, height: 24).shown
+        #expect(page > 10 && range() == "rows 1–\(page) of")
+        _ = App.update(&s, .key(.pageDown), layout: cache)
+        #expect(s.helpScroll == page && range()?.hasPrefix("rows \(page + 1)–") == true)
+        _ = App.update(&s, .key(.pageUp), layout: cache)
+        #expect(s.helpScroll == 0 && range() == "rows 1–\(page) of")
+    }
+
+    /// A blank name is refused in the dialog with the store's own message (the one check of names).
+    @Test func aBlankNameIsRefusedInTheDialog() {
+        var s = idleState()
+        _ = App.update(&s, .key(.ctrl("n")), layout: cache)
+        type(&s, "   ")
+        #expect(App.update(&s, .key(.enter), layout: cache).isEmpty)
+        #expect(s.notice == WorkbenchStore.sessionNameProblem("") && s.notice != nil)
+        guard case .newSession = s.overlay else { Issue.record("the dialog stays open"); return }
+    }
+
+    /// The default name is offered as selected text: the first character typed replaces it.
+    @Test func typingReplacesTheDefaultName() {
+        var s = idleState()
+        _ = App.update(&s, .key(.ctrl("n")), layout: cache)
+        type(&s, "work")
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.newSession("work")])
+        // A paste replaces it too.
+        _ = App.update(&s, .key(.ctrl("n")), layout: cache)
+        _ = App.update(&s, .paste("trip 2"), layout: cache)
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.newSession("trip 2")])
+    }
+
+    /// An editing key first keeps the default and edits it as usual: Backspace, Left, Home.
+    @Test func editingKeysKeepTheDefaultName() {
+        var s = idleState()
+        _ = App.update(&s, .key(.ctrl("n")), layout: cache)
+        guard case .newSession(let e0) = s.overlay else { Issue.record("prompt"); return }
+        let name = e0.text
+        _ = App.update(&s, .key(.backspace), layout: cache)
+        type(&s, "x")
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.newSession(String(name.dropLast()) + "x")])
+        _ = App.update(&s, .key(.ctrl("n")), layout: cache)
+        _ = App.update(&s, .key(.left), layout: cache)
+        type(&s, "y")
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.newSession(String(name.dropLast()) + "y" + String(name.last!))])
+        _ = App.update(&s, .key(.ctrl("n")), layout: cache)
+        _ = App.update(&s, .key(.home), layout: cache)
+        type(&s, "my-")
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.newSession("my-" + name)])
     }
 }
 

@@ -32,6 +32,10 @@ import Testing
             let g = Views.render(Self.state(width: w, height: h), layout: LayoutCache())
             assertSnapshot(g, "xray-\(w)x\(h)")
             for y in 0..<g.height { #expect(DisplayWidth.of(g.row(y)) == w) }
+            // The footer's line count is whole at every width (it comes first).
+            let total = Views.xrayLines(Self.state(width: w, height: h), turn: 3, width: w - 4).count
+            if total > h - 3 { #expect(g.row(h - 2).contains("│ 1–\(h - 3) of \(total) · "), "\(g.row(h - 2))") }
+            #expect(h > 24 || total > h - 3, "80x24 scrolls")
         }
         let text = Views.render(Self.state(width: 120, height: 40), layout: LayoutCache()).text
         #expect(text.contains("[working 4] [summary 1] [semantic ✓] [episodic 1]"))
@@ -96,8 +100,13 @@ import Testing
         _ = App.update(&s, .key(.f(5)), layout: cache)
         _ = App.update(&s, .engine(.xrayLoaded(XRayData(turnID: s.turns[2].id, requests: []))), layout: cache)
         #expect(App.update(&s, .key(.char("a")), layout: cache) == [.askServer(s.turns[2])])
-        _ = App.update(&s, .engine(.serverObserved(turnID: s.turns[2].id, "8 items in 2 responses (8 message)")), layout: cache)
-        #expect(Views.render(s, layout: cache).text.contains("asked the server: 8 items in 2 responses (8 message) · the workbench infers 8 items"))
+        _ = App.update(&s, .engine(.serverObserved(turnID: s.turns[2].id, "8 items in 2 responses (8 messages)")), layout: cache)
+        #expect(Views.render(s, layout: cache).text.contains("asked the server: 8 items in 2 responses (8 messages) · the workbench infers 8 items"))
+        // With nothing inferred (no memory state read), no separator dangles at the end.
+        s.memory = nil
+        _ = App.update(&s, .engine(.serverObserved(turnID: s.turns[2].id, "6 items in 3 responses (6 messages)")), layout: cache)
+        let asked = Views.render(s, layout: cache).text.split(separator: "\n").first { $0.contains("asked the server:") }.map(String.init) ?? ""
+        #expect(asked.contains("asked the server: 6 items in 3 responses (6 messages) ") && !asked.contains("·"), "\(asked)")
         var c = Fixture.state(.client, width: 120, height: 40)
         _ = App.update(&c, .key(.f(5)), layout: cache)
         _ = App.update(&c, .engine(.xrayLoaded(XRayData(turnID: c.turns[2].id, requests: []))), layout: cache)

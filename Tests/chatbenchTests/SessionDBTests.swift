@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ChatEngine
+@testable import chatbench
 
 @Suite struct SessionDBTests {
     /// An Agents SDK session file as the Python SDK lays it out, written with plain SQL.
@@ -118,8 +119,54 @@ import Testing
     }
 }
 
+/// A blank session name is refused wherever a name is given, with one message: --session on send,
+/// sessions rename, sessions fork --as; nothing is created.
+@Suite struct BlankSessionNameTests {
+    @Test func blankNamesAreRefusedEverywhere() throws {
+        let home = TempHome()
+        let message = "a session name cannot be empty or only spaces"
+        for blank in ["", "   ", "\t"] {
+            let send = try ChatbenchProcess.run(["send", "--session", blank, "hi"], home: home.path)
+            #expect(send.status != 0 && send.stderr.contains(message), "\(send.stderr)")
+        }
+        #expect(try ChatbenchProcess.run(["sessions", "list"], home: home.path).stdout.contains("(no sessions)"))
+        #expect(try ChatbenchProcess.run(["send", "--session", "x", "hi"], home: home.path).status == 0)
+        let rename = try ChatbenchProcess.run(["sessions", "rename", "x", " "], home: home.path)
+        #expect(rename.status != 0 && rename.stderr.contains(message), "\(rename.stderr)")
+        let fork = try ChatbenchProcess.run(["sessions", "fork", "x", "--at", "m1", "--as", " "], home: home.path)
+        #expect(fork.status != 0 && fork.stderr.contains(message), "\(fork.stderr)")
+        let list = try ChatbenchProcess.run(["sessions", "list"], home: home.path).stdout
+        #expect(list.split(separator: "\n").count == 2, "only x: \(list)")
+    }
+}
+
 /// `sessions list` lines its columns up by display width, whatever the names are made of.
 @Suite struct SessionsListTableTests {
+    /// Every column is as wide as its widest cell: short and long numbers end under their headers
+    /// ("msgs", "size"), and the text columns start where their headers do.
+    @Test func columnsAlignForShortAndLongValues() {
+        func row(_ name: String, mode: String, turns: Int, messages: Int, bytes: Int) -> SessionSummary {
+            SessionSummary(name: name, mode: mode, backend: "offline", policy: "window:20", turns: turns, messages: messages, bytes: bytes,
+                           last_activity: 0, forked_from: nil)
+        }
+        let lines = SessionsCommand.table([row("a", mode: "chain", turns: 5, messages: 10, bytes: 374),
+                                           row("a-much-longer-name", mode: "client", turns: 123_456, messages: 9_876_543, bytes: 12_345_678_901)])
+        #expect(lines.count == 3)
+        func end(_ line: String, _ cell: String) -> Int? {
+            line.range(of: cell).map { line.distance(from: line.startIndex, to: $0.upperBound) }
+        }
+        func start(_ line: String, _ cell: String) -> Int? {
+            line.range(of: cell).map { line.distance(from: line.startIndex, to: $0.lowerBound) }
+        }
+        let h = lines[0]
+        #expect(end(lines[1], "  5  ") .map { $0 - 2 } == end(h, "turns"), "\(lines.joined(separator: "\n"))")
+        #expect(end(lines[1], " 10 ").map { $0 - 1 } == end(h, "msgs") && end(lines[2], "9876543") == end(h, "msgs"), "\(lines.joined(separator: "\n"))")
+        #expect(end(lines[1], "374 B") == end(h, "size") && end(lines[2], "11.5 GB") == end(h, "size"), "\(lines.joined(separator: "\n"))")
+        #expect(start(lines[1], "chain") == start(h, "mode") && start(lines[2], "client[window:20]") == start(h, "mode"))
+        #expect(start(lines[1], "offline") == start(h, "backend") && start(lines[2], "offline") == start(h, "backend"))
+        #expect(start(lines[1], "19") == start(h, "last activity") && start(lines[2], "19") == start(h, "last activity"))
+    }
+
     @Test func wideAndCombiningNamesKeepTheColumns() throws {
         let home = TempHome()
         let names = [String(repeating: "寿司", count: 13), String(repeating: "e\u{301}", count: 20), "plain"]

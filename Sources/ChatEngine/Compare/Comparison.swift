@@ -282,10 +282,17 @@ public struct CompareSummary: Codable, Sendable, Equatable {
         let cheapest = ranked.first { $0.recall_asked > 0 && $0.recall_correct == $0.recall_asked }
         let unranked = columns.filter { $0.failed_turns > 0 }.map { "\($0.mode) (\($0.failed_turns) failed turns)" }
         if ranked.count > 1 || !unranked.isEmpty {
-            lines.append("cost ranking: " + ranked.map { "\($0.mode) \(CostEstimate.format($0.total_cost_usd ?? 0))" }.joined(separator: " < ")
-                         + (unranked.isEmpty ? "" : "; not ranked: " + unranked.joined(separator: ", ")))
+            // Columns whose costs print the same are joined by "=", not ranked by digits not shown.
+            var ranking = ""
+            for (i, c) in ranked.enumerated() {
+                let cost = CostEstimate.format(c.total_cost_usd ?? 0)
+                if i > 0 { ranking += cost == CostEstimate.format(ranked[i - 1].total_cost_usd ?? 0) ? " = " : " < " }
+                ranking += "\(c.mode) \(cost)"
+            }
+            lines.append("cost ranking: " + ranking + (unranked.isEmpty ? "" : "; not ranked: " + unranked.joined(separator: ", ")))
             lines.append(cheapest.map { "cheapest that recalls everything: \($0.mode) (\(pct($0.cache_hit_rate)) of its input from the cache)" }
-                         ?? "no column recalled everything")
+                         ?? (columns.allSatisfy { $0.recall_asked == 0 } ? "no recall questions in these turns, so recall was not compared"
+                                                                         : "no column recalled everything"))
         }
         var summary = CompareSummary(columns: columns, lines: lines, price_model: basis?.priceModel, prices_taken: basis?.taken, cost_note: note)
         summary.cost_ranking = ranked.map(\.mode)

@@ -12,7 +12,7 @@ public enum ServerObservation {
             let (items, complete) = try await all(&requests) { after in
                 try await backend.listConversationItems(conversationID: conv, query: ListQuery(limit: 100, order: "asc", after: after))
             }
-            return "\(items.count) items in \(IDs.short(conv)) (\(describe(counts(items))))" + (complete ? "" : ", stopped after \(requests) pages")
+            return "\(count(items.count, "item")) in \(IDs.short(conv))\(describe(counts(items)))" + (complete ? "" : ", stopped after \(requests) pages")
         }
         guard let id = t.responseID else { return "no response to ask about" }
         // A chain: each response's own input items and output, walking back along previous_response_id.
@@ -22,7 +22,7 @@ public enum ServerObservation {
         while let current = cursor, requests < maxRequests {
             let r: Response
             do { r = try await backend.retrieveResponse(id: current) } catch let e as APIError where e.status == 404 {
-                return "\(total) items in \(responses) responses; \(IDs.short(current)) is gone (\(e.code ?? "404"))"
+                return "\(count(total, "item")) in \(count(responses, "response")); \(IDs.short(current)) is gone (\(e.code ?? "404"))"
             }
             requests += 1
             // Past a compaction the server no longer reads what came before it: the compaction item on.
@@ -43,7 +43,7 @@ public enum ServerObservation {
             responses += 1
             cursor = r.previous_response_id
         }
-        return "\(total) items in \(responses) response\(responses == 1 ? "" : "s") (\(describe(counts)))" + (cursor != nil ? ", stopped after \(requests) requests" : "")
+        return "\(count(total, "item")) in \(count(responses, "response"))\(describe(counts))" + (cursor != nil ? ", stopped after \(requests) requests" : "")
     }
 
     /// Every item of a paged list, oldest first, within the request budget (`complete`: it was all read).
@@ -61,7 +61,11 @@ public enum ServerObservation {
 
     static func counts(_ items: [Item]) -> [String: Int] { items.reduce(into: [:]) { $0[$1.type, default: 0] += 1 } }
 
+    /// The items by type, in parentheses after a space (" (1 compaction, 6 messages)"); nothing when none.
     static func describe(_ counts: [String: Int]) -> String {
-        counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        counts.isEmpty ? "" : " (" + counts.sorted { $0.key < $1.key }.map { count($0.value, $0.key) }.joined(separator: ", ") + ")"
     }
+
+    /// "1 message", "6 messages".
+    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 }

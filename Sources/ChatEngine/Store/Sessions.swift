@@ -108,10 +108,20 @@ extension WorkbenchStore {
         return s
     }
 
+    /// Why `name` cannot name a session (nil: it can): the one check of every name given (--session,
+    /// the screen's new-session dialog, rename, fork --as), so a blank name is never created or listed.
+    public static func sessionNameProblem(_ name: String) -> String? {
+        name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? "a session name cannot be empty or only spaces" : nil
+    }
+
+    static func checkSessionName(_ name: String) throws {
+        if let problem = sessionNameProblem(name) { throw ConfigurationError(problem) }
+    }
+
     /// Renames a session (and its Agents SDK session id, which is its name).
     public func renameSession(_ old: String, to new: String) throws {
         let new = new.trimmingCharacters(in: .whitespaces)
-        guard !new.isEmpty else { throw ConfigurationError("the new name is empty") }
+        try Self.checkSessionName(new)
         let s = try requireSession(old)
         guard try session(named: new) == nil else { throw ConfigurationError("a session named '\(new)' already exists") }
         if let store = s.clientDB, RedisURL.isRedis(store) {
@@ -163,6 +173,7 @@ extension WorkbenchStore {
     /// conversation from it.
     @discardableResult
     public func forkSession(_ name: String, at point: String, as newName: String) throws -> SessionRecord {
+        try Self.checkSessionName(newName)
         let src = try requireSession(name)
         guard try session(named: newName) == nil else { throw ConfigurationError("a session named '\(newName)' already exists") }
         // The last message of the fork, and the response the fork's chain continues from.

@@ -66,6 +66,7 @@ public final class WorkbenchStore: @unchecked Sendable {
 
     public func createSession(name: String, mode: MemoryMode, backend: String, model: String,
                               policy: String = "all", profile: String = "default") throws -> SessionRecord {
+        try Self.checkSessionName(name)
         let now = Date().timeIntervalSince1970
         // Another process may create the same name at the same moment: the first one wins, and both
         // get that session.

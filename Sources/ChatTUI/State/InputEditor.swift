@@ -3,10 +3,14 @@
 public struct InputEditor: Equatable, Sendable {
     public private(set) var chars: [Character] = []
     public private(set) var caret = 0
+    /// The whole text is selected (a default offered to be typed over): the next insert replaces it;
+    /// any other edit or move keeps the text, edits it as usual and ends the selection.
+    public private(set) var selected = false
 
-    public init(_ text: String = "") {
+    public init(_ text: String = "", selected: Bool = false) {
         chars = Array(text)
         caret = chars.count
+        self.selected = selected && !chars.isEmpty
     }
 
     public var text: String { String(chars) }
@@ -18,28 +22,32 @@ public struct InputEditor: Equatable, Sendable {
         // say); tabs stay, since pasted code is indented with them.
         let clean = s.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
             .filter { $0 == "\n" || $0 == "\t" || !($0.unicodeScalars.first.map { $0.value < 0x20 || $0.value == 0x7F } ?? false) }
+        if selected && !clean.isEmpty { chars = []; caret = 0; selected = false }
         chars.insert(contentsOf: clean, at: caret)
         caret += clean.count
     }
 
     public mutating func set(_ text: String) {
+        selected = false
         chars = Array(text)
         caret = chars.count
     }
 
     public mutating func backspace() {
+        selected = false
         guard caret > 0 else { return }
         chars.remove(at: caret - 1)
         caret -= 1
     }
 
     public mutating func deleteForward() {
+        selected = false
         guard caret < chars.count else { return }
         chars.remove(at: caret)
     }
 
-    public mutating func left() { caret = max(0, caret - 1) }
-    public mutating func right() { caret = min(chars.count, caret + 1) }
+    public mutating func left() { selected = false; caret = max(0, caret - 1) }
+    public mutating func right() { selected = false; caret = min(chars.count, caret + 1) }
 
     private var lineStart: Int {
         var i = caret
@@ -52,21 +60,24 @@ public struct InputEditor: Equatable, Sendable {
         return i
     }
 
-    public mutating func home() { caret = lineStart }
-    public mutating func end() { caret = lineEnd }
+    public mutating func home() { selected = false; caret = lineStart }
+    public mutating func end() { selected = false; caret = lineEnd }
 
     public mutating func killToEnd() {
+        selected = false
         let e = lineEnd
         if e == caret, caret < chars.count { chars.remove(at: caret) } else { chars.removeSubrange(caret..<e) }
     }
 
     public mutating func killToStart() {
+        selected = false
         let s = lineStart
         chars.removeSubrange(s..<caret)
         caret = s
     }
 
     public mutating func deleteWordBack() {
+        selected = false
         var i = caret
         while i > 0 && chars[i - 1].isWhitespace { i -= 1 }
         while i > 0 && !chars[i - 1].isWhitespace { i -= 1 }
@@ -76,6 +87,7 @@ public struct InputEditor: Equatable, Sendable {
 
     /// Moves the caret to the previous/next line at the same column; false at the first/last line.
     public mutating func verticalMove(_ delta: Int) -> Bool {
+        selected = false
         let start = lineStart
         let col = caret - start
         if delta < 0 {

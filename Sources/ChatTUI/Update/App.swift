@@ -41,11 +41,13 @@ public enum App {
             if key != .ctrl("c") { state.quitArmed = false }
             switch state.overlay {
             case .help:
+                let (lines, _, page) = Views.helpLayout(width: state.width, height: state.height)   // page: the rows on screen
+                state.helpScroll = min(state.helpScroll, max(0, lines.count - page))   // back from past the end first
                 switch key {
                 case .up, .wheelUp: state.helpScroll = max(0, state.helpScroll - 1)
                 case .down, .wheelDown: state.helpScroll += 1   // the view stops at the last row
-                case .pageUp: state.helpScroll = max(0, state.helpScroll - 10)
-                case .pageDown: state.helpScroll += 10
+                case .pageUp: state.helpScroll = max(0, state.helpScroll - page)
+                case .pageDown: state.helpScroll += page
                 default: break
                 }
                 if [.escape, .f(1), .enter, .char("q"), .char("?"), .ctrl("q")].contains(key) { state.overlay = .none; state.helpScroll = 0 }

@@ -31,7 +31,8 @@ extension App {
             case .enter:
                 b.prompt = .none
                 let name = e.text.trimmingCharacters(in: .whitespaces)
-                guard let cur = b.current, !name.isEmpty else { return [] }
+                guard let cur = b.current else { return [] }
+                if let problem = WorkbenchStore.sessionNameProblem(name) { b.message = problem; return [] }
                 if renaming { return [.browserRename(from: cur.name, to: name)] }
                 guard let at = b.forkAt else { b.message = "\(cur.name) has no completed turn to fork from"; return [] }
                 return [.browserFork(cur.name, as: name, at: at)]

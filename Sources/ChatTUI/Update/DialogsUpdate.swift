@@ -76,13 +76,15 @@ extension App {
         case .escape: state.overlay = .none; return []
         case .enter:
             let name = e.text.trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty else { state.notice = "a session needs a name"; return [] }
+            if let problem = WorkbenchStore.sessionNameProblem(name) { state.notice = problem; return [] }
             state.overlay = .none
             return [.newSession(name)]
         case .char(let c): e.insert(String(c))
         case .backspace: e.backspace()
         case .left: e.left()
         case .right: e.right()
+        case .home: e.home()
+        case .end: e.end()
         case .ctrl("u"): e.killToStart()
         case .ctrl("q"): return quit(&state)
         default: break

@@ -74,7 +74,7 @@ extension App {
             if state.streaming != nil { state.notice = "wait for the reply (or Esc) before comparing"; return [] }
             return [.openCompare]
         case .newSession:
-            state.overlay = .newSession(InputEditor("session-\(Self.stamp(state))"))
+            state.overlay = .newSession(InputEditor("session-\(Self.stamp(state))", selected: true))   // typing replaces it
         case .fork:
             guard state.streaming == nil else { state.notice = "wait for the reply (or Esc) before forking"; return [] }
             guard state.session?.clientDB == nil else { state.notice = "an Agents SDK session is forked with its own tools; Ctrl-F forks chatbench transcripts"; return [] }

@@ -28,7 +28,7 @@ extension Views {
             let y = 4 + i - first
             let mode = sum.mode == "client" ? "client[\(sum.policy)]" : sum.mode
             // A long name keeps its end (forks differ there: trip-fork-1, trip-fork-2); a cut shows "…".
-            let line = fit(sum.name, 20, keepEnd: true) + " " + fit(mode, 12) + " "
+            let line = fit(OutsideText.line(sum.name), 20, keepEnd: true) + " " + fit(mode, 12) + " "
                 + String(format: "%5d  ", sum.turns) + f.string(from: Date(timeIntervalSince1970: sum.last_activity)) + "  " + bytes(sum.bytes)
             let selected = i == b.selected
             if selected { g.fill(x: 1, y: y, width: listW - 2, height: 1, style: Style(.selection, reverse: true)) }
@@ -38,7 +38,7 @@ extension Views {
         // Preview: the last messages, then the chain.
         let px = listW, pw = w - listW
         let chainH = min(max(4, b.previewTurns.count * 2 + 2), bodyH / 2)
-        g.box(x: px, y: 1, width: pw, height: bodyH - chainH, style: Style(.border), title: b.current.map { "Preview · \($0.name)" } ?? "Preview",
+        g.box(x: px, y: 1, width: pw, height: bodyH - chainH, style: Style(.border), title: b.current.map { "Preview · \(OutsideText.line($0.name))" } ?? "Preview",
               titleStyle: Style(.title, bold: true))
         let previewRows = cache.visible(b.preview, width: pw - 2, height: bodyH - chainH - 2, scroll: .follow)
         for (i, line) in previewRows.enumerated() {
@@ -65,11 +65,11 @@ extension Views {
             g.put(lines.last ?? "", x: x, y: fy, style: Style(.input, underline: true))
             g.cursor = (x + caret.x, fy)
         case .confirmDelete:
-            g.put(" delete \(b.current?.name ?? "")? y: local data · s: also its responses and conversation on the server · any other key: no",
+            g.put(" delete \(OutsideText.line(b.current?.name ?? ""))? y: local data · s: also its responses and conversation on the server · any other key: no",
                   x: 0, y: fy, style: Style(.error, bold: true))
         default:
             if let m = b.message {
-                g.put(" " + m, x: 0, y: fy, style: Style(.warning))
+                g.put(" " + OutsideText.line(m), x: 0, y: fy, style: Style(.warning))   // it may quote a name
             } else {
                 var x = 1
                 for (i, hint) in [("Enter", "open"), ("/", "search"), ("r", "rename"), ("d", "delete"), ("e", "export"), ("f", "fork"), ("Esc", "back")].enumerated() {

@@ -5,6 +5,8 @@ extension Views {
     // MARK: Chain panel
 
     /// The chain panel's rows for the most recent turns (built from the newest back, only as many as fit).
+    /// A turn's lines stay together: the top row is always a turn's own "● t1" row, never the middle of
+    /// a turn whose start was cut off (only a newest turn taller than the panel is cut, at its end).
     public static func chainLines(_ s: AppState, width: Int, height: Int) -> [Line] {
         var blocks: [[Line]] = []
         var used = 0
@@ -16,15 +18,16 @@ extension Views {
         for fork in s.memory?.forks ?? [] {
             let parts = fork.split(separator: "@", maxSplits: 1).map(String.init)
             let point = parts.count > 1 ? parts[1] : ""
-            let line = Line([Span("⑂ forked as \(parts[0]) at \(point.isEmpty ? "?" : IDs.short(point))", Style(.accent))])
+            let line = Line([Span("⑂ forked as \(OutsideText.line(parts[0])) at \(point.isEmpty ? "?" : IDs.short(point))", Style(.accent))])
             let messageID = Int64(point.hasPrefix("m") ? String(point.dropFirst()) : point)
             let at = point.hasPrefix("resp_") || point.hasPrefix("chatcmpl") || messageID == nil
                 ? turns.lastIndex { $0.responseID == point }
                 : turns.lastIndex { ($0.replyMessageID ?? $0.userMessageID ?? .max) <= messageID! }
             if let at { forksAt[at, default: []].append(line) } else { unplaced.append(line) }
         }
+        let room = height - unplaced.count   // the forks made before the turns on hand stay at the end
         var i = turns.count - 1
-        while i >= 0 && used < height {
+        while i >= 0 && used < room {
             let t = turns[i]
             var block: [Line] = []
             let ok = t.status == .completed
@@ -67,7 +70,8 @@ extension Views {
                 block.append(Line([Span("  \(why)", Style(t.status == .interrupted ? .warning : .error))]))
             }
             block += forksAt[i] ?? []
-            blocks.insert(block, at: 0)
+            if !blocks.isEmpty && used + block.count > room { break }
+            blocks.insert(Array(block.prefix(max(1, room))), at: 0)
             used += block.count
             i -= 1
         }
@@ -75,7 +79,7 @@ extension Views {
         // Lineage: where this session was forked from.
         if let from = s.memory?.forkedFrom {
             let parts = from.split(separator: "@", maxSplits: 1).map(String.init)
-            lines.insert(Line([Span("⑂ fork of \(parts[0]) at \(parts.count > 1 ? IDs.short(parts[1]) : "?")", Style(.accent))]), at: 0)
+            lines.insert(Line([Span("⑂ fork of \(OutsideText.line(parts[0])) at \(parts.count > 1 ? IDs.short(parts[1]) : "?")", Style(.accent))]), at: 0)
         }
         if let conv = s.session?.conversationID, s.session?.mode == .conversation {
             let n = s.memory?.serverItems.map { " · \($0) items" } ?? ""

@@ -17,14 +17,14 @@ extension Views {
         KeyTable.bindings.map { ($0.label, $0.help) }
     }
 
-    /// The help: one row per key, wrapped under its label to the box (never cut); the box is as wide
-    /// as the longest row allows on this screen, and scrolls (Up/Down) when it is taller.
-    static func help(_ g: inout Grid, scroll: Int) {
+    /// The help's lines at this screen width, and how many of them the box shows at once (all of
+    /// them, or one row fewer than fit, for the scroll line): the view draws them, PgUp/PgDn page by it.
+    static func helpLayout(width: Int, height: Int) -> (lines: [[Span]], contentW: Int, shown: Int) {
         let labelW = 9
         let rows = helpRows()
         let modes = "Modes: chain sends previous_response_id · conversation sends a conversation id · client resends the history · hybrid chains and resends long-term facts. Esc closes."
         let widest = max(rows.map { labelW + DisplayWidth.of($0.1) }.max() ?? 0, 60)
-        let contentW = max(10, min(widest, g.width - 6))
+        let contentW = max(10, min(widest, width - 6))
         var lines: [[Span]] = []
         for row in rows {
             let wrapped = TextLayout.wrap([Span(row.1, .text)], width: contentW - labelW)
@@ -35,10 +35,16 @@ extension Views {
         }
         lines.append([])
         lines += TextLayout.wrap([Span(modes, Style(.dim))], width: contentW).map(\.spans)
+        let innerH = min(lines.count + 2, height - 2) - 2   // the box `centered` draws, less its border
+        return (lines, contentW, lines.count <= innerH ? innerH : max(1, innerH - 1))
+    }
+
+    /// The help: one row per key, wrapped under its label to the box (never cut); the box is as wide
+    /// as the longest row allows on this screen, and scrolls (Up/Down) when it is taller.
+    static func help(_ g: inout Grid, scroll: Int) {
+        let (lines, contentW, shownH) = helpLayout(width: g.width, height: g.height)
         let r = centered(&g, width: contentW + 4, height: lines.count + 2, title: "Help · keys")
-        let innerH = r.height - 2
-        let fits = lines.count <= innerH
-        let shownH = fits ? innerH : innerH - 1
+        let fits = lines.count <= shownH
         let first = fits ? 0 : min(max(0, scroll), lines.count - shownH)
         for (i, spans) in lines.dropFirst(first).prefix(shownH).enumerated() {
             var x = r.x + 2
@@ -72,7 +78,8 @@ extension Views {
         let r = centered(&g, width: 50, height: 5, title: "New session")
         g.put("name: ", x: r.x + 2, y: r.y + 1, style: Style(.dim))
         let (lines, caret) = editor.layout(width: r.width - 10)
-        g.put(lines.last ?? "", x: r.x + 8, y: r.y + 1, style: Style(.input, underline: true), maxX: r.x + r.width - 2)
+        // A selected default is drawn reversed, as selected text: typing replaces it.
+        g.put(lines.last ?? "", x: r.x + 8, y: r.y + 1, style: Style(.input, reverse: editor.selected, underline: true), maxX: r.x + r.width - 2)
         g.put("Enter create · Esc cancel", x: r.x + 2, y: r.y + 3, style: Style(.dim))
         g.cursor = (r.x + 8 + caret.x, r.y + 1)
     }

@@ -100,7 +100,9 @@ public enum Views {
                 ? (compact ? "offline model" : "offline backend · offline model (not an LLM)")
                 : (compact ? "\(s.backend.name) · \(model)" : "\(s.backend.displayName) · model \(model)")
             var p = [compact ? " \((s.session?.mode ?? .chain).title)" : " chatbench · \((s.session?.mode ?? .chain).title)", backend]
-            p.append(compact ? "\"\(s.session?.name ?? "…")\"" : "session \"\(s.session?.name ?? "…")\"")
+            // A name is shown with its control characters escaped (as the CLI does): "a\x0ab", never "ab".
+            let name = s.session.map { OutsideText.line($0.name) } ?? "…"
+            p.append(compact ? "\"\(name)\"" : "session \"\(name)\"")
             if s.session?.mode == .client { p.append(compact ? s.session?.policy ?? "all" : "policy \(s.session?.policy ?? "all")") }
             if s.session?.mode == .hybrid { p.append("profile \(s.session?.profile ?? "default")") }
             if s.streaming != nil { p.append(s.cancelling ? "cancelling…" : "streaming…") }
@@ -111,7 +113,7 @@ public enum Views {
         var x = g.put(text, x: 0, y: r.y, style: Style(.status, bold: true, reverse: true))
         if let err = s.lastError {
             x = g.put(" · ", x: x, y: r.y, style: bar)
-            g.put("✕ " + err, x: x, y: r.y, style: Style(.error, bold: true, reverse: true))
+            g.put("✕ " + OutsideText.line(err), x: x, y: r.y, style: Style(.error, bold: true, reverse: true))
         }
     }
 
@@ -219,7 +221,7 @@ public enum Views {
             return
         }
         if let notice = s.notice {
-            g.put(" " + notice, x: 0, y: r.y, style: Style(.warning))
+            g.put(" " + OutsideText.line(notice), x: 0, y: r.y, style: Style(.warning))   // it may quote a name
             return
         }
         var x = 1

@@ -42,11 +42,11 @@ extension Views {
             add("  asked the server: \(observed)", .accent)
         }
         if t.mode.isServerManaged {
-            let inferred = s.memory?.serverItems.map { "the workbench infers \($0) items held now" } ?? ""
+            let inferred = s.memory?.serverItems.map { "the workbench infers \($0) item\($0 == 1 ? "" : "s") held now" }
             if let observed = s.xray?.turnID == t.id ? s.xray?.observed : nil {
-                add("  asked the server: \(OutsideText.line(observed)) · \(inferred)", .accent)
+                add((["  asked the server: \(OutsideText.line(observed))"] + [inferred].compactMap { $0 }).joined(separator: " · "), .accent)
             } else {
-                add("  a: ask the server what it holds (input_items / conversation items) · \(inferred)", .dim)
+                add((["  a: ask the server what it holds (input_items / conversation items)"] + [inferred].compactMap { $0 }).joined(separator: " · "), .dim)
             }
         }
         lines.append(Line())
@@ -98,8 +98,15 @@ extension Views {
             var x = r.x + 2
             for span in line.spans { x = g.put(span.text, x: x, y: r.y + 1 + i, style: span.style, maxX: r.x + r.width - 2) }
         }
-        let more = lines.count > innerH ? " · \(first + 1)–\(min(lines.count, first + innerH)) of \(lines.count)" : ""
-        g.put("◂ ▸ turn · Up/Down/PgUp/PgDn scroll · a ask the server · Esc close\(more)", x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 2)
+        // The line count comes first and stays whole; the keys take the longest wording that fits.
+        let count = lines.count > innerH ? "\(first + 1)–\(min(lines.count, first + innerH)) of \(lines.count) · " : ""
+        let keys = ["◂ ▸ turn · Up/Down/PgUp/PgDn scroll · a ask the server · Esc close",
+                    "◂ ▸ turn · ↑↓ PgUp/PgDn scroll · a ask the server · Esc close",
+                    "◂ ▸ turn · ↑↓ PgUp/PgDn · a ask server · Esc close",
+                    "◂ ▸ · ↑↓ · a ask · Esc"]
+        let room = r.width - 4
+        let footer = count + (keys.first { DisplayWidth.of(count + $0) <= room } ?? keys.last!)
+        g.put(footer, x: r.x + 2, y: r.y + r.height - 2, style: Style(.dim), maxX: r.x + r.width - 2)
     }
 }
 
