@@ -37,15 +37,85 @@ public final class OpenAIRoutes: @unchecked Sendable {
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ body: Data) throws -> T {
+        guard String(validating: body, as: UTF8.self) != nil else {
+            throw APIError.invalidRequest("We could not parse the JSON body of your request: the body is not valid UTF-8.", code: "invalid_json")
+        }
         do { return try JSONDecoder().decode(T.self, from: body.isEmpty ? Data("{}".utf8) : body) } catch {
-            throw APIError.invalidRequest("We could not parse the JSON body of your request: \(Self.describe(error))")
+            throw Self.decodingError(error, body: body, as: T.self)
         }
     }
 
-    static func describe(_ e: Error) -> String {
-        if case DecodingError.typeMismatch(_, let c) = e { return "wrong type at '\(c.codingPath.map(\.stringValue).joined(separator: "."))'" }
-        if case DecodingError.keyNotFound(let k, _) = e { return "missing '\(k.stringValue)'" }
-        return "not valid JSON"
+    /// A body that did not decode, as the API's 400: the field (as `input[1].content`) and what is
+    /// wrong with it, read from the decoding error and the body itself.
+    static func decodingError<T: Decodable>(_ e: Error, body: Data, as type: T.Type) -> APIError {
+        func invalid(_ message: String, _ keys: [CodingKey], code: String) -> APIError {
+            APIError.invalidRequest(message, param: keys.isEmpty ? nil : path(keys), code: code)
+        }
+        guard let json = JSONValue.parse(String(decoding: body, as: UTF8.self)) else {
+            return APIError.invalidRequest("We could not parse the JSON body of your request: not valid JSON.", code: "invalid_json")
+        }
+        switch e {
+        case DecodingError.keyNotFound(let key, let c):
+            return invalid("Missing required parameter: '\(path(c.codingPath + [key]))'.", c.codingPath + [key], code: "missing_required_parameter")
+        case DecodingError.typeMismatch(let type, let c), DecodingError.valueNotFound(let type, let c):
+            if c.codingPath.isEmpty { return invalid("The body of your request must be a JSON object.", [], code: "invalid_type") }
+            return invalid("Invalid type for '\(path(c.codingPath))': expected \(kind(type)).", c.codingPath, code: "invalid_type")
+        case DecodingError.dataCorrupted(let c):
+            // A number its field cannot hold (1e999 anywhere; 1e300 or 16.5 for an integer). The
+            // decoder does not say where, so the body says: the number without which it decodes.
+            if let keys = numberAtFault(json, as: T.self), let problem = json.at(keys)?.integerProblem {
+                return invalid("Invalid '\(path(keys))': \(problem).", keys, code: "invalid_value")
+            }
+            return invalid("Invalid value\(c.codingPath.isEmpty ? "" : " for '\(path(c.codingPath))'").", c.codingPath, code: "invalid_value")
+        default:
+            return APIError.invalidRequest("We could not parse the JSON body of your request: \(e)", code: "invalid_json")
+        }
+    }
+
+    /// `input[1].content` for a decoding path.
+    static func path(_ keys: [CodingKey]) -> String {
+        keys.reduce("") { $0 + ($1.intValue.map { "[\($0)]" } ?? ($0.isEmpty ? "" : ".") + $1.stringValue) }
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int?
+        init(stringValue: String) { self.stringValue = stringValue }
+        init(intValue: Int) { stringValue = "\(intValue)"; self.intValue = intValue }
+    }
+
+    /// The number a body fails to decode for: the first one no field can hold (±1e999), else the first
+    /// of its non-integers (at most 64 tried) that, replaced by 0, lets the body decode.
+    static func numberAtFault<T: Decodable>(_ json: JSONValue, as type: T.Type) -> [CodingKey]? {
+        var numbers: [([CodingKey], Double)] = []
+        func walk(_ v: JSONValue, _ keys: [CodingKey]) {
+            switch v {
+            case .double(let d): numbers.append((keys, d))
+            case .array(let a): for (i, x) in a.enumerated() { walk(x, keys + [Key(intValue: i)]) }
+            case .object(let o): for k in o.keys.sorted() { walk(o[k]!, keys + [Key(stringValue: k)]) }
+            default: break
+            }
+        }
+        walk(json, [])
+        if let inf = numbers.first(where: { !$0.1.isFinite }) { return inf.0 }
+        for (keys, _) in numbers.prefix(64) {
+            if let fixed = try? WireJSON.encode(json.replacing(keys[...], with: .int(0))),
+               (try? JSONDecoder().decode(T.self, from: fixed)) != nil { return keys }
+        }
+        return nil
+    }
+
+    /// "a string", "an integer", … for a type a field expected.
+    static func kind(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Int.Type, is Int64.Type: return "an integer"
+        case is Double.Type: return "a number"
+        case is Bool.Type: return "a boolean"
+        default:
+            let name = "\(type)"
+            return name.hasPrefix("Array") ? "an array" : name.hasPrefix("Dictionary") ? "an object" : "a valid value"
+        }
     }
 
     func listQuery(_ r: HTTPRequest) throws -> ListQuery {
@@ -63,10 +133,18 @@ public final class OpenAIRoutes: @unchecked Sendable {
     public func authorize(_ head: HTTPRequestHead) -> HTTPRefusal? {
         guard let key = apiKey else { return nil }
         let given = head.headers["authorization"]
-        guard given != "Bearer \(key)" else { return nil }
+        guard Self.bearerToken(given) != key else { return nil }
         let e = APIError(status: 401, type: "invalid_request_error", code: "invalid_api_key",
                          message: given == nil ? "Missing bearer authentication in header." : "Incorrect API key provided.")
         return HTTPRefusal(status: 401, json: (try? WireJSON.encode(ErrorEnvelope(e))) ?? Data(), headers: [("WWW-Authenticate", "Bearer")])
+    }
+
+    /// The token of an `Authorization: Bearer TOKEN` header. The scheme is matched in any case
+    /// (RFC 9110 §11.1: auth schemes are case-insensitive); the token exactly.
+    static func bearerToken(_ header: String?) -> String? {
+        guard let header, let space = header.firstIndex(of: " "),
+              header[..<space].lowercased() == "bearer" else { return nil }
+        return String(header[header.index(after: space)...].drop { $0 == " " })
     }
 
     /// A method the path does not take: 405 with the methods it does take in `Allow`.
@@ -191,6 +269,10 @@ public final class OpenAIRoutes: @unchecked Sendable {
 
     func createResponse(_ r: HTTPRequest, _ conn: HTTPConnection, keepAlive: Bool) throws -> Int {
         let req = try decode(CreateResponseRequest.self, r.body)
+        // Checked here, not in the backend: the workbench's own turns may leave the model to it.
+        guard req.model != nil else {
+            throw APIError.invalidRequest("Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
+        }
         let b = backend
         guard req.stream == true else { return send(conn, 200, try wait { try await b.createResponse(req) }, keepAlive: keepAlive) }
         // Validate before committing to a 200 stream: errors here get their real status.

@@ -9,6 +9,7 @@ enum ProbeCommand {
         flags: [
             FlagSpec("--base-url", "URL", "the server (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)"),
             FlagSpec("--model", "MODEL", "model to ask (default: gpt-4.1-mini on api.openai.com, else the first of GET /models)"),
+            FlagSpec("--timeout", "SECONDS", "seconds each request may take (default \(Probe.defaultTimeout)); a request past it fails its row"),
             FlagSpec("--json", nil, "print {\"server\", \"rows\": [{\"name\", \"status\", \"detail\"}]}"),
         ],
         details: """
@@ -22,10 +23,15 @@ enum ProbeCommand {
 
     static func run(_ inv: Invocation) async throws -> Int32 {
         let config = try HTTPConfig.fromEnvironment(inv.environment, baseURL: inv.value("--base-url"))
-        let probe = Probe(baseURL: config.baseURL, apiKey: config.apiKey, model: inv.value("--model"), timeout: config.idleTimeout)
+        var timeout = Probe.defaultTimeout
+        if let t = inv.value("--timeout") {
+            guard let n = Int(t), (1...3600).contains(n) else { throw ConfigurationError("--timeout takes a whole number of seconds from 1 to 3600") }
+            timeout = n
+        }
+        let probe = Probe(baseURL: config.baseURL, apiKey: config.apiKey, model: inv.value("--model"), timeout: timeout)
         let rows: [ProbeRow]
         do { rows = try await probe.run() } catch {
-            throw ConfigurationError("cannot reach \(config.baseURL.absoluteString): \(error.localizedDescription)")
+            throw ConfigurationError(probe.describe(error))
         }
         // Details quote what the server sent: keys cut out, control characters shown (JSON kept valid).
         Secrets.register(config.apiKey)

@@ -91,7 +91,39 @@ import Testing
     @Test func anUnreachableServerIsAConfigurationError() throws {
         let home = TempHome()
         let r = try ChatbenchProcess.run(["probe", "--base-url", "http://127.0.0.1:9/v1"], home: home.path)
-        #expect(r.status == 2 && r.stderr.contains("cannot reach http://127.0.0.1:9/v1"), "\(r.stderr)")
+        #expect(r.status == 2 && r.stderr.contains("cannot reach http://127.0.0.1:9: connection refused"), "\(r.stderr)")
+        #expect(!r.stderr.contains("NSURLErrorDomain"), "\(r.stderr)")
+    }
+
+    /// A server that takes the connection and never answers: each request gives up after --timeout
+    /// (10 s by default, not a minute), and the message says it timed out, in words.
+    @Test func aServerThatNeverAnswersTimesOutPromptlyAndSaysSo() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        try #require(bound)
+        let url = "http://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))/v1"   // listening, never accepting: the kernel completes the handshake
+        let home = TempHome()
+        let started = Date()
+        let r = try ChatbenchProcess.run(["probe", "--base-url", url, "--timeout", "1"], home: home.path)
+        #expect(Date().timeIntervalSince(started) < 8, "took \(Date().timeIntervalSince(started)) s")
+        #expect(r.status == 2 && r.stderr.contains("cannot reach http://127.0.0.1:") && r.stderr.contains("timed out"), "\(r.stderr)")
+        #expect(!r.stderr.contains("NSURLErrorDomain"), "\(r.stderr)")
+        #expect(Probe.defaultTimeout == 10)
+        let bad = try ChatbenchProcess.run(["probe", "--base-url", url, "--timeout", "0"], home: home.path)
+        #expect(bad.status == 2 && bad.stderr.contains("--timeout"), "\(bad.stderr)")
+    }
+
+    @Test func aBaseURLWithAPortOutOfRangeIsAConfigurationError() throws {
+        let home = TempHome()
+        let r = try ChatbenchProcess.run(["probe"], home: home.path, extraEnv: ["OPENAI_BASE_URL": "http://127.0.0.1:99999/v1"])
+        #expect(r.status == 2 && r.stderr.contains("port 99999 is outside 1-65535") && !r.stderr.contains("NSURLErrorDomain"), "\(r.stderr)")
     }
 
     @Test func theTableIsMarkdown() {

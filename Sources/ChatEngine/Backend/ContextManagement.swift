@@ -52,6 +52,10 @@ struct ContextOptions: Equatable {
                     throw APIError.invalidRequest("Invalid 'context_management[].type': only 'compaction' is supported.", param: "context_management", code: "invalid_value")
                 }
                 if let t = entry["compact_threshold"], t != .null {
+                    if let problem = t.integerProblem {
+                        throw APIError.invalidRequest("Invalid 'context_management[].compact_threshold': \(problem).",
+                                                      param: "context_management", code: problem.hasPrefix("the number") ? "invalid_value" : "invalid_type")
+                    }
                     guard let n = t.intValue, n >= 1000 else {
                         throw APIError.invalidRequest("Invalid 'context_management[].compact_threshold': expected an integer of at least 1000.",
                                                       param: "context_management", code: "integer_below_min_value")

@@ -34,6 +34,9 @@ public struct HTTPConfig: Sendable {
               ["http", "https"].contains(scheme.lowercased()), url.host != nil else {
             throw ConfigurationError("bad base URL '\(raw)': expected http(s)://host[:port]/path")
         }
+        if let port = url.port, !(1...65_535).contains(port) {
+            throw ConfigurationError("bad base URL '\(raw)': port \(port) is outside 1-65535")
+        }
         let key = env["OPENAI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         if key == nil && url.host == "api.openai.com" {
             throw ConfigurationError("OPENAI_API_KEY is not set (the OpenAI backend needs it; without it use --backend offline)")

@@ -57,18 +57,33 @@ public final class HTTPTransport: @unchecked Sendable {
     }
 
     static func connectionError(_ e: URLError, url: URL) -> APIError {
+        APIError(status: 0, type: "connection_error", code: "\(e.code.rawValue)", message: readable(e, url: url))
+    }
+
+    /// A URL error as a sentence naming the server and what went wrong (Foundation's own text on
+    /// Linux is "The operation could not be completed. (NSURLErrorDomain error -1001.)").
+    static func readable(_ e: URLError, url: URL) -> String {
+        let host = url.host.map { "\(url.scheme ?? "http")://\($0)\(url.port.map { ":\($0)" } ?? "")" } ?? "the server"
         let what: String
         switch e.code {
-        case .timedOut: what = "the server sent nothing for too long (idle timeout)"
+        case .timedOut: what = "timed out (the server sent nothing for too long: idle timeout)"
         case .cannotConnectToHost: what = "connection refused"
         case .networkConnectionLost: what = "the connection was lost"
         case .cannotFindHost, .dnsLookupFailed: what = "unknown host"
         case .notConnectedToInternet: what = "no network"
-        case .secureConnectionFailed, .serverCertificateUntrusted: what = "TLS failed"
-        default: what = e.localizedDescription
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid,
+             .serverCertificateHasUnknownRoot: what = "TLS failed"
+        case .badURL, .unsupportedURL: what = "bad URL"
+        case .badServerResponse, .cannotParseResponse: what = "the reply is not HTTP"
+        default: what = "network error \(e.code.rawValue)"
         }
-        let host = url.host.map { "\(url.scheme ?? "http")://\($0)\(url.port.map { ":\($0)" } ?? "")" } ?? "the server"
-        return APIError(status: 0, type: "connection_error", code: "\(e.code.rawValue)", message: "cannot reach \(host): \(what)")
+        return "cannot reach \(host): \(what)"
+    }
+
+    /// Any error of a request as text: URL errors made readable, the rest as they describe themselves.
+    static func readable(_ error: Error, url: URL) -> String {
+        if let e = error as? URLError { return readable(e, url: url) }
+        return "\(error)"
     }
 
     static func retryable(status: Int) -> Bool { status == 408 || status == 409 || status == 429 || status >= 500 }

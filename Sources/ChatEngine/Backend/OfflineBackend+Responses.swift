@@ -56,14 +56,21 @@ extension OfflineBackend {
         var p = try plan(request)
         try fitWindow(&p)
         let withInput = model.read(readable(p.input), after: p.snapshot)
-        let text = model.reply(to: withInput, instructions: request.instructions)
-        let reply = Item.assistantMessage(id: IDs.make("msg"), text: text)
-        guard p.shouldCompact else {
-            return try finish(p, output: [reply], snapshot: model.read([reply], after: withInput), modelName: model.name, usage: nil)
+        let full = model.reply(to: withInput, instructions: request.instructions)
+        // `max_output_tokens` cuts the reply, and the response ends `incomplete`, as the API's does.
+        let text = request.max_output_tokens.map { TokenEstimator.prefix(full, tokens: $0) } ?? full
+        let cut = text != full
+        let reply = Item.assistantMessage(id: IDs.make("msg"), text: text, status: cut ? "incomplete" : "completed")
+        var prepared: Prepared
+        if p.shouldCompact {
+            let summary = model.reply(to: withInput, instructions: MemoryPolicy.summaryInstructions)
+            let output = [try compactionItem(summary: summary), reply]
+            prepared = try finish(p, output: output, snapshot: model.read(readable(output), after: nil), modelName: model.name, usage: nil)
+        } else {
+            prepared = try finish(p, output: [reply], snapshot: model.read([reply], after: withInput), modelName: model.name, usage: nil)
         }
-        let summary = model.reply(to: withInput, instructions: MemoryPolicy.summaryInstructions)
-        let output = [try compactionItem(summary: summary), reply]
-        return try finish(p, output: output, snapshot: model.read(readable(output), after: nil), modelName: model.name, usage: nil)
+        if cut { prepared.response.markIncomplete(reason: "max_output_tokens") }
+        return prepared
     }
 
     /// Checks a request and reads the state it continues from.
@@ -73,6 +80,7 @@ extension OfflineBackend {
                                           param: "conversation", code: "invalid_request")
         }
         try validate(metadata: request.metadata)
+        try Self.validateRanges(request)
         let options = try ContextOptions.parse(request)
         var newInput = request.input?.items ?? []
         if options.trigger { newInput.removeLast() }
@@ -116,6 +124,24 @@ extension OfflineBackend {
         }
         p.promptFeed += input
         return p
+    }
+
+    /// The API's bounds on a request's numbers: `max_output_tokens` at least 16, `temperature` 0 to 2,
+    /// `top_p` 0 to 1; outside them a 400 naming the parameter, worded as the API words it.
+    static func validateRanges(_ r: CreateResponseRequest) throws {
+        if let n = r.max_output_tokens, n < 16 {
+            throw APIError.invalidRequest("Invalid 'max_output_tokens': integer below minimum value. Expected a value greater than or equal to 16, but got \(n) instead.",
+                                          param: "max_output_tokens", code: "integer_below_min_value")
+        }
+        func check(_ value: Double?, _ name: String, _ range: ClosedRange<Double>) throws {
+            guard let v = value, !range.contains(v) else { return }
+            let text = v.magnitude < 1e15 && v == v.rounded() ? String(Int(v)) : String(v)
+            let (side, bound, op) = v < range.lowerBound ? ("below minimum", range.lowerBound, ">=") : ("above maximum", range.upperBound, "<=")
+            throw APIError.invalidRequest("Invalid '\(name)': decimal \(side) value. Expected a value \(op) \(Int(bound)), but got \(text) instead.",
+                                          param: name, code: "decimal_\(side == "below minimum" ? "below_min" : "above_max")_value")
+        }
+        try check(r.temperature, "temperature", 0...2)
+        try check(r.top_p, "top_p", 0...1)
     }
 
     /// Applies the context window: nothing when the input fits; else truncation "auto" drops the oldest
@@ -190,8 +216,8 @@ extension OfflineBackend {
         r.parallel_tool_calls = true
         r.tool_choice = .string("auto")
         r.tools = []
-        r.temperature = 1
-        r.top_p = 1
+        r.temperature = request.temperature ?? 1
+        r.top_p = request.top_p ?? 1
         r.truncation = p.options.truncateAuto ? "auto" : "disabled"
         r.max_output_tokens = request.max_output_tokens
         return r

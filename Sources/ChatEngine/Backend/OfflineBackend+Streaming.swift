@@ -38,7 +38,7 @@ extension OfflineBackend {
                     emit(.contentPart("response.content_part.done", itemID: itemID, index: index, part: .outputText(text), seq: seq))
                     emit(.outputItem("response.output_item.done", index: index, item: final, seq: seq))
                     try self.locked { try self.commit(p) }
-                    emit(.lifecycle("response.completed", p.response, seq: seq))
+                    emit(.lifecycle(p.response.status == "incomplete" ? "response.incomplete" : "response.completed", p.response, seq: seq))
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)

@@ -28,6 +28,19 @@ public enum TokenEstimator {
         }
     }
 
+    /// The longest prefix of `text`, in whole characters, of at most `limit` tokens (`text` when it fits).
+    public static func prefix(_ text: String, tokens limit: Int) -> String {
+        guard tokens(text) > limit else { return text }
+        var bytes = 0
+        var end = text.startIndex
+        for i in text.indices {
+            bytes += text[i].utf8.count
+            if bytes > limit * 4 { break }
+            end = text.index(after: i)
+        }
+        return String(text[..<end])
+    }
+
     public static func tokens(_ items: [Item]) -> Int { items.reduce(0) { $0 + tokens($1) } }
 
     public static func tokens(instructions: String?) -> Int {

@@ -28,7 +28,11 @@ public final class Probe: @unchecked Sendable {
                                   "conversations", "input_items_paging", "streaming", "compaction", "truncation",
                                   "cached_tokens", "error_envelope_request_id"]
 
-    public init(baseURL: URL, apiKey: String?, model: String?, timeout: Int = 60) {
+    /// Seconds each request may take (`--timeout`): a server that accepts a request and never
+    /// answers fails that row, not the whole run for a minute.
+    public static let defaultTimeout = 10
+
+    public init(baseURL: URL, apiKey: String?, model: String?, timeout: Int = Probe.defaultTimeout) {
         client = ProbeClient(baseURL: baseURL, apiKey: apiKey, timeout: timeout)
         self.model = model ?? ""
     }
@@ -54,7 +58,7 @@ public final class Probe: @unchecked Sendable {
             } catch let e as URLError where rows.isEmpty {
                 throw e
             } catch {
-                rows.append(ProbeRow(name, .fail, "request failed: \(error.localizedDescription)"))
+                rows.append(ProbeRow(name, .fail, "request failed: \(describe(error))"))
             }
         }
         await cleanUp()
@@ -62,6 +66,9 @@ public final class Probe: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// A failed request as text: a timeout or a refused connection says so, naming the server.
+    public func describe(_ error: Error) -> String { HTTPTransport.readable(error, url: client.baseURL) }
 
     /// Ends a check early with a verdict.
     struct ProbeFailure: Error {

@@ -26,7 +26,8 @@ final class ProbeClient: @unchecked Sendable {
         self.baseURL = baseURL
         self.apiKey = apiKey
         let c = URLSessionConfiguration.ephemeral
-        c.timeoutIntervalForRequest = TimeInterval(timeout)
+        c.timeoutIntervalForRequest = TimeInterval(timeout)    // no byte for this long
+        c.timeoutIntervalForResource = TimeInterval(timeout)   // and the whole request
         c.urlCache = nil
         c.httpCookieStorage = nil
         session = URLSession(configuration: c)

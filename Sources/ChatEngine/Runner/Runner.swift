@@ -289,9 +289,11 @@ public final class Runner: @unchecked Sendable {
                 let d = event.delta ?? ""
                 partial.text += d
                 onDelta(d)
-            case "response.completed":
+            case "response.completed", "response.incomplete":
+                // An incomplete reply (cut by max_output_tokens) is still the turn's reply: the server
+                // keeps it and chains from it, so the session records it as it came.
                 final = event.response
-            case "response.failed", "response.incomplete":
+            case "response.failed":
                 let r = event.response
                 throw APIError(status: 500, type: "server_error", code: r?.error?.code ?? event.type,
                                message: r?.error?.message ?? "the response ended as \(r?.status ?? "failed")")

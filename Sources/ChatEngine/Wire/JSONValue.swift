@@ -69,6 +69,46 @@ public enum JSONValue: Codable, Equatable, Hashable, Sendable {
         default: return nil
         }
     }
+
+    public var isNumber: Bool {
+        switch self { case .int, .double: return true; default: return false }
+    }
+
+    /// Why this value is not an `Int` (nil when it is one), as a request error says it.
+    public var integerProblem: String? {
+        switch self {
+        case .int: return nil
+        case .double(let d) where d.isFinite && Int(exactly: d) != nil: return nil
+        case .double(let d) where !d.isFinite || d.magnitude >= 0x1p63: return d > 0 ? "the number is too large" : "the number is too small"
+        case .double: return "expected an integer, got a decimal number"
+        default: return "expected an integer"
+        }
+    }
+
+    /// This value with the one at `path` replaced (unchanged when the path leaves it).
+    public func replacing(_ path: ArraySlice<CodingKey>, with new: JSONValue) -> JSONValue {
+        guard let key = path.first else { return new }
+        switch self {
+        case .array(var a):
+            guard let i = key.intValue, a.indices.contains(i) else { return self }
+            a[i] = a[i].replacing(path.dropFirst(), with: new)
+            return .array(a)
+        case .object(var o):
+            guard key.intValue == nil, let v = o[key.stringValue] else { return self }
+            o[key.stringValue] = v.replacing(path.dropFirst(), with: new)
+            return .object(o)
+        default: return self
+        }
+    }
+
+    /// The value at a decoding path (object keys, array indexes); nil when the path leaves the value.
+    public func at(_ path: [CodingKey]) -> JSONValue? {
+        var v: JSONValue? = self
+        for key in path {
+            if let i = key.intValue { v = v?.arrayValue.flatMap { i < $0.count ? $0[i] : nil } } else { v = v?[key.stringValue] }
+        }
+        return v
+    }
 }
 
 /// The one place JSON is encoded and decoded for the wire and the stores.

@@ -149,6 +149,13 @@ public struct Response: Codable, Equatable, Sendable {
         text = try? c.decodeIfPresent(JSONValue.self, forKey: .text)
     }
 
+    /// Ends the response `incomplete` for `reason` (as `max_output_tokens`): what it output so far stays.
+    public mutating func markIncomplete(reason: String) {
+        status = "incomplete"
+        incomplete_details = .object(["reason": .string(reason)])
+        completed_at = nil
+    }
+
     /// The SDK-only `output_text` convenience: all `output_text` of all assistant messages, joined.
     public var outputText: String {
         output.compactMap(\.message).filter { $0.role == "assistant" }.map(\.content.plainText).joined()

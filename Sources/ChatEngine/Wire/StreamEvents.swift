@@ -19,8 +19,9 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
         self.requestID = requestID
     }
 
+    /// "STATUS type (code): message"; without the status when there was no HTTP reply (status 0).
     public var description: String {
-        var s = "\(status) \(type)"
+        var s = status == 0 ? type : "\(status) \(type)"
         if let code { s += " (\(code))" }
         s += ": \(message)"
         if let requestID { s += " [request \(requestID)]" }

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import ChatEngine
+
+/// What a failed request says: URL errors in words, no HTTP status where there was none.
+@Suite struct ErrorTextTests {
+    let url = URL(string: "http://127.0.0.1:8088/v1")!
+
+    @Test func anErrorWithoutAnHTTPStatusPrintsNone() {
+        let e = HTTPTransport.connectionError(URLError(.cannotConnectToHost), url: url)
+        #expect(e.description == "connection_error (-1004): cannot reach http://127.0.0.1:8088: connection refused")
+        #expect(APIError.invalidRequest("bad").description == "400 invalid_request_error: bad")
+    }
+
+    @Test func urlErrorsAreWords() {
+        let cases: [(URLError.Code, String)] = [(.timedOut, "timed out"), (.cannotConnectToHost, "connection refused"),
+                                                (.badURL, "bad URL"), (.cannotFindHost, "unknown host"),
+                                                (.networkConnectionLost, "connection was lost"), (.unknown, "network error -1")]
+        for (code, words) in cases {
+            let text = HTTPTransport.readable(URLError(code), url: url)
+            #expect(text.hasPrefix("cannot reach http://127.0.0.1:8088: ") && text.contains(words), "\(text)")
+            #expect(!text.contains("NSURLErrorDomain"))
+        }
+        #expect(HTTPTransport.readable(APIError.invalidRequest("x") as Error, url: url).contains("x"))
+    }
+
+    @Test func aBaseURLPortOutside1To65535IsRefusedWhenParsed() throws {
+        for bad in ["http://127.0.0.1:99999/v1", "http://127.0.0.1:0/v1", "http://127.0.0.1:65536/v1"] {
+            #expect(throws: ConfigurationError.self) { try HTTPConfig.fromEnvironment(["OPENAI_BASE_URL": bad], baseURL: nil) }
+            do { _ = try HTTPConfig.fromEnvironment([:], baseURL: bad) } catch {
+                #expect("\(error)".contains("outside 1-65535"), "\(error)")
+            }
+        }
+        #expect(try HTTPConfig.fromEnvironment([:], baseURL: "http://127.0.0.1:65535/v1").baseURL.port == 65535)
+        #expect(try HTTPConfig.fromEnvironment([:], baseURL: "http://127.0.0.1:1/v1").baseURL.port == 1)
+    }
+}
