@@ -63,10 +63,13 @@ public final class OpenAIRoutes: @unchecked Sendable {
         case DecodingError.dataCorrupted(let c):
             // A number its field cannot hold (1e999 anywhere; 1e300 or 16.5 for an integer). The
             // decoder does not say where, so the body says: the number without which it decodes.
-            if let keys = numberAtFault(json, as: T.self), let problem = json.at(keys)?.integerProblem {
+            // That decodes the body again per number tried: only for bodies up to 64 KB, so a hostile
+            // 16 MB body costs one decode, not 64.
+            if body.count <= 65_536, let keys = numberAtFault(json, as: T.self), let problem = json.at(keys)?.integerProblem {
                 return invalid("Invalid '\(path(keys))': \(problem).", keys, code: "invalid_value")
             }
-            return invalid("Invalid value\(c.codingPath.isEmpty ? "" : " for '\(path(c.codingPath))'").", c.codingPath, code: "invalid_value")
+            return invalid(c.codingPath.isEmpty ? "Invalid value: a number in the body is too large, or not an integer where one is expected."
+                                                : "Invalid value for '\(path(c.codingPath))'.", c.codingPath, code: "invalid_value")
         default:
             return APIError.invalidRequest("We could not parse the JSON body of your request: \(e)", code: "invalid_json")
         }
