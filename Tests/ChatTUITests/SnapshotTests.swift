@@ -168,6 +168,7 @@ enum Fixture {
         let g = Views.render(wide, layout: LayoutCache())
         assertSnapshot(g, "help-200x60")
         for b in KeyTable.bindings { #expect(g.text.contains(b.label.padding(toLength: 9, withPad: " ", startingAt: 0) + b.help), "\(b.label) is cut at 200 columns") }
+        for mode in MemoryMode.allCases { #expect(g.text.contains(" \(mode.rawValue) "), "the help's modes line leaves out \(mode.rawValue)") }
         let cache = LayoutCache()
         var small = Fixture.state(.chain, width: 80, height: 24)
         small.overlay = .help

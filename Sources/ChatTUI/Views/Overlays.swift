@@ -22,7 +22,7 @@ extension Views {
     static func helpLayout(width: Int, height: Int) -> (lines: [[Span]], contentW: Int, shown: Int) {
         let labelW = 9
         let rows = helpRows()
-        let modes = "Modes: chain sends previous_response_id · conversation sends a conversation id · client resends the history · hybrid chains and resends long-term facts. Esc closes."
+        let modes = "Modes: chain sends previous_response_id · conversation sends a conversation id · client resends the history · hybrid chains and resends long-term facts · layered assembles working memory, a summary, facts and passages of other sessions. Esc closes."
         let widest = max(rows.map { labelW + DisplayWidth.of($0.1) }.max() ?? 0, 60)
         let contentW = max(10, min(widest, width - 6))
         var lines: [[Span]] = []
