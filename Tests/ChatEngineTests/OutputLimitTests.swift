@@ -140,7 +140,7 @@ import Testing
     @Test(arguments: [true, false]) func anIncompleteReplyIsRecordedAndTheChainGoesOn(streaming: Bool) async throws {
         let store = try WorkbenchStore.inMemory()
         let inner = try OfflineBackend(inMemoryWith: OfflineModel())
-        let runner = Runner(store: store, backend: CappedBackend(inner, max: 16), streaming: streaming)
+        let runner = Runner(store: store, backend: AlteredBackend.capped(inner, max: 16), streaming: streaming)
         _ = try store.createSession(name: "s", mode: .chain, backend: "offline", model: "offline-model")
         let t1 = try await runner.send(OutputLimitTests.longQuestion, in: "s")
         let r1 = try await inner.retrieveResponse(id: try #require(t1.turn.responseID))
@@ -152,26 +152,4 @@ import Testing
         let t2 = try await runner.send("Where am I moving?", in: "s")
         #expect(t2.turn.previousResponseID == r1.id && t2.turn.chainEvent == .continue)
     }
-}
-
-/// An offline backend that asks for at most `max` output tokens on every create.
-final class CappedBackend: ResponsesBackend, @unchecked Sendable {
-    let inner: OfflineBackend
-    let max: Int
-    init(_ inner: OfflineBackend, max: Int) { self.inner = inner; self.max = max }
-    var info: BackendInfo { inner.info }
-    func capped(_ r: CreateResponseRequest) -> CreateResponseRequest { var r = r; r.max_output_tokens = max; return r }
-    func createResponse(_ request: CreateResponseRequest) async throws -> Response { try await inner.createResponse(capped(request)) }
-    func streamResponse(_ request: CreateResponseRequest) -> AsyncThrowingStream<ResponseStreamEvent, Error> { inner.streamResponse(capped(request)) }
-    func retrieveResponse(id: String) async throws -> Response { try await inner.retrieveResponse(id: id) }
-    func deleteResponse(id: String) async throws -> DeletedObject { try await inner.deleteResponse(id: id) }
-    func listInputItems(responseID: String, query: ListQuery) async throws -> ItemList { try await inner.listInputItems(responseID: responseID, query: query) }
-    func createConversation(items: [Item], metadata: [String: String]) async throws -> Conversation { try await inner.createConversation(items: items, metadata: metadata) }
-    func getConversation(id: String) async throws -> Conversation { try await inner.getConversation(id: id) }
-    func updateConversation(id: String, metadata: [String: String]) async throws -> Conversation { try await inner.updateConversation(id: id, metadata: metadata) }
-    func deleteConversation(id: String) async throws -> DeletedObject { try await inner.deleteConversation(id: id) }
-    func addConversationItems(conversationID: String, items: [Item]) async throws -> ItemList { try await inner.addConversationItems(conversationID: conversationID, items: items) }
-    func listConversationItems(conversationID: String, query: ListQuery) async throws -> ItemList { try await inner.listConversationItems(conversationID: conversationID, query: query) }
-    func getConversationItem(conversationID: String, itemID: String) async throws -> Item { try await inner.getConversationItem(conversationID: conversationID, itemID: itemID) }
-    func deleteConversationItem(conversationID: String, itemID: String) async throws -> Conversation { try await inner.deleteConversationItem(conversationID: conversationID, itemID: itemID) }
 }

@@ -165,7 +165,7 @@ struct Rig {
 
     @Test func aFailedTurnIsRecordedAndTheMessageKept() async throws {
         let store = try WorkbenchStore.inMemory()
-        let runner = Runner(store: store, backend: FailingBackend(try OfflineBackend(inMemoryWith: OfflineModel())))
+        let runner = Runner(store: store, backend: AlteredBackend.failing(try OfflineBackend(inMemoryWith: OfflineModel())))
         _ = try store.createSession(name: "s", mode: .chain, backend: "offline", model: "m")
         do {
             _ = try await runner.send("Please remember: my name is Priya.", in: "s")
@@ -208,16 +208,35 @@ struct Rig {
     }
 }
 
-/// An offline backend whose response creation always fails with a 500.
-final class FailingBackend: ResponsesBackend, @unchecked Sendable {
+/// An offline backend whose response creation is replaced (everything else passes through): one that
+/// always fails, one that caps the output.
+final class AlteredBackend: ResponsesBackend, @unchecked Sendable {
     let inner: OfflineBackend
-    init(_ inner: OfflineBackend) { self.inner = inner }
-    var info: BackendInfo { inner.info }
-    static let failure = APIError(status: 500, type: "server_error", code: "server_error", message: "The server had an error while processing your request.")
-    func createResponse(_ request: CreateResponseRequest) async throws -> Response { throw Self.failure }
-    func streamResponse(_ request: CreateResponseRequest) -> AsyncThrowingStream<ResponseStreamEvent, Error> {
-        AsyncThrowingStream { $0.finish(throwing: Self.failure) }
+    let create: @Sendable (CreateResponseRequest) async throws -> Response
+    let stream: @Sendable (CreateResponseRequest) -> AsyncThrowingStream<ResponseStreamEvent, Error>
+    init(_ inner: OfflineBackend, create: @escaping @Sendable (CreateResponseRequest) async throws -> Response,
+         stream: @escaping @Sendable (CreateResponseRequest) -> AsyncThrowingStream<ResponseStreamEvent, Error>) {
+        self.inner = inner
+        self.create = create
+        self.stream = stream
     }
+
+    static let failure = APIError(status: 500, type: "server_error", code: "server_error", message: "The server had an error while processing your request.")
+
+    /// Response creation always fails with a 500.
+    static func failing(_ inner: OfflineBackend) -> AlteredBackend {
+        AlteredBackend(inner, create: { _ in throw failure }, stream: { _ in AsyncThrowingStream { $0.finish(throwing: failure) } })
+    }
+
+    /// Every create asks for at most `max` output tokens.
+    static func capped(_ inner: OfflineBackend, max: Int) -> AlteredBackend {
+        let cap = { @Sendable (r: CreateResponseRequest) -> CreateResponseRequest in var r = r; r.max_output_tokens = max; return r }
+        return AlteredBackend(inner, create: { try await inner.createResponse(cap($0)) }, stream: { inner.streamResponse(cap($0)) })
+    }
+
+    var info: BackendInfo { inner.info }
+    func createResponse(_ request: CreateResponseRequest) async throws -> Response { try await create(request) }
+    func streamResponse(_ request: CreateResponseRequest) -> AsyncThrowingStream<ResponseStreamEvent, Error> { stream(request) }
     func retrieveResponse(id: String) async throws -> Response { try await inner.retrieveResponse(id: id) }
     func deleteResponse(id: String) async throws -> DeletedObject { try await inner.deleteResponse(id: id) }
     func listInputItems(responseID: String, query: ListQuery) async throws -> ItemList { try await inner.listInputItems(responseID: responseID, query: query) }
