@@ -110,6 +110,13 @@ public final class Workbench: @unchecked Sendable {
             self.clientDB = clientDB
             self.model = model
         }
+
+        /// A new session started from `s` (the screen's Ctrl-N): the same mode, policies and profile,
+        /// so the user's long-term memory (facts, other sessions as episodes) goes on; not its store.
+        public static func like(_ s: SessionRecord?) -> SessionOptions {
+            guard let s else { return SessionOptions() }
+            return SessionOptions(mode: s.mode, policy: s.policy, profile: s.profile, serverPolicy: s.serverPolicy)
+        }
     }
 
     /// Opens the session `name`, creating it on first use. A `mode` that differs from the session's

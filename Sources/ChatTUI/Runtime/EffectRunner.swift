@@ -34,9 +34,9 @@ extension AppRuntime {
                 return [.engine(.modeSwitched(switched, try store.memoryState(for: switched)))]
             } failure: { "could not switch: \($0)" }
         case .newSession(let name):
-            let mode = state.session?.mode
+            let options = Workbench.SessionOptions.like(state.session)
             return events {
-                let s = try bench.openSession(name: name, options: .init(mode: mode))
+                let s = try bench.openSession(name: name, options: options)
                 return [.engine(try ScreenData.load(store, s)), .engine(.notice("session \"\(name)\""))]
             }
         case .askServer(let t):

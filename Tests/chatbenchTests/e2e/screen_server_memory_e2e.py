@@ -134,7 +134,29 @@ def xray_past_the_chain_panel():
     print("ok xray_past_the_chain_panel")
 
 
+def ctrl_n_keeps_the_profile():
+    """A new session from the screen (Ctrl-N) keeps the mode and the profile: the user's facts go on."""
+    home = tempfile.mkdtemp(prefix="cb-ctrln-")
+    t = Tmux(f"env {env(home)} {BIN} --session p1 --mode layered --profile kim", 120, 40)
+    try:
+        t.wait_for("no turns yet")
+        t.send("My name is Kim and I live in Accra.", "Nice to meet you, Kim")
+        t.keys("C-n")
+        t.wait_for("name:")
+        t.type("p2")
+        t.keys("Enter")
+        s = t.wait_for('session "p2"')
+        assert "LAYERED" in s, s
+        s = t.send("What's my name?", "Your name is Kim")
+        assert "profile kim" in s, s
+        t.keys("C-q")
+    finally:
+        t.close()
+    print("ok ctrl_n_keeps_the_profile")
+
+
 compaction_chosen_in_f2()
 small_screen_picker_and_compare()
+ctrl_n_keeps_the_profile()
 xray_on_an_old_turn()
 xray_past_the_chain_panel()
