@@ -36,9 +36,10 @@ enum SendCommand {
             has no price), price_model (the table entry used), prices_taken (the date of those prices), cost
             (the label). request_bytes, items_sent and usage describe the turn's own requests; a summary
             request (summarize:N) is overhead, with its own numbers under policy.summary_request and overhead.
-            context: the reply request by source [{source, items, tokens, bytes}] (new, working, summary,
+            context: the turn's requests by source [{source, items, tokens, bytes}] (new, working, summary,
             semantic, episodic, carried, replayed, server: what the server held, envelope: the JSON around
-            the items; bytes add up to the request, tokens to the estimate); overhead: the summarizer and
+            the items, setup: a request before the reply; bytes add up to request_bytes, items to items_sent,
+            tokens to the estimate); overhead: the summarizer and
             memory-updater requests [{kind, request_bytes, items, input_tokens, cached_tokens, output_tokens,
             note}], billed apart from the turn (cost_usd includes them).
             With --json a failure prints an object too, with error {kind: usage | turn_failed | error,

@@ -108,8 +108,9 @@ import TestSupport
     }
 
     /// The X-ray's numbers are the turn's: over 100 random turns in every mode (with switches, a lost
-    /// chain and a lost conversation), the bytes of the turn's requests add up to its request_bytes, the
-    /// reply request's parts to its body, and the parts' tokens to what the server billed.
+    /// chain and a lost conversation), the bytes of the turn's requests add up to its request_bytes, and
+    /// so do its parts (a switch into a conversation, carried by a request of its own, too); the parts'
+    /// items to items_sent, and their tokens to what the server billed.
     @Test func xraySumsEqualRequestBytesAndUsage() async throws {
         var rng = SeededRandom(seed: 20)
         let (store, backend, runner) = try rig()
@@ -136,7 +137,8 @@ import TestSupport
                     == t.overhead.reduce(0) { $0 + $1.request_bytes }, "turn \(i) overhead")
             let reply = try #require(requests.last { $0.kind == .reply })
             let parts = try #require(t.context)
-            #expect(parts.filter { $0.source != "server" }.reduce(0) { $0 + $1.bytes } == reply.bytes, "turn \(i) parts vs body")
+            #expect(parts.reduce(0) { $0 + $1.bytes } == t.requestBytes, "turn \(i) \(t.mode): parts vs request_bytes")
+            #expect(parts.reduce(0) { $0 + $1.items } == t.itemsSent, "turn \(i) \(t.mode): parts vs items_sent")
             #expect(parts.allSatisfy { $0.bytes >= 0 && $0.tokens >= 0 })
             let request = try WireJSON.decode(CreateResponseRequest.self, from: reply.body)
             #expect(reply.sources.count == request.input?.items.count, "one source per item")

@@ -18,6 +18,9 @@ public enum ContextSource: String, Sendable, Codable, CaseIterable {
     case replayed
     /// What the server held and prepended (a chain or conversation): inferred from the usage.
     case server
+    /// A request the mode needed before the reply (a conversation created, a chain attempt the server
+    /// refused), whole; a request that only carried items on a mode switch is `carried` instead.
+    case setup
     /// The request's own JSON around the items (model, flags, brackets, commas), in bytes only.
     case envelope
 }
@@ -51,6 +54,12 @@ public struct SentRequest: Codable, Sendable, Equatable {
     /// One per input item, in order (empty for bodies without input items).
     public var sources: [String]
     public var bytes: Int { body.utf8.count }
+
+    /// The source all its items share (nil: none, or mixed).
+    public var commonSource: ContextSource? {
+        guard let first = sources.first, sources.allSatisfy({ $0 == first }) else { return nil }
+        return ContextSource(rawValue: first)
+    }
     public init(kind: Kind, body: String, sources: [ContextSource]) {
         self.kind = kind
         self.body = body

@@ -101,10 +101,16 @@ extension Runner {
     func contextParts(_ sent: Sent, _ r: Response, _ s: SessionRecord) -> [ContextPart]? {
         guard let reply = sent.requests.last(where: { $0.kind == .reply }), let input = sent.replyInput else { return nil }
         var parts = reply.parts(items: input.items, instructions: input.instructions)
+        // The requests before the reply (a conversation created or filled with carried items, a refused
+        // chain attempt), whole, so the parts add up to every request of the turn; no tokens: the model
+        // reads their items from the server, which the server part counts.
+        let setup = sent.requests.filter { $0.kind == .setup }.map {
+            ContextPart(source: $0.commonSource ?? .setup, items: $0.sources.count, tokens: 0, bytes: $0.bytes)
+        }
         if s.mode.isServerManaged, let billed = r.usage?.input_tokens {
             let sentTokens = parts.reduce(0) { $0 + $1.tokens }
             parts.insert(ContextPart(source: .server, items: 0, tokens: max(0, billed - sentTokens), bytes: 0), at: 0)
         }
-        return parts
+        return setup + parts
     }
 }

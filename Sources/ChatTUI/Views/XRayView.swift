@@ -24,7 +24,7 @@ extension Views {
         add("  ─▶ assembled context ─▶ LLM ─▶ reply ─▶ \(updater)", .accent)
         lines.append(Line())
         // The parts, and totals that add up to the turn's numbers.
-        add("context of the reply request", .title, bold: true)
+        add("context of the turn's requests", .title, bold: true)
         let header = "  " + "source".padding(toLength: 11, withPad: " ", startingAt: 0) + "items".leftPad(6) + "tokens".leftPad(9) + "bytes".leftPad(9)
         add(header, .dim)
         for p in parts {
