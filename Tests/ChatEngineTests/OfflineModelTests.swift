@@ -104,6 +104,17 @@ struct Conversation_ {
         #expect(m.reply(to: m.read([.userText("What did I say about Lisbon?")], after: memory), instructions: nil).contains("Lisbon"))
     }
 
+    /// "What did I say about my cat last week?" with no passage about it: a fact it was given (hybrid
+    /// sends them as instructions) still answers; the topic is said back as "your cat".
+    @Test func anEpisodeQuestionWithoutAPassageFallsBackToTheFacts() {
+        let m = OfflineModel()
+        let memory = m.read([.userText("What did I say about my cat last week?")], after: nil)
+        let known = m.reply(to: memory, instructions: "Long-term memory: I have a cat named Tofu.")
+        #expect(known.contains("you have a cat named Tofu") && known.contains("your cat") && !known.contains("about cat"), "\(known)")
+        let none = m.reply(to: memory, instructions: nil)
+        #expect(none == "I don't see anything you said about your cat in the passages of earlier sessions I was given.", "\(none)")
+    }
+
     @Test func mentionsRememberedFactsInRelatedQuestions() {
         var c = Conversation_()
         _ = c.say("I'm planning a trip to Japan.")

@@ -147,7 +147,16 @@ struct Responder {
         let hits = memory.episodes.filter { e in words.allSatisfy { e.lowercased().contains($0) } }
         // The user's own words first: what they said, not what was replied.
         guard let last = hits.last(where: { $0.contains(") the user said:") }) ?? hits.last else {
-            return "I don't see anything you said about \(words.joined(separator: " ")) in the passages of earlier sessions I was given."
+            // The topic as asked, in the second person, without the time words after it ("your cat").
+            var asked = topic.split(separator: " ").map(String.init)
+            while let w = asked.last, Self.episodeNoise.contains(w) { asked.removeLast() }
+            let shown = asked.map { $0 == "my" ? "your" : $0 }.joined(separator: " ")
+            // No passage, but a fact (from the instructions or this conversation) may be about it.
+            let known = memory.order.filter { key in
+                words.contains { key.lowercased().contains($0) || (facts[key]?.lowercased().contains($0) ?? false) }
+            }.compactMap { k in facts[k].map { describe(k, $0) } }
+            if !known.isEmpty { return "No passage of an earlier session I was given mentions \(shown), but I know that " + list(known) + "." }
+            return "I don't see anything you said about \(shown) in the passages of earlier sessions I was given."
         }
         return "Here is what I found in an earlier session: \(last.dropFirst(EpisodicMemory.passagePrefix.count).trimmingCharacters(in: .whitespaces))"
     }
