@@ -10,7 +10,7 @@ enum CompareCommand {
             FlagSpec("--modes", "LIST", "one to four, comma-separated, each once: chain, conversation, client, hybrid, layered, client:POLICY, layered:window:N, MODE+compact:N, MODE+truncate:auto (default: chain,client)"),
             FlagSpec("--policy", "POLICY", "the policy of a bare 'client' column (default: all)"),
             FlagSpec("--turns", "N", "repeat or cut the script to N turns"),
-            FlagSpec("--script", "FILE", "one message per line ('message => expected' adds a recall check); builtin:long: facts, chatter, recall (200 turns unless --turns)"),
+            FlagSpec("--script", "FILE", "one message per line ('message => expected' adds a recall check); builtin:long: facts, chatter, recall (200 turns unless --turns), without the earlier session: it compares how each mode keeps this one conversation"),
             FlagSpec("--format", "FORMAT", "table | md | csv | json (default: table)"),
             FlagSpec("--backend", "NAME", "offline | openai (default: openai with OPENAI_API_KEY, else offline)"),
             FlagSpec("--base-url", "URL", "OpenAI-compatible server"),
