@@ -49,9 +49,26 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         _ = App.update(&s, .key(.enter), layout: cache)
         _ = App.update(&s, .engine(.turnAbandoned("session \"trip\" no longer exists")), layout: cache)
         #expect(s.streaming == nil && s.lastError?.contains("no longer exists") == true)
-        #expect(s.input.text == "more" && s.queued.isEmpty)   // not sent into the void: back in the input
+        #expect(s.input.text == "hello\nmore" && s.queued.isEmpty)   // not sent into the void: back in the input
         #expect(App.update(&s, .key(.ctrl("n")), layout: cache).isEmpty)
         guard case .newSession = s.overlay else { Issue.record("Ctrl-N works again"); return }
+    }
+
+    /// A failed turn in a Redis or Agents SDK session (Redis went down): the pane shows that session's
+    /// items, which never got the message, so it comes back into the input, before what is typed now.
+    /// In a chatbench session the transcript shows it, marked failed: the input is left alone.
+    @Test func aFailedTurnInAnSDKSessionPutsTheMessageBack() {
+        for sdk in [true, false] {
+            var s = idleState()
+            if sdk { s.session?.clientDB = "redis://127.0.0.1:6379/0" }
+            type(&s, "I have a cat named Nube.")
+            _ = App.update(&s, .key(.enter), layout: cache)
+            type(&s, "typing")
+            let failed = EngineEvent.turnRecorded(newMessages: [], turns: [], memory: emptyMemory(), session: s.session!, error: "Redis is down")
+            #expect(App.update(&s, .engine(failed), layout: cache).isEmpty)
+            #expect(s.streaming == nil && s.lastError == "Redis is down")
+            #expect(s.input.text == (sdk ? "I have a cat named Nube.\ntyping" : "typing"), "sdk \(sdk): \(s.input.text)")
+        }
     }
 
     @Test func emptyInputDoesNotSendAndPasteNeverSends() {

@@ -9,6 +9,9 @@ extension App {
             state.streaming?.reply += d
             state.streaming?.revision += 1
         case .turnRecorded(let new, let turns, let memory, let session, let error):
+            // A failed turn in an Agents SDK or Redis session: the pane shows that session's items, which
+            // never got the message, so it goes back into the input to be sent again (nothing is lost).
+            if error != nil, session.clientDB != nil { restoreUnsent(&state) }
             state.streaming = nil
             state.cancelling = false
             appendNewest(&state, new)
@@ -20,13 +23,10 @@ extension App {
         case .turnAbandoned(let message):
             // The turn never reached the store (its session is gone, say): the screen is usable again,
             // and what was queued stays in the input rather than being sent into the void.
+            restoreUnsent(&state)
             state.streaming = nil
             state.cancelling = false
             state.lastError = message
-            if !state.queued.isEmpty {
-                state.input = InputEditor(state.queued.joined(separator: "\n"))
-                state.queued = []
-            }
         case .sessionChanged(let new, let turns, let memory, let session):
             appendNewest(&state, new)
             state.turns = turns
@@ -118,5 +118,15 @@ extension App {
             state.olderAvailable = true
             if case .anchored(let m, let l) = state.scroll { state.scroll = .anchored(message: max(0, m - drop), line: l) }
         }
+    }
+
+    /// The message of a turn that did not reach the screen's store, and what was queued after it, back
+    /// in the input, before anything typed meanwhile (which is kept).
+    static func restoreUnsent(_ state: inout AppState) {
+        let unsent = (state.streaming.map { [$0.userText] } ?? []) + state.queued
+        state.queued = []
+        guard !unsent.isEmpty else { return }
+        state.input = InputEditor((unsent + (state.input.text.isEmpty ? [] : [state.input.text])).joined(separator: "\n"))
+        state.notice = "your message is back in the input: Enter sends it again"
     }
 }
