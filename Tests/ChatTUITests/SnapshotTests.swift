@@ -157,6 +157,15 @@ enum Fixture {
         _ = App.update(&s, .engine(.failure("502 server_error (upstream_error): the upstream went away")), layout: cache)
         let error = Views.render(s, layout: cache)
         assertSnapshot(error, "error-bar-80x24")
+        // Too long for the status line even beside its short form: the footer says it whole.
+        let whole = "could not read the store: Redis at 127.0.0.1:27611: connection refused"
+        _ = App.update(&s, .engine(.failure(whole)), layout: cache)
+        for width in [80, 120] {
+            var wide = s
+            wide.width = width
+            let g = Views.render(wide, layout: cache)
+            #expect(g.row(g.height - 1).contains("✕ " + whole) || g.row(0).contains("✕ " + whole), "\(width): the error is cut")
+        }
         #expect(error.roles.contains("i"), "the error bar is drawn in the error role")
     }
 

@@ -91,25 +91,36 @@ public enum Views {
         }
     }
 
+    /// The status line's text: long (" chatbench · MODE · offline backend · …") or short.
+    static func statusText(_ s: AppState, compact: Bool) -> String {
+        let model = s.session?.model ?? s.backend.defaultModel
+        let backend = s.backend.isOffline
+            ? (compact ? "offline model" : "offline backend · offline model (not an LLM)")
+            : (compact ? "\(s.backend.name) · \(model)" : "\(s.backend.displayName) · model \(model)")
+        var p = [compact ? " \((s.session?.mode ?? .chain).title)" : " chatbench · \((s.session?.mode ?? .chain).title)", backend]
+        // A name is shown with its control characters escaped (as the CLI does): "a\x0ab", never "ab".
+        let name = s.session.map { OutsideText.line($0.name) } ?? "…"
+        p.append(compact ? "\"\(name)\"" : "session \"\(name)\"")
+        if s.session?.mode == .client { p.append(compact ? s.session?.policy ?? "all" : "policy \(s.session?.policy ?? "all")") }
+        if s.session?.mode == .hybrid { p.append("profile \(s.session?.profile ?? "default")") }
+        if s.streaming != nil { p.append(s.cancelling ? "cancelling…" : "streaming…") }
+        return p.joined(separator: " · ")
+    }
+
+    /// How many cells the status line's error takes (" · ✕ " and the error).
+    static func errorWidth(_ s: AppState) -> Int { s.lastError.map { 5 + DisplayWidth.of(OutsideText.line($0)) } ?? 0 }
+
+    /// The error does not fit on the status line even beside its short text: the footer says it.
+    static func errorIsCut(_ s: AppState, width: Int) -> Bool {
+        s.lastError != nil && DisplayWidth.of(statusText(s, compact: true)) + errorWidth(s) > width
+    }
+
     static func statusBar(_ g: inout Grid, _ s: AppState, _ r: Rect) {
         let bar = Style(.status, reverse: true)
         g.fill(x: 0, y: r.y, width: r.width, height: 1, style: bar)
-        let model = s.session?.model ?? s.backend.defaultModel
-        func parts(compact: Bool) -> String {
-            let backend = s.backend.isOffline
-                ? (compact ? "offline model" : "offline backend · offline model (not an LLM)")
-                : (compact ? "\(s.backend.name) · \(model)" : "\(s.backend.displayName) · model \(model)")
-            var p = [compact ? " \((s.session?.mode ?? .chain).title)" : " chatbench · \((s.session?.mode ?? .chain).title)", backend]
-            // A name is shown with its control characters escaped (as the CLI does): "a\x0ab", never "ab".
-            let name = s.session.map { OutsideText.line($0.name) } ?? "…"
-            p.append(compact ? "\"\(name)\"" : "session \"\(name)\"")
-            if s.session?.mode == .client { p.append(compact ? s.session?.policy ?? "all" : "policy \(s.session?.policy ?? "all")") }
-            if s.session?.mode == .hybrid { p.append("profile \(s.session?.profile ?? "default")") }
-            if s.streaming != nil { p.append(s.cancelling ? "cancelling…" : "streaming…") }
-            return p.joined(separator: " · ")
-        }
-        let full = parts(compact: false)
-        let text = DisplayWidth.of(full) + (s.lastError == nil ? 0 : 20) <= r.width ? full : parts(compact: true)
+        // With an error, the short status whenever the long one would cut the error.
+        let full = statusText(s, compact: false)
+        let text = DisplayWidth.of(full) + errorWidth(s) <= r.width ? full : statusText(s, compact: true)
         var x = g.put(text, x: 0, y: r.y, style: Style(.status, bold: true, reverse: true))
         if let err = s.lastError {
             x = g.put(" · ", x: x, y: r.y, style: bar)
@@ -222,6 +233,11 @@ public enum Views {
         }
         if let notice = s.notice {
             g.put(" " + OutsideText.line(notice), x: 0, y: r.y, style: Style(.warning))   // it may quote a name
+            return
+        }
+        // An error too long for the status line is said whole here, instead of the key hints.
+        if let err = s.lastError, errorIsCut(s, width: g.width) {
+            g.put(" ✕ " + OutsideText.line(err), x: 0, y: r.y, style: Style(.error, bold: true))
             return
         }
         var x = 1
