@@ -134,6 +134,27 @@ import TestSupport
         }
     }
 
+    /// `u1:messages` would use u1's message list as its metadata hash (WRONGTYPE, or worse): refused
+    /// through the store API with a configuration error, before anything is written anywhere.
+    @Test func sessionNamesThatCollideWithTheSDKLayoutAreRefused() throws {
+        guard let server = try RedisServer.start() else { return }
+        try session(server, "u1").addItems([.userText("u1's own")])
+        let home = TempHome()
+        let bench = try Workbench(paths: Paths(dataDirectory: home.path, configDirectory: home.path + "/config"), backendName: "offline")
+        for name in ["u1:messages", "u1:counter"] {
+            #expect { try RedisAgentSession.open(url: server.redisURL, sessionID: name) } throws: {
+                $0 is ConfigurationError && "\($0)".contains("'\(name)'") && "\($0)".contains("collide")
+            }
+            #expect { _ = try bench.openSession(name: name, options: .init(clientDB: server.url)) } throws: { $0 is ConfigurationError }
+            #expect(try bench.store.session(named: name) == nil)
+        }
+        let keys = try session(server).client.call("KEYS", "*").array?.compactMap(\.string).sorted()
+        #expect(keys == ["agents:session:u1", "agents:session:u1:messages"])
+        // Names that merely contain the words are fine.
+        _ = try RedisAgentSession.open(url: server.redisURL, sessionID: "u1:messages:old")
+        _ = try RedisAgentSession.open(url: server.redisURL, sessionID: "my-counter")
+    }
+
     /// Redis restarted while the client sat idle: its kept connection is dead. The first command after
     /// Redis is back replaces it and succeeds; it is not reported as a lost connection.
     @Test func aConnectionThatDiedWhileIdleIsReplacedOnFirstUse() throws {
