@@ -138,6 +138,33 @@ import TestSupport
         #expect(back?.outputText.contains("Priya") == true)
     }
 
+    /// Redis restarted while the server was idle, or while it was failing requests: once Redis is back
+    /// and the second of fast failures has passed, the next request succeeds at the first try (the
+    /// kept connection, dead since the restart, is replaced instead of failing that request).
+    @Test func theFirstRequestAfterRedisCameBackSucceeds() async throws {
+        guard let server = try RedisServer.start(persistent: true) else { return }
+        defer { server.stop() }
+        var url = server.redisURL
+        url.timeout = 2
+        let b = try OfflineBackend(redis: url)
+        let r1 = try await ask(b, "My name is Priya.")
+        server.stop()
+        try server.launch()
+        let r2 = try await ask(b, "What's my name?", after: r1.id)
+        #expect(r2.outputText.contains("Priya"))
+        // Again, with a failed request while Redis was down (which starts the fast failures).
+        server.stop()
+        await expectAPIError(status: 503, code: "state_unavailable") { _ = try await self.ask(b, "x", after: r1.id) }
+        try server.launch()
+        try await Task.sleep(for: .milliseconds(Int(RedisServerState.cooldown * 1000) + 100))
+        let r3 = try await ask(b, "What's my name?", after: r2.id)
+        #expect(r3.outputText.contains("Priya"))
+        // And with the connection dead while idle after those failures.
+        server.stop()
+        try server.launch()
+        #expect(try await ask(b, "What's my name?", after: r3.id).outputText.contains("Priya"))
+    }
+
     @Test func hostileIDsAndHostileRedisDataAreErrorsNeverTraps() async throws {
         guard let rig = try StateRig.make(.redis) else { return }
         defer { rig.close() }

@@ -55,6 +55,24 @@ import TestSupport
         #expect(chain.status == 0, "\(chain.stderr)")
     }
 
+    /// A session named like another's SDK key is refused (exit 2, the reason named), with `--store`
+    /// or CHATBENCH_REDIS_URL, and nothing is written to Redis or to the workbench.
+    @Test func sessionNamesEndingInMessagesOrCounterAreRefused() throws {
+        guard let server = try RedisServer.start() else { return }
+        let home = TempHome()
+        let ok = try ChatbenchProcess.run(["send", "--session", "u1", "--store", server.url, "My name is Priya."], home: home.path)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let byFlag = try ChatbenchProcess.run(["send", "--session", "u1:messages", "--store", server.url, "hi"], home: home.path)
+        #expect(byFlag.status == 2 && byFlag.stderr.contains("u1:messages") && byFlag.stderr.contains("collide"), "\(byFlag.stderr)")
+        let byEnv = try ChatbenchProcess.run(["send", "--session", "u1:counter", "hi"], home: home.path, extraEnv: ["CHATBENCH_REDIS_URL": server.url])
+        #expect(byEnv.status == 2 && byEnv.stderr.contains("u1:counter") && byEnv.stderr.contains("collide"), "\(byEnv.stderr)")
+        #expect(try items(server, "u1").count == 2)
+        let keys = try RedisClient(url: server.redisURL).call("KEYS", "*").array?.compactMap(\.string).sorted()
+        #expect(keys == ["agents:session:u1", "agents:session:u1:messages"])
+        let db = try Database.open(path: home.path + "/workbench.sqlite", migrations: [], refuseNewer: false)
+        #expect(try db.query("SELECT name FROM sessions").map { $0[0].string } == ["u1"])
+    }
+
     /// Two "machines" (two data folders, so no shared lock) with concurrent `send` processes on one
     /// Redis session: every turn's items land once, each user message directly followed by its reply.
     @Test func concurrentSendsFromTwoDataFoldersLoseNothing() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import ChatEngine
@@ -131,6 +132,89 @@ import TestSupport
             let mine = items.filter { $0.hasPrefix("w\(w)-") }
             #expect(mine == (0..<40).flatMap { ["w\(w)-\($0)", "w\(w)-\($0)b"] })
         }
+    }
+
+    /// `u1:messages` would use u1's message list as its metadata hash (WRONGTYPE, or worse): refused
+    /// through the store API with a configuration error, before anything is written anywhere.
+    @Test func sessionNamesThatCollideWithTheSDKLayoutAreRefused() throws {
+        guard let server = try RedisServer.start() else { return }
+        try session(server, "u1").addItems([.userText("u1's own")])
+        let home = TempHome()
+        let bench = try Workbench(paths: Paths(dataDirectory: home.path, configDirectory: home.path + "/config"), backendName: "offline")
+        for name in ["u1:messages", "u1:counter"] {
+            #expect { try RedisAgentSession.open(url: server.redisURL, sessionID: name) } throws: {
+                $0 is ConfigurationError && "\($0)".contains("'\(name)'") && "\($0)".contains("collide")
+            }
+            #expect { _ = try bench.openSession(name: name, options: .init(clientDB: server.url)) } throws: { $0 is ConfigurationError }
+            #expect(try bench.store.session(named: name) == nil)
+        }
+        let keys = try session(server).client.call("KEYS", "*").array?.compactMap(\.string).sorted()
+        #expect(keys == ["agents:session:u1", "agents:session:u1:messages"])
+        // Names that merely contain the words are fine.
+        _ = try RedisAgentSession.open(url: server.redisURL, sessionID: "u1:messages:old")
+        _ = try RedisAgentSession.open(url: server.redisURL, sessionID: "my-counter")
+    }
+
+    /// Redis restarted while the client sat idle: its kept connection is dead. The first command after
+    /// Redis is back replaces it and succeeds; it is not reported as a lost connection.
+    @Test func aConnectionThatDiedWhileIdleIsReplacedOnFirstUse() throws {
+        guard let server = try RedisServer.start(persistent: true) else { return }
+        defer { server.stop() }
+        let s = RedisAgentSession(sessionID: "idle", client: RedisClient(url: server.redisURL))
+        try s.addItems([.userText("before")])
+        server.stop()
+        try server.launch()
+        #expect(try s.getItems().map(\.text) == ["before"])
+        server.stop()
+        try server.launch()
+        try s.addItems([.userText("after")])   // a WATCH … EXEC write, on a fresh connection
+        #expect(try s.getItems().map(\.text) == ["before", "after"])
+    }
+
+    /// The dead connection is not replaced where re-sending could do harm: inside an `exclusive`
+    /// section that already used it (a WATCH on it would be lost), or once a reply had begun.
+    @Test func aDeadConnectionIsNotReplacedMidTransactionOrMidReply() throws {
+        guard let server = try RedisServer.start(persistent: true) else { return }
+        defer { server.stop() }
+        let c = RedisClient(url: server.redisURL)
+        try c.call("PING")
+        #expect { try c.exclusive {
+            try c.call("WATCH", "k")
+            server.stop()
+            try server.launch()
+            try c.call("MULTI")
+        } } throws: { ($0 as? RedisError)?.kind == .connection }
+        #expect(try c.call("PING") == .simple("PONG"))
+
+        // A fake server: answers the first command on a connection, starts the second reply and hangs up.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        let port = try RedisServer.freePort()
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(bound == 0 && listen(listener, 4) == 0)
+        let accepted = Mutex(0)
+        Thread.detachNewThread {
+            while true {
+                let conn = accept(listener, nil, nil)
+                if conn < 0 { return }
+                accepted.withLock { $0 += 1 }
+                var buf = [UInt8](repeating: 0, count: 4096)
+                _ = recv(conn, &buf, buf.count, 0)
+                _ = send(conn, "+OK\r\n", 5, 0)
+                _ = recv(conn, &buf, buf.count, 0)
+                _ = send(conn, "$10\r\nabc", 9, 0)
+                close(conn)
+            }
+        }
+        let fake = RedisClient(url: RedisURL(host: "127.0.0.1", port: port))
+        #expect(try fake.call("PING") == .simple("OK"))
+        #expect { try fake.call("INCR", "n") } throws: { ($0 as? RedisError)?.kind == .connection }
+        #expect(accepted.withLock { $0 } == 1)   // INCR was not sent again on a new connection
+        shutdown(listener, Int32(SHUT_RDWR))
     }
 
     @Test func connectionAndAuthErrorsAreClearAndAReturningServerIsUsedAgain() throws {

@@ -4,13 +4,19 @@ import Glibc
 #endif
 
 /// A small blocking Redis client over one TCP connection: RESP2, pipelining, AUTH and SELECT.
-/// It connects lazily and again after a failure, so a Redis that comes back is used again; a command
-/// in flight when the connection fails is reported, never silently retried.
+/// It connects lazily and again after a failure, so a Redis that comes back is used again. A command
+/// in flight when the connection fails is reported, never silently retried, with one exception: a
+/// kept connection found dead when it is reused (see `pipeline`).
 public final class RedisClient: @unchecked Sendable {
     public let url: RedisURL
     private let lock = NSRecursiveLock()
     private var fd: Int32 = -1
     private var reader: RESPReader?
+    /// Reply bytes received since the last send (0: the server has not started answering).
+    private var received = 0
+    /// Nesting of `exclusive`, and whether the outermost section has sent anything yet.
+    private var depth = 0
+    private var sentInSection = false
     /// Bytes per `recv`.
     private static let chunk = 64 * 1024
 
@@ -23,7 +29,12 @@ public final class RedisClient: @unchecked Sendable {
     /// Runs `body` with the connection to itself (a WATCH … EXEC sequence needs that).
     public func exclusive<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
-        defer { lock.unlock() }
+        depth += 1
+        if depth == 1 { sentInSection = false }
+        defer {
+            depth -= 1
+            lock.unlock()
+        }
         return try body()
     }
 
@@ -41,15 +52,27 @@ public final class RedisClient: @unchecked Sendable {
     /// Sends all commands at once and reads one reply each; error replies are returned, not thrown.
     public func pipeline(_ commands: [[String]]) throws -> [RESPValue] {
         try exclusive {
-            try connectIfNeeded()
-            do {
-                var bytes: [UInt8] = []
-                for c in commands { bytes += RESPEncoder.command(c.map { Array($0.utf8) }) }
-                try send(bytes)
-                return try commands.map { _ in try reader!.read() }
-            } catch let e as RedisError {
-                disconnect()   // the stream position is unknown now: start afresh next time
-                throw e
+            var bytes: [UInt8] = []
+            for c in commands { bytes += RESPEncoder.command(c.map { Array($0.utf8) }) }
+            // A kept connection may have been closed by the server while idle (Redis restarted, or
+            // dropped idle clients). Sending on it then fails, or the read meets EOF before any byte of
+            // a reply: the server that closed it never read the command, so it is sent once more on a
+            // fresh connection. Only then: not when a reply had begun (it may have run), not on a
+            // timeout (it may still run), not on a connection made for this call, and not after the
+            // connection was already used in this `exclusive` section (a WATCH on it would be lost).
+            var mayRetry = fd >= 0 && !sentInSection
+            while true {
+                try connectIfNeeded()
+                sentInSection = true
+                do {
+                    received = 0
+                    try send(bytes)
+                    return try commands.map { _ in try reader!.read() }
+                } catch let e as RedisError {
+                    disconnect()   // the stream position is unknown now: start afresh next time
+                    guard mayRetry, e.kind == .connection, received == 0 else { throw e }
+                    mayRetry = false
+                }
             }
         }
     }
@@ -163,6 +186,7 @@ public final class RedisClient: @unchecked Sendable {
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, Self.chunk, 0) }
             if n > 0 {
+                received += n
                 buf += chunk[0..<n]
                 return true
             }

@@ -26,9 +26,22 @@ public final class RedisAgentSession: AgentSession, @unchecked Sendable {
         counterKey = sessionKey + ":counter"
     }
 
-    /// One shared connection per server and database in this process.
-    public static func open(url: RedisURL, sessionID: String) -> RedisAgentSession {
-        RedisAgentSession(sessionID: sessionID, client: RedisClientPool.shared.client(for: url))
+    /// One shared connection per server and database in this process. The id is checked first (see
+    /// `checkSessionID`): every Redis session chatbench opens comes through here.
+    public static func open(url: RedisURL, sessionID: String) throws -> RedisAgentSession {
+        try checkSessionID(sessionID)
+        return RedisAgentSession(sessionID: sessionID, client: RedisClientPool.shared.client(for: url))
+    }
+
+    /// Refuses an id ending in `:messages` or `:counter`: its metadata hash would be another session's
+    /// message list or counter (`u1:messages` → `PREFIX:u1:messages`, u1's list), and writes fail with
+    /// WRONGTYPE or damage that session.
+    public static func checkSessionID(_ id: String) throws {
+        for suffix in [":messages", ":counter"] where id.hasSuffix(suffix) {
+            let other = String(id.dropLast(suffix.count))
+            throw ConfigurationError("a Redis session cannot be named '\(id)': the Agents SDK's RedisSession layout keeps session '\(other)''s "
+                                     + "\(suffix.dropFirst()) key under that name, so the two would collide; choose a name not ending in ':messages' or ':counter'")
+        }
     }
 
     /// The sessions under the URL's key prefix (hashes named `PREFIX:ID`) with their item counts,

@@ -309,7 +309,7 @@ public final class WorkbenchStore: @unchecked Sendable {
     /// external SDK SQLite file, or a Redis session (`clientDB` is then a redis:// URL).
     public func agentSession(for s: SessionRecord) throws -> any AgentSession {
         guard let external = s.clientDB else { return SQLiteAgentSession(sessionID: s.name, database: db) }
-        if RedisURL.isRedis(external) { return RedisAgentSession.open(url: try RedisURL(parsing: external), sessionID: s.name) }
+        if RedisURL.isRedis(external) { return try RedisAgentSession.open(url: try RedisURL(parsing: external), sessionID: s.name) }
         return try SQLiteAgentSession.openExternal(path: external, sessionID: s.name)
     }
 }
