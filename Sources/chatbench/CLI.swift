@@ -39,14 +39,15 @@ enum CLI {
         do {
             switch try ArgumentParser.parse(arguments, table: table, environment: environment) {
             case .version:
-                print("chatbench \(version)")
+                // Through the checked writer like every command's output: a failed write is exit 1.
+                let out = StdoutWriter()
+                out.line("chatbench \(version)")
+                try out.finish()
                 return 0
             case .help(let command):
-                if let command {
-                    print(ArgumentParser.helpText(command), terminator: "")
-                } else {
-                    print(ArgumentParser.overview(table, version: version), terminator: "")
-                }
+                let out = StdoutWriter()
+                out.write(command.map(ArgumentParser.helpText) ?? ArgumentParser.overview(table, version: version))
+                try out.finish()
                 return 0
             case .run(let invocation):
                 do {
@@ -59,7 +60,7 @@ enum CLI {
             printError(e.line)
             // A script that asked for JSON gets it for a command line it got wrong too.
             if arguments.contains("--json") {
-                print(OutsideText.json(usageErrorJSON(e.message + (e.hint.isEmpty ? "" : " (\(e.hint))"))))
+                StdoutWriter().line(OutsideText.json(usageErrorJSON(e.message + (e.hint.isEmpty ? "" : " (\(e.hint))"))))
             }
             return 2
         } catch {

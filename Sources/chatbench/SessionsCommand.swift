@@ -11,7 +11,7 @@ enum SessionsCommand {
             FlagSpec("--search", "TEXT", "list: only sessions whose name or messages match (word prefixes)"),
             FlagSpec("--format", "FORMAT", "list/show: table | json; export: md | json"),
             FlagSpec("--server", nil, "delete: also delete the session's stored responses and conversation on its server"),
-            FlagSpec("-o", "FILE", "export: write to FILE instead of standard output"),
+            FlagSpec("-o", "FILE", "export: write to FILE instead of standard output ('-o -' is standard output)"),
             FlagSpec("--at", "ID", "fork: a response id (resp_…) or a message id from 'sessions show'"),
             FlagSpec("--as", "NEW", "fork: the new session's name"),
             FlagSpec("--session-db", "FILE", "list: the sessions of an Agents SDK SQLite file instead"),
@@ -81,7 +81,8 @@ enum SessionsCommand {
             case "json": text = try store.exportJSON(args[1])
             default: throw ConfigurationError("export formats are md and json")
             }
-            if let file = inv.value("-o") {
+            // "-" is standard output, as is conventional; a file named "-" is still reachable as ./-.
+            if let file = inv.value("-o"), file != "-" {
                 try ExportFile.write(text, to: file)
                 say("exported \(OutsideText.line(args[1])) to \(OutsideText.line(file))")
             } else {
@@ -149,6 +150,7 @@ enum SessionsCommand {
             let doc: JSONValue = .object(["name": .string(s.name), "mode": .string(s.mode.rawValue), "backend": .string(s.backend),
                                           "chain_head": s.chainHead.map { .string($0) } ?? .null,
                                           "conversation_id": s.conversationID.map { .string($0) } ?? .null,
+                                          "session": try store.sessionJSON(s),
                                           "turns": .array(turns.map(WorkbenchStore.turnJSON))])
             let e = WireJSON.encoder()
             e.outputFormatting.insert(.prettyPrinted)

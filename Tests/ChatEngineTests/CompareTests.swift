@@ -87,6 +87,19 @@ import Testing
         #expect(rows.suffix(2).map { [$0[0], $0[1], $0[4]] } == [["chain", "total", "90"], ["client", "total", "91"]])
     }
 
+    @Test func latenciesAreRoundedToThreeDecimalsInEveryFormat() throws {
+        var turns = [t("chain", 1, bytes: 100, input: 10), t("chain", 2, bytes: 100, input: 10), t("chain", 3, bytes: 100, input: 10)]
+        for (i, ms) in [0.1, 0.2, 0.4].enumerated() { turns[i].latency_ms = ms }   // mean 0.23333333333333336 unrounded
+        let summary = CompareSummary.of(turns, sessions: [:])
+        #expect(summary.columns[0].mean_latency_ms == 0.233)
+        let csv = parseCSV(try CompareReport.render(turns, summary, format: "csv"))
+        #expect(csv.last?[1] == "total" && csv.last?[7] == "0.233", "\(csv.last ?? [])")
+        for row in csv.dropFirst() { #expect((row[7].split(separator: ".").last?.count ?? 0) <= 3, "\(row[7])") }
+        let json = try CompareReport.render(turns, summary, format: "json")
+        #expect(json.contains("\"mean_latency_ms\" : 0.233") && !json.contains("0.2333"), "\(json)")
+        for format in ["table", "md"] { #expect(!(try CompareReport.render(turns, summary, format: format)).contains("0.2333")) }
+    }
+
     @Test func jsonParsesBackToTheSameNumbers() throws {
         let summary = CompareSummary.of(sample, sessions: [:])
         let json = try CompareReport.render(sample, summary, format: "json")

@@ -18,12 +18,15 @@ import FoundationNetworking
     @Test func urlErrorsAreWords() {
         let cases: [(URLError.Code, String)] = [(.timedOut, "timed out"), (.cannotConnectToHost, "connection refused"),
                                                 (.badURL, "bad URL"), (.cannotFindHost, "unknown host"),
-                                                (.networkConnectionLost, "connection was lost"), (.unknown, "network error -1")]
+                                                (.networkConnectionLost, "connection was lost"), (.unknown, "network error -1"),
+                                                (.badServerResponse, "the server closed the connection without a reply"),
+                                                (.cannotParseResponse, "the reply is not HTTP"), (.unsupportedURL, "the reply is not HTTP")]
         for (code, words) in cases {
             let text = HTTPTransport.readable(URLError(code), url: url)
             #expect(text.hasPrefix("cannot reach http://127.0.0.1:8088: ") && text.contains(words), "\(text)")
             #expect(!text.contains("NSURLErrorDomain"))
         }
+        #expect(HTTPTransport.readable(URLError(.unsupportedURL), url: URL(string: "ftp://example.com/")!).hasSuffix("bad URL"))
         #expect(HTTPTransport.readable(APIError.invalidRequest("x") as Error, url: url).contains("x"))
     }
 

@@ -57,4 +57,29 @@ import Testing
         }
         #expect(throws: (any Error).self) { try StreamEventDecoder.decode("{not json") }
     }
+
+    /// The error a Responses stream gives for one unreadable event.
+    func firstError(_ data: String) async -> APIError? {
+        let sse = AsyncThrowingStream<SSEEvent, Error> { c in
+            c.yield(SSEEvent(event: nil, data: data, id: nil))
+            c.finish()
+        }
+        do {
+            for try await _ in responseEvents(sse, cancel: StreamCancel()) {}
+            return nil
+        } catch {
+            return error as? APIError
+        }
+    }
+
+    @Test func validJSONThatIsNotAResponsesEventIsNotCalledInvalidJSON() async throws {
+        let chunk = #"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"}}]}"#
+        let e = try #require(await firstError(chunk))
+        #expect(e.code == "malformed_event" && !e.message.contains("not valid JSON"), "\(e.message)")
+        #expect(e.message.contains("not a Responses stream event") && e.message.contains("--api chat") && e.message.contains("--backend gateway"), "\(e.message)")
+        let other = try #require(await firstError(#"{"hello":1}"#))
+        #expect(other.message.contains("not a Responses stream event") && !other.message.contains("--api chat"), "\(other.message)")
+        let broken = try #require(await firstError("{not json"))
+        #expect(broken.message.contains("not valid JSON"), "\(broken.message)")
+    }
 }

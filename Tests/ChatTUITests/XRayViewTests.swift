@@ -114,6 +114,25 @@ import Testing
         #expect(Views.render(c, layout: cache).text.contains("the server holds nothing for a client turn"), "said in the X-ray, not under it")
     }
 
+    /// The inferred count is the session head's: on an older turn it says so, on the newest it does not.
+    @Test func theInferenceOnAnOldTurnIsLabelledAsTheHeads() {
+        let cache = LayoutCache()
+        var s = Fixture.state(.chain, width: 160, height: 40)
+        let head = s.turns[2].number
+        _ = App.update(&s, .key(.f(5)), layout: cache)
+        _ = App.update(&s, .key(.left), layout: cache)
+        _ = App.update(&s, .engine(.xrayLoaded(XRayData(turnID: s.turns[1].id, requests: []))), layout: cache)
+        #expect(App.update(&s, .key(.char("a")), layout: cache) == [.askServer(s.turns[1])])
+        _ = App.update(&s, .engine(.serverObserved(turnID: s.turns[1].id, "2 items in 1 response (2 messages)")), layout: cache)
+        let old = Views.render(s, layout: cache).text
+        #expect(old.contains("asked the server: 2 items in 1 response (2 messages) · the workbench infers 8 items held now, at the head (turn \(head))"), "\(old)")
+        _ = App.update(&s, .key(.right), layout: cache)
+        _ = App.update(&s, .engine(.xrayLoaded(XRayData(turnID: s.turns[2].id, requests: []))), layout: cache)
+        _ = App.update(&s, .engine(.serverObserved(turnID: s.turns[2].id, "8 items in 2 responses (8 messages)")), layout: cache)
+        let newest = Views.render(s, layout: cache).text
+        #expect(newest.contains("the workbench infers 8 items held now") && !newest.contains("at the head"), "\(newest)")
+    }
+
     /// The memory panel's layers row: this turn's counts per memory, and what the updater wrote.
     @Test func theLayersRowCountsEachMemory() {
         let s = Self.state(width: 120, height: 40)

@@ -25,9 +25,10 @@ struct ChatbenchProcess {
         return candidates.first { fm.isExecutableFile(atPath: $0) } ?? candidates.last!
     }()
 
-    static func run(_ args: [String], home: String, extraEnv: [String: String] = [:], stdin: String? = nil) throws -> Result {
+    static func run(_ args: [String], home: String, extraEnv: [String: String] = [:], stdin: String? = nil, cwd: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["CHATBENCH_HOME"] = home

@@ -11,10 +11,10 @@ final class FakeServer: @unchecked Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
     /// `script`: another stub in e2e/ that prints "PORT n" the same way (e.g. stateless_stub.py).
-    init(delayMs: Int = 0, script name: String = "fake_openai.py") throws {
+    init(delayMs: Int = 0, script name: String = "fake_openai.py", arguments: [String] = []) throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("e2e/" + name).path
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, String(delayMs)]
+        process.arguments = ["python3", script, String(delayMs)] + arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -153,8 +153,53 @@ import Testing
         #expect(ExportFile.safeName("plain-name_1.2") == "plain-name_1.2")
     }
 
+    /// `-o -` is standard output: no file named "-" appears in the current folder.
+    @Test func exportToDashIsStandardOutput() async throws {
+        let home = TempHome()
+        #expect(try await run(["send", "--session", "s", "hello"], home).status == 0)
+        let cwd = home.path + "/cwd"
+        try FileManager.default.createDirectory(atPath: cwd, withIntermediateDirectories: true)
+        let path = home.path
+        let r = try await offPool { Result { try ChatbenchProcess.run(["sessions", "export", "s", "--format", "json", "-o", "-"], home: path, cwd: cwd) } }.get()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: cwd + "/-"), "a file named '-' was written")
+        #expect(r.stdout.contains("\"chatbench-session/1\"") && !r.stdout.contains("exported"), "\(r.stdout)")
+        let help = try await run(["help", "sessions"], home)
+        #expect(help.stdout.contains("'-o -' is standard output"), "\(help.stdout)")
+    }
+
+    /// `show --format json` has the same session object as `export --format json`.
+    @Test func showJSONHasExportsSessionObject() async throws {
+        let home = TempHome()
+        #expect(try await run(["send", "--session", "s", "hello"], home).status == 0)
+        func session(_ args: [String]) async throws -> NSDictionary {
+            let r = try await run(["sessions"] + args + ["s", "--format", "json"], home)
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stdout)")
+            return try #require(doc["session"] as? NSDictionary, "\(args): no session object in \(r.stdout)")
+        }
+        let shown = try await session(["show"]), exported = try await session(["export"])
+        #expect(shown == exported)
+        for key in ["name", "mode", "backend", "model", "profile", "policy", "server_policy"] { #expect(shown[key] != nil, "no \(key)") }
+        #expect(shown["name"] as? String == "s")
+    }
+
+    /// Help and the version go through the checked writer: a failed write is exit 1 with a message.
+    @Test func helpAndVersionReportAFailedWrite() async throws {
+        let home = TempHome()
+        for args in [["help"], ["--version"], ["help", "send"], ["send", "--help"]] {
+            let path = home.path
+            let (status, stderr) = try await offPool { Result { try runToDevFullWithStderr(args, home: path) } }.get()
+            #expect(status == 1 && stderr.contains("No space left on device"), "\(args) exited \(status): \(stderr)")
+        }
+        #expect(try await run(["--version"], home).status == 0)
+    }
+
     /// Runs chatbench with standard output on /dev/full (every write fails with ENOSPC).
     @Sendable func runToDevFull(_ args: [String], home: String) throws -> Int32 {
+        try runToDevFullWithStderr(args, home: home).0
+    }
+
+    @Sendable func runToDevFullWithStderr(_ args: [String], home: String) throws -> (Int32, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ChatbenchProcess.binary)
         p.arguments = args
@@ -164,10 +209,12 @@ import Testing
         env.removeValue(forKey: "OPENAI_BASE_URL")
         p.environment = env
         p.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
-        p.standardError = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return p.terminationStatus
+        return (p.terminationStatus, String(decoding: stderr, as: UTF8.self))
     }
 }

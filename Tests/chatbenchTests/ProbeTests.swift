@@ -58,6 +58,30 @@ import Testing
         #expect(state == ["responses": 0, "conversations": 0])
     }
 
+    /// The conversations row compares the listed item's content with the created message, and says so
+    /// (not "expected the 1 created item, got 1").
+    @Test func aConversationItemWithOtherContentIsReportedByItsContent() async throws {
+        let home = TempHome()
+        let fake = try FakeServer(arguments: ["other_conversation_items"])
+        let (_, report) = try await offPool { Result { try probe(fake.baseURL, home: home.path) } }.get()
+        let detail = report.detail("conversations")
+        #expect(report.status("conversations") == "fail")
+        #expect(detail.contains("list items: the listed item's content has no text part holding the created message \"My name is Vex")
+                && detail.contains("something else") && !detail.contains("got 1"), "\(detail)")
+    }
+
+    /// A server that accepts and closes without a reply is said to have done that (not "the reply is
+    /// not HTTP"); one that answers with bytes that are not HTTP is not called a bad URL.
+    @Test func aServerThatClosesWithoutAReplyIsSaidToHaveDoneSo() async throws {
+        let home = TempHome()
+        for (mode, text) in [("close", "the server closed the connection without a reply"), ("garbage", "the reply is not HTTP")] {
+            let stub = try FakeServer(script: "closing_stub.py", arguments: [mode])
+            let r = try await offPool { Result { try ChatbenchProcess.run(["probe", "--base-url", stub.baseURL], home: home.path) } }.get()
+            #expect(r.status != 0 && r.stderr.contains("cannot reach http://127.0.0.1:\(stub.port): \(text)"), "\(mode): \(r.stderr)")
+            #expect(!r.stderr.contains("bad URL"), "\(mode): \(r.stderr)")
+        }
+    }
+
     @Test func aStatelessServerFailsTheStateRowsWithReasons() async throws {
         let home = TempHome()
         let stub = try FakeServer(script: "stateless_stub.py")

@@ -73,8 +73,13 @@ public final class HTTPTransport: @unchecked Sendable {
         case .notConnectedToInternet: what = "no network"
         case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid,
              .serverCertificateHasUnknownRoot: what = "TLS failed"
+        // libcurl (Foundation on Linux) reports a reply that is not HTTP as an unsupported protocol
+        // (HTTP/0.9), so for an http(s) URL that code is about the reply, not the URL.
+        case .unsupportedURL where ["http", "https"].contains(url.scheme?.lowercased() ?? ""): what = "the reply is not HTTP"
         case .badURL, .unsupportedURL: what = "bad URL"
-        case .badServerResponse, .cannotParseResponse: what = "the reply is not HTTP"
+        // An empty reply (libcurl's "got nothing"): the server accepted the connection and closed it.
+        case .badServerResponse: what = "the server closed the connection without a reply"
+        case .cannotParseResponse: what = "the reply is not HTTP"
         default: what = "network error \(e.code.rawValue)"
         }
         return "cannot reach \(host): \(what)"

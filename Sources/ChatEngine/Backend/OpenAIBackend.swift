@@ -17,7 +17,7 @@ func responseEvents(_ sse: AsyncThrowingStream<SSEEvent, Error>, cancel: StreamC
                             throw env.apiError(status: 500, requestID: nil)
                         }
                         throw APIError(status: 200, type: "invalid_response", code: "malformed_event",
-                                       message: "the stream sent an event that is not valid JSON: \(e.data.prefix(80))")
+                                       message: unreadableResponseEvent(e.data))
                     }
                     continuation.yield(event)
                     if event.isTerminal { ended = true; break }
@@ -34,6 +34,20 @@ func responseEvents(_ sse: AsyncThrowingStream<SSEEvent, Error>, cancel: StreamC
         }
         continuation.stopOnTermination(task, cancel)   // the request stops now, not when the decoding task next runs
     }
+}
+
+/// Why a Responses stream event could not be read: text that does not parse is "not valid JSON";
+/// valid JSON of another shape is "not a Responses stream event", with a hint when it is a Chat
+/// Completions chunk (the Responses backend pointed at a chat-only server).
+func unreadableResponseEvent(_ data: String) -> String {
+    guard let json = try? JSONSerialization.jsonObject(with: Data(data.utf8), options: .fragmentsAllowed) else {
+        return "the stream sent an event that is not valid JSON: \(data.prefix(80))"
+    }
+    var text = "the stream sent an event that is not a Responses stream event: \(data.prefix(80))"
+    if let object = json as? [String: Any], object["object"] as? String == "chat.completion.chunk" || (object["type"] == nil && object["choices"] != nil) {
+        text += " (it looks like a Chat Completions chunk: for a chat-only server use --api chat, or --backend gateway to keep the Responses state in chatbench)"
+    }
+    return text
 }
 
 /// The OpenAI Responses + Conversations API (or any server with the same API) over HTTP.

@@ -216,6 +216,9 @@ public struct CompareSummary: Codable, Sendable, Equatable {
     public var cost_ranking: [String] = []
     public var cheapest_full_recall: String?
 
+    /// A latency in milliseconds to 3 decimals (a mean of such values is not: 1.3117250000000005).
+    public static func roundedMs(_ ms: Double) -> Double { (ms * 1000).rounded() / 1000 }
+
     /// Builds the summary from the turns (pure arithmetic, so tests can check it by hand).
     /// `pricing` and `model` (the model the comparison ran on) add the estimated costs.
     public static func of(_ turns: [CompareTurn], sessions: [String: String], pricing: Pricing? = nil, model: String = "") -> CompareSummary {
@@ -229,7 +232,7 @@ public struct CompareSummary: Codable, Sendable, Equatable {
                           first_request_bytes: ts.first?.request_bytes ?? 0, last_request_bytes: ts.last?.request_bytes ?? 0,
                           total_input_tokens: ts.saturatingSum { $0.input_tokens }, total_cached_tokens: ts.saturatingSum { $0.cached_tokens },
                           total_output_tokens: ts.saturatingSum { $0.output_tokens },
-                          mean_latency_ms: ts.isEmpty ? 0 : ts.reduce(0) { $0 + $1.latency_ms } / Double(ts.count),
+                          mean_latency_ms: ts.isEmpty ? 0 : roundedMs(ts.reduce(0) { $0 + $1.latency_ms } / Double(ts.count)),
                           recall_correct: asked.filter { $0.correct == true }.count, recall_asked: asked.count,
                           failed_turns: ts.filter { $0.error != nil }.count, bytes_ratio: 1, input_tokens_ratio: 1,
                           cache_hit_rate: 0, total_cost_usd: nil)
@@ -403,7 +406,7 @@ public final class Comparison: @unchecked Sendable {
             t.output_tokens = r.turn.outputTokens ?? 0
             let o = r.turn.overheadTotals
             (t.overhead_input_tokens, t.overhead_cached_tokens, t.overhead_output_tokens) = (o.input, o.cached, o.output)
-            t.latency_ms = ((r.turn.latencyMs ?? 0) * 1000).rounded() / 1000
+            t.latency_ms = CompareSummary.roundedMs(r.turn.latencyMs ?? 0)
             t.reply = r.reply
         } catch let f as TurnFailure {
             t.request_bytes = f.turn.requestBytes
@@ -466,7 +469,7 @@ public enum CompareReport {
             var out = "mode,turn,request_bytes,items_sent,input_tokens,cached_tokens,output_tokens,latency_ms,cost_usd,cache_hit_rate,correct,reply\n"
             for t in turns {
                 let correct = t.correct.map { $0 ? "true" : "false" } ?? ""
-                out += "\(csv(t.mode)),\(t.turn),\(t.request_bytes),\(t.items_sent),\(t.input_tokens),\(t.cached_tokens),\(t.output_tokens),\(t.latency_ms),\(t.cost_usd.map { "\($0)" } ?? ""),,\(correct),\(csv(t.error.map { "ERROR: \($0)" } ?? t.reply))\n"
+                out += "\(csv(t.mode)),\(t.turn),\(t.request_bytes),\(t.items_sent),\(t.input_tokens),\(t.cached_tokens),\(t.output_tokens),\(CompareSummary.roundedMs(t.latency_ms)),\(t.cost_usd.map { "\($0)" } ?? ""),,\(correct),\(csv(t.error.map { "ERROR: \($0)" } ?? t.reply))\n"
             }
             for c in summary.columns {
                 out += "\(csv(c.mode)),total,\(c.total_request_bytes),,\(c.total_input_tokens),\(c.total_cached_tokens),\(c.total_output_tokens),\(c.mean_latency_ms),\(c.total_cost_usd.map { "\($0)" } ?? ""),\(c.cache_hit_rate),,\(csv(summary.cost_note ?? ""))\n"

@@ -77,7 +77,12 @@ extension Probe {
         createdConversations.append(id)
         let l = try await client.call("GET", "conversations/\(id)/items", query: [("order", "asc")])
         guard l.status == 200, let first = l.json?["data"]?.arrayValue else { return ProbeRow("", .fail, "list items: HTTP \(l.status) \(l.excerpt)") }
-        guard first.count == 1, first[0].outputText.contains(secretName) else { return ProbeRow("", .fail, "list items: expected the 1 created item, got \(first.count)") }
+        guard first.count == 1 else { return ProbeRow("", .fail, "list items: expected the 1 created item, got \(first.count)") }
+        // The one listed item must be the message created: compared by content (the text parts hold its name).
+        guard first[0].outputText.contains(secretName) else {
+            let content = first[0]["content"].flatMap { try? WireJSON.encodeString($0) } ?? "none"
+            return ProbeRow("", .fail, "list items: the listed item's content has no text part holding the created message \"My name is \(secretName).\" (content: \(content.prefix(80)))")
+        }
         let r = try await createRaw(["input": .string("What's my name?"), "conversation": .string(id)])
         guard r.status == 200, let reply = r.json else { return ProbeRow("", .fail, "response in the conversation: HTTP \(r.status) \(r.excerpt)") }
         guard reply.outputText.lowercased().contains(secretName.lowercased()) else {

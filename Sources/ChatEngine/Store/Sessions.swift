@@ -253,15 +253,19 @@ extension WorkbenchStore {
                      "turn_id": m.turnID.map { .int($0) } ?? .null, "created_at": .double(m.createdAt)])
         }
         let turns = try self.turns(session: s.id).map(Self.turnJSON)
-        let session: JSONValue = .object([
+        let doc: JSONValue = .object(["format": .string("chatbench-session/1"), "session": try sessionJSON(s), "messages": .array(messages), "turns": .array(turns)])
+        let e = WireJSON.encoder()
+        e.outputFormatting.insert(.prettyPrinted)
+        return String(decoding: try e.encode(doc), as: UTF8.self) + "\n"
+    }
+
+    /// The session object of `sessions export --format json` and `sessions show --format json`.
+    public func sessionJSON(_ s: SessionRecord) throws -> JSONValue {
+        .object([
             "name": .string(s.name), "mode": .string(s.mode.rawValue), "backend": .string(s.backend), "model": .string(s.model),
             "policy": .string(s.policy), "server_policy": .string(s.serverPolicy), "profile": .string(s.profile), "chain_head": s.chainHead.map { .string($0) } ?? .null,
             "conversation_id": s.conversationID.map { .string($0) } ?? .null, "forked_from": try forkedFrom(session: s.id).map { .string($0) } ?? .null,
             "created_at": .double(s.createdAt), "updated_at": .double(s.updatedAt)])
-        let doc: JSONValue = .object(["format": .string("chatbench-session/1"), "session": session, "messages": .array(messages), "turns": .array(turns)])
-        let e = WireJSON.encoder()
-        e.outputFormatting.insert(.prettyPrinted)
-        return String(decoding: try e.encode(doc), as: UTF8.self) + "\n"
     }
 
     public static func turnJSON(_ t: TurnRecord) -> JSONValue {

@@ -42,7 +42,10 @@ extension Views {
             add("  asked the server: \(observed)", .accent)
         }
         if t.mode.isServerManaged {
-            let inferred = s.memory?.serverItems.map { "the workbench infers \($0) item\($0 == 1 ? "" : "s") held now" }
+            // The inference is about the session's head: said so when this is an older turn.
+            let head = s.turns.map(\.number).max() ?? t.number
+            let at = head > t.number ? ", at the head (turn \(head))" : ""
+            let inferred = s.memory?.serverItems.map { "the workbench infers \($0) item\($0 == 1 ? "" : "s") held now\(at)" }
             if let observed = s.xray?.turnID == t.id ? s.xray?.observed : nil {
                 add((["  asked the server: \(OutsideText.line(observed))"] + [inferred].compactMap { $0 }).joined(separator: " · "), .accent)
             } else {

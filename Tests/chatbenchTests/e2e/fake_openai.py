@@ -35,6 +35,8 @@ LOCK = threading.Lock()
 STATE = {"responses": {}, "conversations": {}, "faults": [], "requests": []}
 RELEASE = threading.Event()
 DEFAULT_DELAY = float(sys.argv[1]) / 1000 if len(sys.argv) > 1 else 0.0
+# argv[2] "other_conversation_items": a conversation's item list returns its items with other text.
+OTHER_CONVERSATION_ITEMS = len(sys.argv) > 2 and sys.argv[2] == "other_conversation_items"
 
 
 def new_id(prefix):
@@ -344,6 +346,9 @@ class Handler(BaseHTTPRequestHandler):
                     c["items"] += items
                     return self.send_json(200, {"object": "list", "data": items, "first_id": items[0]["id"] if items else None,
                                                 "last_id": items[-1]["id"] if items else None, "has_more": False})
+                if OTHER_CONVERSATION_ITEMS:
+                    other = [dict(i, content=[{"type": "input_text", "text": "something else"}]) for i in c["items"]]
+                    return self.send_json(200, self.page(other, q))
                 return self.send_json(200, self.page(c["items"], q))
             if len(rest) == 3:
                 found = [i for i in c["items"] if i.get("id") == rest[2]]
