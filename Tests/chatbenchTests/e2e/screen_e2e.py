@@ -193,9 +193,10 @@ def compare_view_two_messages():
         t.wait_for("total  client")
         t.type("Where am I moving?")
         t.keys("Enter")
-        s = t.wait_for(lambda s: s.count("You're moving to Lisbon.") == 2 and "× the bytes of chain" in s)
-        # Both columns answered turn 2, the table has its rows, the chart one line per mode.
-        assert "2  chain" in s and "2  client" in s, s
+        # Both columns answered turn 2 (a reply's text shows before its turn is recorded: wait for the
+        # rows), the table has its rows, the chart one line per mode.
+        s = t.wait_for(lambda s: s.count("You're moving to Lisbon.") == 2 and "× the bytes of chain" in s
+                       and "2  chain" in s and "2  client" in s)
         assert "Request bytes per turn" in s
         db = sqlite3.connect(os.path.join(home, "workbench.sqlite"))
         names = [r[0] for r in db.execute("SELECT name FROM sessions WHERE name LIKE 'compare-%' ORDER BY name")]
