@@ -273,7 +273,7 @@ public final class OpenAIRoutes: @unchecked Sendable {
     func createResponse(_ r: HTTPRequest, _ conn: HTTPConnection, keepAlive: Bool) throws -> Int {
         let req = try decode(CreateResponseRequest.self, r.body)
         // Checked here, not in the backend: the workbench's own turns may leave the model to it.
-        guard req.model != nil else {
+        guard req.model?.isEmpty == false else {
             throw APIError.invalidRequest("Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
         }
         let b = backend

@@ -15,6 +15,14 @@ import FoundationNetworking
         #expect(APIError.invalidRequest("bad").description == "400 invalid_request_error: bad")
     }
 
+    /// A hostile server may echo the key in any field of its error, the request id too.
+    @Test func theKeyIsCutFromEveryFieldOfAnError() {
+        let key = "sk-test-LEAKME1234567890"
+        Secrets.register(key)
+        let e = Secrets.redact(APIError(status: 401, type: "t \(key)", code: "c \(key)", param: "p \(key)", message: "m \(key)", requestID: "req_\(key)"))
+        #expect(![e.message, e.code ?? "", e.param ?? "", e.requestID ?? "", e.description].contains { $0.contains("LEAKME") }, "\(e)")
+    }
+
     @Test func urlErrorsAreWords() {
         let cases: [(URLError.Code, String)] = [(.timedOut, "timed out"), (.cannotConnectToHost, "connection refused"),
                                                 (.badURL, "bad URL"), (.cannotFindHost, "unknown host"),

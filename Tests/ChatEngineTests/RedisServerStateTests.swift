@@ -119,7 +119,7 @@ import TestSupport
         guard let server = try RedisServer.start(persistent: true) else { return }
         defer { server.stop() }
         var url = server.redisURL
-        url.timeout = 2
+        url.timeout = 20   // long: were a request to wait it out, the check below would see it
         let b = try OfflineBackend(redis: url)
         let r1 = try await ask(b, "My name is Priya.")
         server.stop()
@@ -127,7 +127,8 @@ import TestSupport
         await expectAPIError(status: 503, code: "state_unavailable") { _ = try await self.ask(b, "What's my name?", after: r1.id) }
         await expectAPIError(status: 503, code: "state_unavailable") { _ = try await b.retrieveResponse(id: r1.id) }
         await expectAPIError(status: 503, code: "state_unavailable") { _ = try await b.createConversation(items: [], metadata: [:]) }
-        #expect(Date().timeIntervalSince(started) < 5)
+        // At once, not after a timeout (with margin for a loaded machine's starved async work).
+        #expect(Date().timeIntervalSince(started) < 15)
         try server.launch()
         // Within a second of the last failure requests fail at once; then Redis is used again.
         var back: Response?

@@ -154,6 +154,7 @@ import TestSupport
         let cases: [(String, String, String)] = [
             (#"{"input":"hi"}"#, "model", "Missing required parameter: 'model'."),
             (#"{"input":"hi","stream":true}"#, "model", "Missing required parameter: 'model'."),
+            (#"{"model":"","input":"hi"}"#, "model", "Missing required parameter: 'model'."),
             (#"{"model":"m","input":"hi","temperature":2.5}"#, "temperature", "decimal above maximum value"),
             (#"{"model":"m","input":"hi","temperature":-0.1}"#, "temperature", "decimal below minimum value"),
             (#"{"model":"m","input":"hi","top_p":1.01}"#, "top_p", "decimal above maximum value"),

@@ -166,6 +166,11 @@ enum Fixture {
             let g = Views.render(wide, layout: cache)
             #expect(g.row(g.height - 1).contains("✕ " + whole) || g.row(0).contains("✕ " + whole), "\(width): the error is cut")
         }
+        // With a notice up too (80 columns: the error is cut above), the footer says the error first.
+        var both = s
+        both.notice = "back"
+        let footer = Views.render(both, layout: cache).row(both.height - 1)
+        #expect(footer.hasPrefix(" ✕ " + whole) && footer.contains("· back"), "\(footer)")
         #expect(error.roles.contains("i"), "the error bar is drawn in the error role")
     }
 

@@ -217,7 +217,7 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         s.session = idleState().session
         _ = App.update(&s, .clock(Date(timeIntervalSince1970: 0)), layout: cache)
         _ = App.update(&s, .key(.ctrl("n")), layout: cache)
-        #expect(s.overlay == .newSession(InputEditor("session-0101-0900", selected: true)))
+        #expect(s.overlay == .newSession(InputEditor("session-0101-090000", selected: true)))
     }
 
     @Test func newSessionPrompt() {

@@ -92,6 +92,8 @@ public enum Secrets {
         e.message = redact(e.message)
         e.code = e.code.map(redact)
         e.param = e.param.map(redact)
+        e.type = redact(e.type)
+        e.requestID = e.requestID.map(redact)   // a hostile server may put the key anywhere it is echoed
         return e
     }
 }

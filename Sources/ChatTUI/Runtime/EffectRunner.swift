@@ -36,6 +36,10 @@ extension AppRuntime {
         case .newSession(let name):
             let options = Workbench.SessionOptions.like(state.session)
             return events {
+                // A new session only: opening an existing one here would switch it to this one's settings.
+                if try store.session(named: name) != nil {
+                    return [.engine(.failure("a session named \"\(name)\" already exists: F4 opens it, Ctrl-N with another name starts one"))]
+                }
                 let s = try bench.openSession(name: name, options: options)
                 return [.engine(try ScreenData.load(store, s)), .engine(.notice("session \"\(name)\""))]
             }

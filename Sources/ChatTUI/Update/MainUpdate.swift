@@ -201,7 +201,7 @@ extension App {
     /// A default session name from the clock the runtime gave (`state.now`, `state.timeZone`).
     static func stamp(_ state: AppState) -> String {
         let f = DateFormatter()
-        f.dateFormat = "MMdd-HHmm"
+        f.dateFormat = "MMdd-HHmmss"   // to the second: two sessions started in one minute get two names
         f.timeZone = state.timeZone
         return f.string(from: state.now)
     }

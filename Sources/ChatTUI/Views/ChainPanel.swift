@@ -89,7 +89,8 @@ extension Views {
     }
 
     static func chainPanel(_ g: inout Grid, _ s: AppState, _ r: Rect) {
-        let title = s.session?.mode == .conversation ? "Conversation state" : (s.session?.mode == .client ? "Turns (no server state)" : "Response chain")
+        let title = s.session?.mode == .conversation ? "Conversation state"
+            : (s.session?.mode == .client || s.session?.mode == .layered ? "Turns (no server state)" : "Response chain")
         g.box(x: r.x, y: r.y, width: r.width, height: r.height, style: Style(.border), title: title, titleStyle: Style(.title, bold: true))
         let lines = chainLines(s, width: r.width - 2, height: r.height - 2)
         if lines.isEmpty {

@@ -231,13 +231,14 @@ public enum Views {
                   x: 0, y: r.y, style: Style(.accent, bold: true))
             return
         }
-        if let notice = s.notice {
-            g.put(" " + OutsideText.line(notice), x: 0, y: r.y, style: Style(.warning))   // it may quote a name
+        // An error too long for the status line is said whole here first, then a notice if one is up.
+        if let err = s.lastError, errorIsCut(s, width: g.width) {
+            let x = g.put(" ✕ " + OutsideText.line(err), x: 0, y: r.y, style: Style(.error, bold: true))
+            if let notice = s.notice { g.put(" · " + OutsideText.line(notice), x: x, y: r.y, style: Style(.warning)) }
             return
         }
-        // An error too long for the status line is said whole here, instead of the key hints.
-        if let err = s.lastError, errorIsCut(s, width: g.width) {
-            g.put(" ✕ " + OutsideText.line(err), x: 0, y: r.y, style: Style(.error, bold: true))
+        if let notice = s.notice {
+            g.put(" " + OutsideText.line(notice), x: 0, y: r.y, style: Style(.warning))   // it may quote a name
             return
         }
         var x = 1

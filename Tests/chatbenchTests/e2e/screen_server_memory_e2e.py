@@ -149,6 +149,13 @@ def ctrl_n_keeps_the_profile():
         assert "LAYERED" in s, s
         s = t.send("What's my name?", "Your name is Kim")
         assert "profile kim" in s, s
+        # Ctrl-N with the name of a session that exists opens nothing and changes nothing.
+        t.keys("C-n")
+        t.wait_for("name:")
+        t.type("p1")
+        t.keys("Enter")
+        s = t.wait_for("already exists")
+        assert '"p2"' in s.splitlines()[0] and "LAYERED" in s, s
         t.keys("C-q")
     finally:
         t.close()
