@@ -195,6 +195,18 @@ import Testing
         #expect(CompareSummary.of(asked, sessions: [:], pricing: pricing, model: "m-priced").lines.contains("no column recalled everything"))
     }
 
+    /// The shape ("flat", "bounded", …) is judged after turn 1, and the line shows those numbers: not
+    /// turn 1 beside the last turn, which read as growth called flat.
+    @Test func theBytesLineShowsWhatItsShapeIsJudgedOn() throws {
+        let pricing = Pricing(table: try PriceTable.parse(Data(Self.prices.utf8), file: "p.json"))
+        let sizes = [172, 300, 350, 400, 420, 432]
+        let turns = sizes.enumerated().map { CompareTurn(mode: "client", turn: $0.offset + 1, request_bytes: $0.element) }
+        let lines = CompareSummary.of(turns, sessions: [:], pricing: pricing, model: "m-priced").lines
+        #expect(lines.contains { $0.hasPrefix("client: request bytes flat (172 B on turn 1; 300–432 B on turns 2–6; 2074 B in all)") }, "\(lines)")
+        let one = CompareSummary.of([CompareTurn(mode: "chain", turn: 1, request_bytes: 158)], sessions: [:], pricing: pricing, model: "m-priced").lines
+        #expect(one.contains { $0.contains("(158 B on turn 1; 158 B in all)") }, "\(one)")
+    }
+
     @Test func scriptsAndColumns() throws {
         let script = ScriptLine.parse("# a comment\nMy name is Ana.\n\nWhat's my name? => Ana\n")
         #expect(script == [ScriptLine("My name is Ana."), ScriptLine("What's my name?", expect: "Ana")])

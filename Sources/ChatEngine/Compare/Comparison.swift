@@ -272,7 +272,9 @@ public struct CompareSummary: Codable, Sendable, Equatable {
         }
         for c in columns {
             let bytes = turns.filter { $0.mode == c.mode }.sorted { $0.turn < $1.turn }.map(\.request_bytes)
-            var line = "\(c.mode): request bytes \(shape(bytes)) (\(c.first_request_bytes) B on turn 1, \(c.last_request_bytes) B on turn \(c.turns), \(c.total_request_bytes) B in all); billed \(c.total_input_tokens) input tokens"
+            // The numbers the shape is judged on: turn 1 apart (it carries no id yet), then the range after it.
+            let later = bytes.count > 1 ? "; \(bytes.dropFirst().min()!)–\(bytes.dropFirst().max()!) B on turns 2–\(bytes.count)" : ""
+            var line = "\(c.mode): request bytes \(shape(bytes)) (\(c.first_request_bytes) B on turn 1\(later); \(c.total_request_bytes) B in all); billed \(c.total_input_tokens) input tokens"
             if c.recall_asked > 0 { line += "; recall \(c.recall_correct)/\(c.recall_asked) right" }
             if c.failed_turns > 0 { line += "; \(c.failed_turns) turns failed" }
             line += "; cache hit \(pct(c.cache_hit_rate))"
