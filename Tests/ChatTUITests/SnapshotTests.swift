@@ -501,7 +501,7 @@ enum Fixture {
         _ = App.update(&s, .key(.char("r")), layout: cache)
         _ = App.update(&s, .key(.char("2")), layout: cache)
         #expect(App.update(&s, .key(.enter), layout: cache) == [.browserRename(from: "trip", to: "trip2")])
-        #expect(App.update(&s, .key(.enter), layout: cache) == [.newSession("trip")])
+        #expect(App.update(&s, .key(.enter), layout: cache) == [.openSession("trip")])
         #expect(s.browser == nil)
     }
 }

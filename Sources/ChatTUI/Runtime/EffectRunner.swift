@@ -43,6 +43,11 @@ extension AppRuntime {
                 let s = try bench.openSession(name: name, options: options)
                 return [.engine(try ScreenData.load(store, s)), .engine(.notice("session \"\(name)\""))]
             }
+        case .openSession(let name):
+            return events {
+                guard let s = try store.session(named: name) else { return [.engine(.failure("session \"\(name)\" no longer exists"))] }
+                return [.engine(try ScreenData.load(store, s)), .engine(.notice("session \"\(name)\""))]
+            }
         case .askServer(let t):
             let backend = bench.backend, inbox = self.inbox
             Task.detached {

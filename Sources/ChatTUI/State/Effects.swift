@@ -9,7 +9,10 @@ public enum Effect: Equatable, Sendable {
     case cancelStream
     /// nil policies keep the session's own.
     case switchMode(MemoryMode, policy: String?, serverPolicy: String?)
+    /// Ctrl-N: a new session like the current one (refused when the name exists).
     case newSession(String)
+    /// The browser's Enter: an existing session, as it is.
+    case openSession(String)
     case quit
     case redraw
     case openCompare

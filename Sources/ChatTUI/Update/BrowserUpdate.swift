@@ -74,7 +74,7 @@ extension App {
                 guard let cur = b.current else { return [] }
                 closed = true
                 state.browser = nil
-                return [.newSession(cur.name)]
+                return [.openSession(cur.name)]
             case .char("r"): if let cur = b.current { b.prompt = .rename(InputEditor(cur.name)) }
             case .char("f"): if let cur = b.current { b.prompt = .fork(InputEditor(cur.name + "-fork")) }
             case .char("d"): if b.current != nil { b.prompt = .confirmDelete }
