@@ -54,6 +54,23 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         guard case .newSession = s.overlay else { Issue.record("Ctrl-N works again"); return }
     }
 
+    /// Ctrl-N waits for the reply in flight (it would be recorded in the session the screen left), and a
+    /// turn recorded in another session than the screen's never takes the screen back to it.
+    @Test func aNewSessionWaitsForTheReplyAndAStaleTurnDoesNotPullTheScreenBack() {
+        var s = idleState()
+        type(&s, "hello")
+        _ = App.update(&s, .key(.enter), layout: cache)
+        #expect(App.update(&s, .key(.ctrl("n")), layout: cache).isEmpty && s.overlay == .none)
+        #expect(s.notice?.contains("wait for the reply") == true)
+        var other = s.session!
+        other.id += 1
+        other.name = "elsewhere"
+        let stale = EngineEvent.turnRecorded(newMessages: [], turns: [], memory: emptyMemory(), session: other, error: nil)
+        let before = s.session
+        _ = App.update(&s, .engine(stale), layout: cache)
+        #expect(s.session == before && s.streaming == nil)
+    }
+
     /// A failed turn in a Redis or Agents SDK session (Redis went down): the pane shows that session's
     /// items, which never got the message, so it comes back into the input, before what is typed now.
     /// In a chatbench session the transcript shows it, marked failed: the input is left alone.

@@ -8,6 +8,10 @@ extension App {
         case .delta(let d):
             state.streaming?.reply += d
             state.streaming?.revision += 1
+        case .turnRecorded(_, _, _, let session, _) where state.session != nil && state.session?.id != session.id:
+            // Recorded in a session the screen has left: it no longer streams, and shows what it shows.
+            state.streaming = nil
+            state.cancelling = false
         case .turnRecorded(let new, let turns, let memory, let session, let error):
             // A failed turn in an Agents SDK or Redis session: the pane shows that session's items, which
             // never got the message, so it goes back into the input to be sent again (nothing is lost).

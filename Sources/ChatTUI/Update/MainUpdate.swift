@@ -74,6 +74,8 @@ extension App {
             if state.streaming != nil { state.notice = "wait for the reply (or Esc) before comparing"; return [] }
             return [.openCompare]
         case .newSession:
+            // The reply in flight belongs to this session: a new one now would be left when it is recorded.
+            if state.streaming != nil { state.notice = "wait for the reply (or Esc) before starting a session"; return [] }
             state.overlay = .newSession(InputEditor("session-\(Self.stamp(state))", selected: true))   // typing replaces it
         case .fork:
             guard state.streaming == nil else { state.notice = "wait for the reply (or Esc) before forking"; return [] }

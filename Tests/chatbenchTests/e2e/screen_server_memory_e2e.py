@@ -141,6 +141,7 @@ def ctrl_n_keeps_the_profile():
     try:
         t.wait_for("no turns yet")
         t.send("My name is Kim and I live in Accra.", "Nice to meet you, Kim")
+        t.wait_for(lambda s: " t1 in " in s and "streaming…" not in s)   # Ctrl-N waits for the reply's turn
         t.keys("C-n")
         t.wait_for("name:")
         t.type("p2")
@@ -149,6 +150,7 @@ def ctrl_n_keeps_the_profile():
         assert "LAYERED" in s, s
         s = t.send("What's my name?", "Your name is Kim")
         assert "profile kim" in s, s
+        t.wait_for(lambda s: " t1 in " in s and "streaming…" not in s)
         # Ctrl-N with the name of a session that exists opens nothing and changes nothing.
         t.keys("C-n")
         t.wait_for("name:")
