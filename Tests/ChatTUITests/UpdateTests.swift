@@ -50,6 +50,14 @@ func idleState(mode: MemoryMode = .chain) -> AppState {
         _ = App.update(&s, .engine(.turnAbandoned("session \"trip\" no longer exists")), layout: cache)
         #expect(s.streaming == nil && s.lastError?.contains("no longer exists") == true)
         #expect(s.input.text == "hello\nmore" && s.queued.isEmpty)   // not sent into the void: back in the input
+        // A turn that completed but could not be read back: only what was queued comes back.
+        var done = idleState()
+        type(&done, "sent")
+        _ = App.update(&done, .key(.enter), layout: cache)
+        type(&done, "queued")
+        _ = App.update(&done, .key(.enter), layout: cache)
+        _ = App.update(&done, .engine(.turnAbandoned("could not read the store", sent: true)), layout: cache)
+        #expect(done.input.text == "queued" && done.streaming == nil)
         #expect(App.update(&s, .key(.ctrl("n")), layout: cache).isEmpty)
         guard case .newSession = s.overlay else { Issue.record("Ctrl-N works again"); return }
     }

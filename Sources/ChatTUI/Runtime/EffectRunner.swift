@@ -148,8 +148,10 @@ extension AppRuntime {
         let runner = self.runner
         sendTask = Task.detached {
             var error: String?
+            var sent = false
             do {
                 _ = try await runner.send(text, in: session.name) { inbox.push(.engine(.delta($0))) }
+                sent = true
             } catch is CancellationError {
                 error = nil
             } catch let f as TurnFailure {
@@ -159,14 +161,15 @@ extension AppRuntime {
             }
             do {
                 guard let s = try store.session(id: session.id) else {
-                    inbox.push(.engine(.turnAbandoned("session \"\(session.name)\" no longer exists (deleted by another chatbench?): Ctrl-N starts one, F4 opens another")))
+                    inbox.push(.engine(.turnAbandoned("session \"\(session.name)\" no longer exists (deleted by another chatbench?): Ctrl-N starts one, F4 opens another",
+                                                      sent: sent)))
                     return
                 }
                 inbox.push(.engine(.turnRecorded(newMessages: try ScreenData.messages(store, session: s, after: lastID),
                                                  turns: try store.recentTurns(session: s.id, limit: ScreenData.chainPanelTurns),
                                                  memory: try store.memoryState(for: s), session: s, error: error)))
             } catch {
-                inbox.push(.engine(.turnAbandoned("could not read the store: \(error)")))
+                inbox.push(.engine(.turnAbandoned("could not read the store: \(error)", sent: sent)))
             }
         }
     }

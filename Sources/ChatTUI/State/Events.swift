@@ -29,8 +29,9 @@ public enum EngineEvent: Sendable {
     case pageLoaded(TranscriptPage, messages: [ChatMessage], more: Bool)
     /// Another process (`send`, `serve`, another screen) wrote to the open session: its new rows and state.
     case sessionChanged(newMessages: [ChatMessage], turns: [TurnRecord], memory: MemoryState, session: SessionRecord)
-    /// A turn that ended without being recorded (its session was deleted meanwhile).
-    case turnAbandoned(String)
+    /// A turn the screen cannot show as recorded (its session was deleted meanwhile, or the store could
+    /// not be read after it); `sent`: the turn itself completed, so its message is not offered again.
+    case turnAbandoned(String, sent: Bool = false)
     case notice(String)
     case xrayLoaded(XRayData)
     case serverObserved(turnID: Int64, String)

@@ -24,9 +24,10 @@ extension App {
             state.session = session
             state.lastError = error
             if !state.queued.isEmpty { return startSend(&state, queuedText: state.queued.removeFirst()) }
-        case .turnAbandoned(let message):
-            // The turn never reached the store (its session is gone, say): the screen is usable again,
-            // and what was queued stays in the input rather than being sent into the void.
+        case .turnAbandoned(let message, let sent):
+            // The screen is usable again, and what did not go (the message, unless its turn completed,
+            // and what was queued) is back in the input rather than sent into the void.
+            if sent { state.streaming = nil }
             restoreUnsent(&state)
             state.streaming = nil
             state.cancelling = false
