@@ -4,8 +4,10 @@ the memory panel says what the server holds, and the chain still recalls. At 80x
 rows, and a compare column with a server policy. The X-ray on an old turn, and past the chain panel's
 turns back to the first. Usage: screen_server_memory_e2e.py BINARY."""
 import os
+import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 
 sys.path.insert(0, os.path.dirname(__file__))
 from tmux_driver import Tmux  # noqa: E402
@@ -19,14 +21,29 @@ def env(home):
     return " ".join(f"{k}={v}" for k, v in pairs.items())
 
 
+@contextmanager
+def flow(name, args, width=120, height=40, sends=()):
+    """The screen on a fresh data folder, for one flow: `sends` (session, message) go first through
+    `chatbench send`; yields the driver, quits with Ctrl-Q, always closes, and says the flow passed."""
+    home = tempfile.mkdtemp(prefix=f"cb-{name}-")
+    run_env = {**os.environ, "CHATBENCH_HOME": home, "XDG_CONFIG_HOME": home + "/config"}
+    for session, message in sends:
+        subprocess.run([BIN, "send", "--session", session, message], env=run_env, check=True, capture_output=True)
+    t = Tmux(f"env {env(home)} {BIN} {args}", width, height)
+    try:
+        yield t
+        t.keys("C-q")
+    finally:
+        t.close()
+    print(f"ok {name}")
+
+
 def chatter(i):
     return " ".join(WORDS[(i + k) % len(WORDS)] for k in range(110))
 
 
 def compaction_chosen_in_f2():
-    home = tempfile.mkdtemp(prefix="cb-srvmem-")
-    t = Tmux(f"env {env(home)} {BIN} --session s", 120, 40)
-    try:
+    with flow("compaction_chosen_in_f2", "--session s") as t:
         t.wait_for("no turns yet")
         t.keys("F2")
         t.wait_for("+ compact:20000 tokens")
@@ -46,16 +63,10 @@ def compaction_chosen_in_f2():
         assert "server compacted" in screen, screen
         assert "compaction +" in screen and "cmp t" in screen, screen
         screen = t.send("What's my name?", "Your name is Priya")
-        t.keys("C-q")
-    finally:
-        t.close()
-    print("ok compaction_chosen_in_f2")
 
 
 def small_screen_picker_and_compare():
-    home = tempfile.mkdtemp(prefix="cb-srvmem80-")
-    t = Tmux(f"env {env(home)} {BIN} --session small", 80, 24)
-    try:
+    with flow("small_screen_picker_and_compare", "--session small", 80, 24) as t:
         t.wait_for("no turns yet")
         t.keys("F2")
         s = t.wait_for("truncate:auto")
@@ -70,19 +81,11 @@ def small_screen_picker_and_compare():
         t.keys("Enter")
         s = t.wait_for("compact:20000")
         t.keys("Escape")
-        t.keys("C-q")
-    finally:
-        t.close()
-    print("ok small_screen_picker_and_compare")
 
 
 def xray_on_an_old_turn():
-    import subprocess
-    home = tempfile.mkdtemp(prefix="cb-xray-")
-    subprocess.run([BIN, "send", "--session", "last-week", "I'm planning a trip to Lisbon in the spring."],
-                   env={**os.environ, "CHATBENCH_HOME": home, "XDG_CONFIG_HOME": home + "/config"}, check=True, capture_output=True)
-    t = Tmux(f"env {env(home)} {BIN} --session today --mode layered", 120, 40)
-    try:
+    earlier = [("last-week", "I'm planning a trip to Lisbon in the spring.")]
+    with flow("xray_on_an_old_turn", "--session today --mode layered", sends=earlier) as t:
         t.wait_for("no turns yet")
         t.send("What did I say about Lisbon?", "trip to Lisbon in the spring")
         t.send("My name is Priya.", "Nice to meet you, Priya")
@@ -99,22 +102,12 @@ def xray_on_an_old_turn():
         t.keys("PageDown")
         t.keys("Escape")
         t.wait_for("Context X-ray", gone=True)
-        t.keys("C-q")
-    finally:
-        t.close()
-    print("ok xray_on_an_old_turn")
 
 
 def xray_past_the_chain_panel():
     """70 turns: the chain panel holds the newest 64, the X-ray walks back to the first one."""
-    import subprocess
-    home = tempfile.mkdtemp(prefix="cb-xray70-")
-    run_env = {**os.environ, "CHATBENCH_HOME": home, "XDG_CONFIG_HOME": home + "/config"}
-    subprocess.run([BIN, "send", "--session", "long", "My name is Priya and the first message says so."], env=run_env, check=True, capture_output=True)
-    for i in range(2, 71):
-        subprocess.run([BIN, "send", "--session", "long", f"message number {i}"], env=run_env, check=True, capture_output=True)
-    t = Tmux(f"env {env(home)} {BIN} --session long", 120, 40)
-    try:
+    sends = [("long", "My name is Priya and the first message says so.")] + [("long", f"message number {i}") for i in range(2, 71)]
+    with flow("xray_past_the_chain_panel", "--session long", sends=sends) as t:
         t.wait_for("message number 70")
         t.keys("F5")
         t.wait_for("Context X-ray · turn 70")
@@ -128,17 +121,11 @@ def xray_past_the_chain_panel():
         s = t.wait_for("message number 2")
         t.keys("Escape")
         t.wait_for("Context X-ray", gone=True)
-        t.keys("C-q")
-    finally:
-        t.close()
-    print("ok xray_past_the_chain_panel")
 
 
 def ctrl_n_keeps_the_profile():
     """A new session from the screen (Ctrl-N) keeps the mode and the profile: the user's facts go on."""
-    home = tempfile.mkdtemp(prefix="cb-ctrln-")
-    t = Tmux(f"env {env(home)} {BIN} --session p1 --mode layered --profile kim", 120, 40)
-    try:
+    with flow("ctrl_n_keeps_the_profile", "--session p1 --mode layered --profile kim") as t:
         t.wait_for("no turns yet")
         t.send("My name is Kim and I live in Accra.", "Nice to meet you, Kim")
         t.wait_for(lambda s: " t1 in " in s and "streaming…" not in s)   # Ctrl-N waits for the reply's turn
@@ -158,10 +145,6 @@ def ctrl_n_keeps_the_profile():
         t.keys("Enter")
         s = t.wait_for("already exists")
         assert '"p2"' in s.splitlines()[0] and "LAYERED" in s, s
-        t.keys("C-q")
-    finally:
-        t.close()
-    print("ok ctrl_n_keeps_the_profile")
 
 
 compaction_chosen_in_f2()
