@@ -60,7 +60,11 @@ import Testing
         let two = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
         #expect(two["previous_response_id"] as? String == one["response_id"] as? String, "the same server: the chain goes on")
         let shown = try ChatbenchProcess.run(["sessions", "show", "c"], home: home.path)
-        for out in [first.stdout, first.stderr, second.stdout, second.stderr, shown.stdout] { #expect(!out.contains(password)) }
+        // A URL refused for its port is quoted in the error, without the password.
+        let refused = try ChatbenchProcess.run(["send", "--backend", "openai", "--base-url", "http://agent:\(password)@127.0.0.1:99999/v1", "--session", "d", "hi"],
+                                               home: home.path, extraEnv: env)
+        #expect(refused.status == 2 && refused.stderr.contains("port 99999"), "\(refused.stderr)")
+        for out in [first.stdout, first.stderr, second.stdout, second.stderr, shown.stdout, refused.stderr] { #expect(!out.contains(password)) }
         let files = FileManager.default.enumerator(atPath: home.path)?.allObjects as? [String] ?? []
         for f in files {
             let bytes = [UInt8](FileManager.default.contents(atPath: home.path + "/" + f) ?? Data())

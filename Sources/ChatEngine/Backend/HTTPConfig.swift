@@ -30,6 +30,8 @@ public struct HTTPConfig: Sendable {
     /// From `OPENAI_API_KEY`, `OPENAI_BASE_URL` (or the flag), `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`.
     public static func fromEnvironment(_ env: [String: String], baseURL flag: String?) throws -> HTTPConfig {
         let raw = flag ?? env["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultBaseURL
+        // A password in the URL is a secret like the key: no error text prints it, this one's included.
+        Secrets.register(URLComponents(string: raw)?.password)
         guard let url = URL(string: raw.hasSuffix("/") ? String(raw.dropLast()) : raw), let scheme = url.scheme,
               ["http", "https"].contains(scheme.lowercased()), url.host != nil else {
             throw ConfigurationError("bad base URL '\(raw)': expected http(s)://host[:port]/path")
@@ -66,12 +68,9 @@ public struct HTTPConfig: Sendable {
     private static let warnedLock = NSLock()
 
     /// `url` without the user and password a URL may carry (`http://user:secret@host/v1` →
-    /// `http://host/v1`): what chatbench stores and shows of a base URL. The password is also
-    /// remembered as a secret, so no error text prints it.
+    /// `http://host/v1`): what chatbench stores and shows of a base URL.
     public static func withoutCredentials(_ url: String) -> String {
         guard var parts = URLComponents(string: url), parts.user != nil || parts.password != nil else { return url }
-        Secrets.register(parts.password)
-        Secrets.register(parts.user)
         parts.user = nil
         parts.password = nil
         return parts.string ?? url
