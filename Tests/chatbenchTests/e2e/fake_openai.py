@@ -31,6 +31,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from stub_http import send_body, send_json
+
 LOCK = threading.Lock()
 STATE = {"responses": {}, "conversations": {}, "faults": [], "requests": []}
 RELEASE = threading.Event()
@@ -105,15 +107,7 @@ class Handler(BaseHTTPRequestHandler):
             return "<<malformed>>"
 
     def send_json(self, status, obj, headers=None):
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.send_header("x-request-id", "req_" + uuid.uuid4().hex[:12])
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, obj, {"x-request-id": "req_" + uuid.uuid4().hex[:12], **(headers or {})})
 
     def record(self, method, body):
         url = urlparse(self.path)
@@ -143,13 +137,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault and fault["kind"] == "status":
             return self.send_json(fault["status"], fault.get("body", error_body("injected fault", "server_error")), fault.get("headers"))
         if fault and fault["kind"] == "malformed":
-            data = b"{this is not json"
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return
+            return send_body(self, 200, b"{this is not json")
         if body == "<<malformed>>":
             return self.send_json(400, error_body("We could not parse the JSON body of your request."))
         if parts[:1] != ["v1"]:

@@ -1,8 +1,9 @@
 """A hostile /v1 server for `chatbench probe` (stdlib only): every reply echoes the caller's
 Authorization header and terminal control sequences, in ids, texts and error messages.
 Prints "PORT n" on start."""
-import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from stub_http import send_json
 
 ESC = "\x1b[31m\x1b[2J\x1b]0;pwned\x07"
 
@@ -21,12 +22,7 @@ class Handler(BaseHTTPRequestHandler):
                    "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}
         else:
             obj = {"error": {"message": "nope " + ESC + auth, "type": "invalid_request_error", "param": None, "code": ESC}}
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, obj)
 
     def do_GET(self):
         self.reply(404)

@@ -7,6 +7,8 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from stub_http import send_body, send_json
+
 
 def error(message, code=None, param=None):
     return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
@@ -19,12 +21,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def send_json(self, status, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, obj)
 
     def do_GET(self):
         self.send_json(404, error(f"Not found: {self.path}"))
@@ -53,11 +50,7 @@ class Handler(BaseHTTPRequestHandler):
                   {"type": "response.output_text.delta", "item_id": out["id"], "output_index": 0, "content_index": 0, "delta": text},
                   {"type": "response.completed", "response": resp}]
         payload = "".join(f"event: {e['type']}\ndata: {json.dumps(dict(e, sequence_number=n))}\n\n" for n, e in enumerate(events)).encode()
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        send_body(self, 200, payload, "text/event-stream")
 
 
 if __name__ == "__main__":
